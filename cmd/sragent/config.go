@@ -1,0 +1,247 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/sragent/sragent/codec"
+)
+
+// Config is sragent's whole configuration. Every key has a default, can be
+// set in the YAML file given with --config, and can be overridden by the
+// environment variable SRAGENT_<KEY> (dots become underscores), e.g.
+// SRAGENT_KAFKA_BROKERS=a:9092,b:9092.
+type Config struct {
+	Input          InputConfig    `mapstructure:"input"`
+	Archive        DirConfig      `mapstructure:"archive"`
+	Quarantine     DirConfig      `mapstructure:"quarantine"`
+	State          DirConfig      `mapstructure:"state"`
+	Kafka          KafkaConfig    `mapstructure:"kafka"`
+	SchemaRegistry RegistryConfig `mapstructure:"schema_registry"`
+	Metrics        MetricsConfig  `mapstructure:"metrics"`
+	Log            LogConfig      `mapstructure:"log"`
+}
+
+// InputConfig is where batches arrive and how their files are written.
+type InputConfig struct {
+	Dir            string        `mapstructure:"dir"`
+	Delimiter      string        `mapstructure:"delimiter"`
+	Quote          string        `mapstructure:"quote"`
+	Encoding       string        `mapstructure:"encoding"`
+	Settle         time.Duration `mapstructure:"settle"`
+	MaxRecordBytes int           `mapstructure:"max_record_bytes"`
+}
+
+// DirConfig is a folder setting.
+type DirConfig struct {
+	Dir string `mapstructure:"dir"`
+}
+
+// KafkaConfig is the cluster and topics sragent publishes to.
+type KafkaConfig struct {
+	Brokers           []string `mapstructure:"brokers"`
+	TopicPrefix       string   `mapstructure:"topic_prefix"`
+	Partitions        int      `mapstructure:"partitions"`
+	ReplicationFactor int      `mapstructure:"replication_factor"`
+}
+
+// RegistryConfig is the Confluent-compatible Schema Registry.
+type RegistryConfig struct {
+	URL string `mapstructure:"url"`
+}
+
+// MetricsConfig is the HTTP listener for /metrics and health.
+type MetricsConfig struct {
+	Listen string `mapstructure:"listen"`
+}
+
+// LogConfig sets the log handler.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+// defaults lists every config key with its default value; a key not here is
+// rejected.
+var defaults = map[string]any{
+	"input.dir":                "input",
+	"input.delimiter":          ",",
+	"input.quote":              `"`,
+	"input.encoding":           "windows-1252",
+	"input.settle":             "30s",
+	"input.max_record_bytes":   16 << 20,
+	"archive.dir":              "archive",
+	"quarantine.dir":           "quarantine",
+	"state.dir":                "state",
+	"kafka.brokers":            []string{"localhost:9092"},
+	"kafka.topic_prefix":       "systmone",
+	"kafka.partitions":         6,
+	"kafka.replication_factor": -1,
+	"schema_registry.url":      "http://localhost:8081",
+	"metrics.listen":           "127.0.0.1:9464",
+	"log.level":                "info",
+	"log.format":               "text",
+}
+
+// loadConfig reads path (if not empty) over the defaults, then applies the
+// SRAGENT_* environment, and validates the result.
+func loadConfig(path string, environ []string) (Config, error) {
+	v := viper.New()
+	for k, d := range defaults {
+		v.SetDefault(k, d)
+	}
+	if path != "" {
+		v.SetConfigFile(path)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("read config %s: %w", path, err)
+		}
+		if err := checkKeys(v.AllKeys()); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(v, environ); err != nil {
+		return Config{}, err
+	}
+	var c Config
+	if err := v.UnmarshalExact(&c); err != nil {
+		return Config{}, fmt.Errorf("decode config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// applyEnv sets every SRAGENT_* variable; an unknown one is an error, so a
+// typo cannot silently leave a default in place.
+func applyEnv(v *viper.Viper, environ []string) error {
+	byEnv := map[string]string{}
+	for k := range defaults {
+		byEnv[envName(k)] = k
+	}
+	for _, kv := range environ {
+		name, val, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "SRAGENT_") {
+			continue
+		}
+		key, ok := byEnv[name]
+		if !ok {
+			return fmt.Errorf("environment: unknown variable %s (see deploy/README.md for the keys)", name)
+		}
+		v.Set(key, val)
+	}
+	return nil
+}
+
+func envName(key string) string {
+	return "SRAGENT_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+func checkKeys(keys []string) error {
+	var unknown []string
+	for _, k := range keys {
+		if _, ok := defaults[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	return fmt.Errorf("unknown key(s) %s; known keys: %s", strings.Join(unknown, ", "), strings.Join(knownKeys(), ", "))
+}
+
+func knownKeys() []string {
+	keys := make([]string, 0, len(defaults))
+	for k := range defaults {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Validate reports every invalid setting, naming its key.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.Input.Dir == "" {
+		bad("input.dir", "must be set")
+	}
+	if _, err := c.Dialect(); err != nil {
+		bad("input", "%v", err)
+	}
+	if c.Input.Settle < 0 {
+		bad("input.settle", "must not be negative")
+	}
+	if len(c.Kafka.Brokers) == 0 {
+		bad("kafka.brokers", "must list at least one broker")
+	}
+	if c.Kafka.TopicPrefix == "" || strings.ContainsAny(c.Kafka.TopicPrefix, " /\\") {
+		bad("kafka.topic_prefix", "must be a non-empty topic name prefix")
+	}
+	if c.Kafka.Partitions < 1 {
+		bad("kafka.partitions", "must be at least 1")
+	}
+	if c.Kafka.ReplicationFactor == 0 || c.Kafka.ReplicationFactor < -1 {
+		bad("kafka.replication_factor", "must be positive, or -1 for the broker default")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json")
+	}
+	return errors.Join(errs...)
+}
+
+// Dialect returns the CSV dialect of the input settings.
+func (c Config) Dialect() (codec.Dialect, error) {
+	d := codec.DefaultDialect()
+	delim, err := oneByte("input.delimiter", c.Input.Delimiter, false)
+	if err != nil {
+		return d, err
+	}
+	quote, err := oneByte("input.quote", c.Input.Quote, true)
+	if err != nil {
+		return d, err
+	}
+	enc, err := codec.ParseEncoding(c.Input.Encoding)
+	if err != nil {
+		return d, fmt.Errorf("input.encoding: %w", err)
+	}
+	d.Delimiter, d.Quote, d.Encoding = delim, quote, enc
+	if c.Input.MaxRecordBytes > 0 {
+		d.MaxRecordBytes = c.Input.MaxRecordBytes
+	}
+	if err := d.Validate(); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+func oneByte(key, s string, emptyOK bool) (byte, error) {
+	switch s {
+	case `\t`, "tab":
+		return '\t', nil
+	case "":
+		if emptyOK {
+			return 0, nil
+		}
+	}
+	if len(s) != 1 {
+		return 0, fmt.Errorf("%s: must be one ASCII character (or \\t)", key)
+	}
+	return s[0], nil
+}

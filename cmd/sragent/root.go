@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by all commands.
+const (
+	exitOK      = 0
+	exitInvalid = 1 // the command ran and found problems (validate)
+	exitUsage   = 2 // bad flags, arguments or configuration; nothing ran
+	exitFailed  = 3 // the command could not complete (I/O, broker, ...)
+)
+
+// exitError carries an exit code out of a cobra RunE.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// app is what every command shares.
+type app struct {
+	stdout, stderr io.Writer
+	environ        []string
+	configPath     string
+}
+
+func (a *app) config() (Config, error) {
+	c, err := loadConfig(a.configPath, a.environ)
+	if err != nil {
+		return Config{}, &exitError{code: exitUsage, err: err}
+	}
+	return c, nil
+}
+
+// run executes the command line args and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	a := &app{stdout: stdout, stderr: stderr, environ: environ}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "sragent:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "sragent:", err)
+	return exitUsage
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sragent",
+		Short: "Stream SystmOne Strategic Reporting extracts into Kafka as Avro change events",
+		Long: `sragent reads the SR extract batches that SystmOne's download scheduler drops on a
+Gateway PC (a yyyyMMdd_HHmm folder per batch with SRManifest.csv and the table
+CSVs, loose or in SRExtract.zip) and publishes every row as an Avro change
+event to one Kafka topic per table.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version(),
+	}
+	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (every key also settable as SRAGENT_<KEY>)")
+	root.AddCommand(a.validateCommand(), a.demoCommand())
+	return root
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

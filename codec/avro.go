@@ -1,0 +1,198 @@
+package codec
+
+import (
+	"fmt"
+
+	"github.com/linkedin/goavro/v2"
+
+	"github.com/sragent/sragent/schemas"
+)
+
+// AvroCodec is the small Avro interface sragent needs: binary encoding of
+// a native datum and decoding back. goavro implements it today; another
+// library can replace it behind NewAvroCodec.
+type AvroCodec interface {
+	// Append appends the binary encoding of datum to dst.
+	Append(dst []byte, datum any) ([]byte, error)
+	// Decode decodes one binary datum.
+	Decode(b []byte) (any, error)
+	// Schema returns the schema text the codec was built from.
+	Schema() string
+}
+
+type goavroCodec struct{ c *goavro.Codec }
+
+// NewAvroCodec parses an Avro schema.
+func NewAvroCodec(schema string) (AvroCodec, error) {
+	c, err := goavro.NewCodec(schema)
+	if err != nil {
+		return nil, fmt.Errorf("parse avro schema: %w", err)
+	}
+	return goavroCodec{c}, nil
+}
+
+func (g goavroCodec) Append(dst []byte, datum any) ([]byte, error) {
+	return g.c.BinaryFromNative(dst, datum)
+}
+
+func (g goavroCodec) Decode(b []byte) (any, error) {
+	v, rest, err := g.c.NativeFromBinary(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%d trailing bytes after avro datum", len(rest))
+	}
+	return v, nil
+}
+
+func (g goavroCodec) Schema() string { return g.c.Schema() }
+
+// Op is the envelope's op code.
+type Op byte
+
+// Change-event operations (Debezium's codes).
+const (
+	OpRead   Op = 'r' // a row of a full file
+	OpCreate Op = 'c' // a delta upsert
+	OpUpdate Op = 'u'
+	OpDelete Op = 'd' // RemovedData=1
+)
+
+// Source is where an event came from.
+type Source struct {
+	Version, Name, Group, Batch, Table, File string
+	Line                                     int64
+	Snapshot                                 bool
+	// ExtractFrom and ExtractTo are Unix ms; nil when the manifest row
+	// has no date.
+	ExtractFrom, ExtractTo *int64
+}
+
+// Event is one change event of a row.
+type Event struct {
+	Op     Op
+	Row    *Row
+	Source Source
+	TsMs   int64
+}
+
+// TableCodec encodes the events of one file layout. It reuses its datum
+// maps between rows, so it is not safe for concurrent use.
+type TableCodec struct {
+	l          *Layout
+	Avro       schemas.Avro
+	key, value AvroCodec
+
+	keyDatum, valDatum, rowDatum, srcDatum map[string]any
+	unions                                 []map[string]any
+	keyUnion                               []string
+	branch                                 []string
+}
+
+// NewTableCodec builds the key and value codecs of l's table.
+func NewTableCodec(l *Layout) (*TableCodec, error) {
+	a, err := schemas.Build(l.Table)
+	if err != nil {
+		return nil, err
+	}
+	tc := &TableCodec{l: l, Avro: a,
+		keyDatum: map[string]any{"table": l.Table.Name},
+		rowDatum: make(map[string]any, len(l.Table.Columns)),
+		srcDatum: map[string]any{"connector": "sragent"},
+	}
+	if tc.key, err = NewAvroCodec(a.Key); err != nil {
+		return nil, fmt.Errorf("key schema of %s: %w", l.Table.Name, err)
+	}
+	if tc.value, err = NewAvroCodec(a.Value); err != nil {
+		return nil, fmt.Errorf("value schema of %s: %w", l.Table.Name, err)
+	}
+	for _, c := range l.Table.Columns {
+		b := branchName(c.Type)
+		tc.branch = append(tc.branch, b)
+		tc.unions = append(tc.unions, map[string]any{b: nil})
+	}
+	tc.valDatum = map[string]any{"source": tc.srcDatum, "marker": nil}
+	return tc, nil
+}
+
+// Key returns the codec of the key schema.
+func (tc *TableCodec) Key() AvroCodec { return tc.key }
+
+// Value returns the codec of the value schema.
+func (tc *TableCodec) Value() AvroCodec { return tc.value }
+
+func branchName(t schemas.Type) string {
+	switch t {
+	case schemas.Long:
+		return "long"
+	case schemas.Double:
+		return "double"
+	case schemas.Boolean:
+		return "boolean"
+	case schemas.DateTime, schemas.DateTimeMinutes:
+		return "long.timestamp-millis"
+	}
+	return "string"
+}
+
+func native(v Value) any {
+	switch v.Kind {
+	case Str:
+		return v.Bytes
+	case Float:
+		return v.Float
+	case Bool:
+		return v.Int == 1
+	}
+	return v.Int
+}
+
+// AppendKey appends the Avro key of row to dst.
+func (tc *TableCodec) AppendKey(dst []byte, row *Row) ([]byte, error) {
+	cols := tc.l.Table.Columns
+	for _, k := range tc.l.keyFields {
+		tc.keyDatum[cols[k].Name] = native(row.Values[k])
+	}
+	return tc.key.Append(dst, tc.keyDatum)
+}
+
+// AppendValue appends the Avro envelope of ev to dst.
+func (tc *TableCodec) AppendValue(dst []byte, ev *Event) ([]byte, error) {
+	cols := tc.l.Table.Columns
+	for i, v := range ev.Row.Values {
+		if v.Kind == Null {
+			tc.rowDatum[cols[i].Name] = nil
+			continue
+		}
+		u := tc.unions[i]
+		u[tc.branch[i]] = native(v)
+		tc.rowDatum[cols[i].Name] = u
+	}
+	row := goavro.Union("sragent."+tc.l.Table.Name+".Value", tc.rowDatum)
+	tc.valDatum["op"] = string(ev.Op)
+	if ev.Op == OpDelete {
+		tc.valDatum["before"], tc.valDatum["after"] = row, nil
+	} else {
+		tc.valDatum["before"], tc.valDatum["after"] = nil, row
+	}
+	tc.valDatum["ts_ms"] = ev.TsMs
+	s := &ev.Source
+	tc.srcDatum["version"], tc.srcDatum["name"], tc.srcDatum["group"] = s.Version, s.Name, s.Group
+	tc.srcDatum["batch"], tc.srcDatum["table"], tc.srcDatum["file"] = s.Batch, s.Table, s.File
+	tc.srcDatum["line"] = s.Line
+	tc.srcDatum["snapshot"] = nil
+	if s.Snapshot {
+		tc.srcDatum["snapshot"] = goavro.Union("string", "true")
+	}
+	tc.srcDatum["extract_from"] = optMillis(s.ExtractFrom)
+	tc.srcDatum["extract_to"] = optMillis(s.ExtractTo)
+	return tc.value.Append(dst, tc.valDatum)
+}
+
+func optMillis(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return goavro.Union("long.timestamp-millis", *p)
+}

@@ -1,0 +1,340 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/sragent/sragent/schemas"
+)
+
+// Kind is the type of a converted cell.
+type Kind uint8
+
+// Cell kinds.
+const (
+	Null Kind = iota
+	Str
+	Int
+	Float
+	Bool
+	Time
+)
+
+// Value is one converted cell. Str values alias the reader's buffer and
+// are valid until the next Read; Int also carries Bool (0/1) and Time
+// (Unix milliseconds).
+type Value struct {
+	Kind  Kind
+	Int   int64
+	Float float64
+	Bytes []byte
+}
+
+// Layout maps the columns of one file's header onto its table's fields.
+// It is built once per file; Convert then runs per row.
+type Layout struct {
+	// Table is the effective table: the catalogue entry plus any extra
+	// header columns (as optional strings), or a dynamic all-string table.
+	Table *schemas.Table
+	// Header is the file's header, decoded.
+	Header []string
+	// Missing lists catalogued columns absent from the header; they are
+	// null in every row.
+	Missing []string
+	// Extra lists header columns the catalogue does not know.
+	Extra []string
+	// Renamed maps header names that are not valid Avro names to the
+	// field names they were given.
+	Renamed map[string]string
+	// HasRemovedData tells whether the file carries RemovedData.
+	HasRemovedData bool
+
+	colField   []int // CSV column → field index, or -1 for RemovedData
+	types      []schemas.Type
+	keyFields  []int
+	removedCol int
+}
+
+// HeaderError is a header that cannot be mapped: the file is unusable.
+type HeaderError struct {
+	// Column is the 1-based header position, or 0 when no single column is
+	// at fault.
+	Column int
+	Err    error
+}
+
+func (e *HeaderError) Error() string {
+	if e.Column > 0 {
+		return fmt.Sprintf("header field %d: %v", e.Column, e.Err)
+	}
+	return "header: " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *HeaderError) Unwrap() error { return e.Err }
+
+// NewLayout maps header onto table (the manifest FileName). A table not in
+// the catalogue gets a dynamic all-string layout.
+func NewLayout(table string, header [][]byte) (*Layout, error) {
+	l := &Layout{removedCol: -1, Renamed: map[string]string{}}
+	seen := make(map[string]int, len(header))
+	for i, h := range header {
+		name := string(h)
+		if name == "" {
+			return nil, &HeaderError{Column: i + 1, Err: errors.New("empty column name")}
+		}
+		if j, dup := seen[name]; dup {
+			return nil, &HeaderError{Column: i + 1, Err: fmt.Errorf("column %s repeats field %d", name, j)}
+		}
+		seen[name] = i + 1
+		l.Header = append(l.Header, name)
+	}
+	if _, ok := seen[schemas.RowIdentifier]; !ok {
+		return nil, &HeaderError{Err: errors.New("no RowIdentifier column")}
+	}
+	base, known := schemas.Lookup(table)
+	if !known {
+		base = schemas.Dynamic(table, l.Header)
+	}
+	for _, h := range l.Header {
+		if _, ok := base.Column(h); !ok && h != schemas.RemovedData {
+			l.Extra = append(l.Extra, h)
+		}
+	}
+	extra := make([]string, len(l.Extra))
+	for i, h := range l.Extra {
+		extra[i] = schemas.SanitizeName(h)
+		if extra[i] != h {
+			l.Renamed[h] = extra[i]
+		}
+	}
+	if known {
+		l.Table = base.WithExtra(extra)
+	} else {
+		l.Table = schemas.Dynamic(table, sanitizeAll(l.Header))
+	}
+	fieldIdx := make(map[string]int, len(l.Table.Columns))
+	for i, c := range l.Table.Columns {
+		if j, dup := fieldIdx[c.Name]; dup {
+			return nil, &HeaderError{Err: fmt.Errorf("columns %d and %d map to the same field name %s", j+1, i+1, c.Name)}
+		}
+		fieldIdx[c.Name] = i
+		l.types = append(l.types, c.Type)
+		if _, ok := seen[c.Name]; !ok && known && i < len(base.Columns) {
+			l.Missing = append(l.Missing, c.Name)
+		}
+	}
+	for _, h := range l.Header {
+		if h == schemas.RemovedData {
+			l.removedCol = len(l.colField)
+			l.HasRemovedData = true
+			l.colField = append(l.colField, -1)
+			continue
+		}
+		name := h
+		if r, ok := l.Renamed[h]; ok {
+			name = r
+		} else if !known {
+			name = schemas.SanitizeName(h)
+		}
+		l.colField = append(l.colField, fieldIdx[name])
+	}
+	for _, k := range l.Table.Key {
+		if _, ok := seen[k]; !ok {
+			return nil, &HeaderError{Err: fmt.Errorf("no %s column, which %s is keyed by", k, table)}
+		}
+		l.keyFields = append(l.keyFields, fieldIdx[k])
+	}
+	return l, nil
+}
+
+func sanitizeAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = schemas.SanitizeName(n)
+	}
+	return out
+}
+
+// KeyFields returns the field indexes of the key columns, in key order.
+func (l *Layout) KeyFields() []int { return l.keyFields }
+
+// Row is one converted record.
+type Row struct {
+	// Values holds one value per field of the layout's table.
+	Values []Value
+	// Removed is RemovedData=1.
+	Removed bool
+}
+
+// CellError is a cell that does not convert; only its row is bad.
+type CellError struct {
+	// Column is the header name of the cell (empty when the whole row is
+	// at fault, e.g. a wrong field count).
+	Column string
+	// Field is the 1-based position in the record, or 0.
+	Field int
+	Err   error
+}
+
+func (e *CellError) Error() string {
+	if e.Column != "" {
+		return fmt.Sprintf("column %s: %v", e.Column, e.Err)
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *CellError) Unwrap() error { return e.Err }
+
+// Converter turns records into typed rows for one layout.
+type Converter struct {
+	l     *Layout
+	clock *Clock
+}
+
+// NewConverter returns a Converter for l. Each goroutine needs its own.
+func NewConverter(l *Layout) *Converter {
+	return &Converter{l: l, clock: NewClock(nil)}
+}
+
+// Convert fills row from the record's fields. It returns a *CellError when
+// the record does not fit the layout; no error text ever quotes a cell.
+func (c *Converter) Convert(fields [][]byte, row *Row) error {
+	l := c.l
+	if len(fields) != len(l.colField) {
+		return &CellError{Err: fmt.Errorf("%d fields, header has %d", len(fields), len(l.colField))}
+	}
+	if cap(row.Values) < len(l.types) {
+		row.Values = make([]Value, len(l.types))
+	}
+	row.Values = row.Values[:len(l.types)]
+	clear(row.Values)
+	row.Removed = false
+	for i, f := range fields {
+		fi := l.colField[i]
+		if fi < 0 {
+			switch string(f) {
+			case "1":
+				row.Removed = true
+			case "0", "":
+			default:
+				return &CellError{Column: schemas.RemovedData, Field: i + 1, Err: errors.New("not 1, 0 or empty")}
+			}
+			continue
+		}
+		if len(f) == 0 {
+			continue
+		}
+		if err := c.cell(l.types[fi], f, &row.Values[fi]); err != nil {
+			return &CellError{Column: l.Header[i], Field: i + 1, Err: err}
+		}
+	}
+	for _, k := range l.keyFields {
+		if row.Values[k].Kind == Null {
+			return &CellError{Column: l.Table.Columns[k].Name, Err: errors.New("key column is empty")}
+		}
+	}
+	return nil
+}
+
+var (
+	errNotInteger = errors.New("not an integer")
+	errOverflow   = errors.New("integer out of int64 range")
+	errNotBool    = errors.New("not TRUE, FALSE, 1 or 0")
+	errNotNumber  = errors.New("not a decimal number")
+)
+
+func (c *Converter) cell(t schemas.Type, f []byte, v *Value) error {
+	switch t {
+	case schemas.Long:
+		n, err := ParseInt(f)
+		if err != nil {
+			return err
+		}
+		*v = Value{Kind: Int, Int: n}
+	case schemas.DateTime, schemas.DateTimeMinutes:
+		ms, err := c.clock.ParseDateTime(f, t == schemas.DateTimeMinutes)
+		if err != nil {
+			return err
+		}
+		*v = Value{Kind: Time, Int: ms}
+	case schemas.Boolean:
+		b, err := parseBool(f)
+		if err != nil {
+			return err
+		}
+		*v = Value{Kind: Bool, Int: b}
+	case schemas.Double:
+		x, err := strconv.ParseFloat(string(f), 64)
+		if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
+			return errNotNumber
+		}
+		*v = Value{Kind: Float, Float: x}
+	default:
+		*v = Value{Kind: Str, Bytes: f}
+	}
+	return nil
+}
+
+// ParseInt parses a decimal int64 with an optional sign, without
+// allocating; surrounding spaces are allowed.
+func ParseInt(b []byte) (int64, error) {
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	for len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, errNotInteger
+	}
+	var n uint64
+	for _, ch := range b {
+		if ch < '0' || ch > '9' {
+			return 0, errNotInteger
+		}
+		if n > (math.MaxUint64-9)/10 {
+			return 0, errOverflow
+		}
+		n = n*10 + uint64(ch-'0')
+	}
+	if neg {
+		if n > 1<<63 {
+			return 0, errOverflow
+		}
+		return -int64(n), nil
+	}
+	if n > math.MaxInt64 {
+		return 0, errOverflow
+	}
+	return int64(n), nil
+}
+
+func parseBool(b []byte) (int64, error) {
+	switch len(b) {
+	case 1:
+		switch b[0] {
+		case '1':
+			return 1, nil
+		case '0':
+			return 0, nil
+		}
+	case 4:
+		if b[0]|0x20 == 't' && b[1]|0x20 == 'r' && b[2]|0x20 == 'u' && b[3]|0x20 == 'e' {
+			return 1, nil
+		}
+	case 5:
+		if b[0]|0x20 == 'f' && b[1]|0x20 == 'a' && b[2]|0x20 == 'l' && b[3]|0x20 == 's' && b[4]|0x20 == 'e' {
+			return 0, nil
+		}
+	}
+	return 0, errNotBool
+}

@@ -1,0 +1,134 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// RowError is one bad row: where it is and why, never what it held. The
+// scanner continues with the next row.
+type RowError struct {
+	// Line is where the row starts.
+	Line int64
+	// Column is the header name of the bad cell, or "" for the whole row.
+	Column string
+	Err    error
+}
+
+func (e *RowError) Error() string {
+	if e.Column != "" {
+		return fmt.Sprintf("line %d column %s: %v", e.Line, e.Column, e.Err)
+	}
+	return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *RowError) Unwrap() error { return e.Err }
+
+// FileError is a problem that makes the rest of a file unreadable.
+type FileError struct {
+	// Line and Column locate it when known (0 / "" otherwise).
+	Line   int64
+	Column string
+	Err    error
+}
+
+func (e *FileError) Error() string {
+	switch {
+	case e.Line > 0 && e.Column != "":
+		return fmt.Sprintf("line %d column %s: %v", e.Line, e.Column, e.Err)
+	case e.Line > 0:
+		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Scanner reads the typed rows of one table file.
+type Scanner struct {
+	// Layout is the mapping of the file's header.
+	Layout *Layout
+	r      *Reader
+	conv   *Converter
+	row    Row
+}
+
+// NewScanner reads the header of src (a file of table) and maps it. Errors
+// are *FileError: an empty file, a header that is not a CSV record, or a
+// *HeaderError.
+func NewScanner(table string, src io.Reader, d Dialect) (*Scanner, error) {
+	r := NewReader(src, d)
+	header, err := r.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, &FileError{Line: 1, Err: errors.New("empty file: no header row")}
+	}
+	if err != nil {
+		return nil, &FileError{Line: 1, Err: fmt.Errorf("header: %w", unwrapRecord(err))}
+	}
+	l, err := NewLayout(table, header)
+	if err != nil {
+		fe := &FileError{Line: 1, Err: err}
+		var he *HeaderError
+		if errors.As(err, &he) && he.Column > 0 && he.Column <= len(header) {
+			fe.Column = string(header[he.Column-1])
+		}
+		return nil, fe
+	}
+	return &Scanner{Layout: l, r: r, conv: NewConverter(l)}, nil
+}
+
+func unwrapRecord(err error) error {
+	var re *RecordError
+	if errors.As(err, &re) {
+		return re.Err
+	}
+	return err
+}
+
+// Line returns where the row last returned (or rejected) starts.
+func (s *Scanner) Line() int64 { return s.r.Line() }
+
+// Offset returns the input bytes consumed so far.
+func (s *Scanner) Offset() int64 { return s.r.Offset() }
+
+// Scan returns the next row, valid until the next call. It returns a
+// *RowError for a bad row (call Scan again to go on), io.EOF at the end,
+// and a *FileError when the rest of the file cannot be read.
+func (s *Scanner) Scan() (*Row, error) {
+	fields, err := s.r.Read()
+	if err != nil {
+		var re *RecordError
+		var uq *UnterminatedQuoteError
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil, io.EOF
+		case errors.As(err, &re):
+			return nil, &RowError{Line: re.Line, Column: s.columnName(re.Column), Err: re.Err}
+		case errors.As(err, &uq):
+			return nil, &FileError{Line: uq.Line, Column: s.columnName(uq.Column), Err: errors.New("quoted field not terminated before end of file")}
+		}
+		return nil, &FileError{Line: s.r.Line(), Err: err}
+	}
+	if err := s.conv.Convert(fields, &s.row); err != nil {
+		re := &RowError{Line: s.r.Line(), Err: err}
+		var ce *CellError
+		if errors.As(err, &ce) {
+			re.Column, re.Err = ce.Column, ce.Err
+		}
+		return nil, re
+	}
+	return &s.row, nil
+}
+
+func (s *Scanner) columnName(field int) string {
+	if field >= 1 && field <= len(s.Layout.Header) {
+		return s.Layout.Header[field-1]
+	}
+	if field > len(s.Layout.Header) {
+		return fmt.Sprintf("#%d", field)
+	}
+	return ""
+}
