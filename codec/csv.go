@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -342,10 +343,20 @@ func (r *Reader) consume(i int) {
 	r.r = i
 }
 
+// room reports whether n more bytes fit the record limit, growing the
+// record buffer by doubling (append's 1.25x growth of large slices would
+// allocate five times the record size on the way up).
 func (r *Reader) room(n int) bool {
-	if len(r.out)+n > r.d.MaxRecordBytes {
+	need := len(r.out) + n
+	if need > r.d.MaxRecordBytes {
 		r.tooLong = true
 		return false
+	}
+	if need > cap(r.out) {
+		c := min(max(1<<bits.Len(uint(need)), 4096), r.d.MaxRecordBytes)
+		out := make([]byte, len(r.out), c)
+		copy(out, r.out)
+		r.out = out
 	}
 	return true
 }

@@ -1,0 +1,156 @@
+package codec
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func split(s string) [][]byte {
+	var out [][]byte
+	for _, f := range strings.Split(s, ",") {
+		out = append(out, []byte(f))
+	}
+	return out
+}
+
+func TestNewLayoutErrors(t *testing.T) {
+	tests := []struct {
+		table, header, want string
+	}{
+		{"SRPatient", "IDOrganisationVisibleTo,Title", "no RowIdentifier column"},
+		{"SRPatient", "RowIdentifier,IDOrganisationVisibleTo,Title,Title", "header field 4: column Title repeats field 3"},
+		{"SRPatient", "RowIdentifier,,Title", "header field 2: empty column name"},
+		{"SRPatient", "RowIdentifier,Title", "no IDOrganisationVisibleTo column, which SRPatient is keyed by"},
+		{"SRCtv3", "RowIdentifier,IDOrganisationVisibleTo,Ctv3Text", "no Ctv3Code column"},
+		{"SRNew", "RowIdentifier,a b,a-b", "map to the same field name a_b"},
+	}
+	for _, tt := range tests {
+		_, err := NewLayout(tt.table, split(tt.header))
+		var he *HeaderError
+		if !errors.As(err, &he) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s %q: got %v, want a HeaderError containing %q", tt.table, tt.header, err, tt.want)
+		}
+	}
+}
+
+func TestNewLayoutMapsByName(t *testing.T) {
+	// Columns moved, one missing, one unknown, RemovedData absent.
+	l, err := NewLayout("SRPatient", split("Surname,RowIdentifier,IDOrganisationVisibleTo,Shoe Size,DateBirth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(l.Extra, ","); got != "Shoe Size" {
+		t.Errorf("extra %q", got)
+	}
+	if l.Renamed["Shoe Size"] != "Shoe_Size" {
+		t.Errorf("renamed %v", l.Renamed)
+	}
+	if len(l.Missing) != 13 || l.Missing[0] != "Title" {
+		t.Errorf("missing %v", l.Missing)
+	}
+	if l.HasRemovedData {
+		t.Error("no RemovedData column, yet HasRemovedData")
+	}
+	c := NewConverter(l)
+	var row Row
+	if err := c.Convert(split("Brontë,42,A81001,11,12 Jun 1987 08:45"), &row); err != nil {
+		t.Fatal(err)
+	}
+	get := func(name string) Value { return field(t, l, &row, name) }
+	if v := get("RowIdentifier"); v.Kind != Int || v.Int != 42 {
+		t.Errorf("RowIdentifier %+v", v)
+	}
+	if v := get("Surname"); v.Kind != Str || string(v.Bytes) != "Brontë" {
+		t.Errorf("Surname %+v", v)
+	}
+	if v := get("Shoe_Size"); v.Kind != Str || string(v.Bytes) != "11" {
+		t.Errorf("extra column %+v", v)
+	}
+	if v := get("DateBirth"); v.Kind != Time || v.Int != time.Date(1987, 6, 12, 7, 45, 0, 0, time.UTC).UnixMilli() {
+		t.Errorf("DateBirth %+v", v)
+	}
+	if v := get("Title"); v.Kind != Null {
+		t.Errorf("missing column should be null, got %+v", v)
+	}
+}
+
+func TestDynamicLayout(t *testing.T) {
+	l, err := NewLayout("SRAppointmentAttendees", split("RowIdentifier,IDOrganisationVisibleTo,IDAppointment,RemovedData"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Table.Known || len(l.Table.Columns) != 3 || strings.Join(l.Table.Key, ",") != "IDOrganisationVisibleTo,RowIdentifier" {
+		t.Fatalf("dynamic table %+v", l.Table)
+	}
+	var row Row
+	if err := NewConverter(l).Convert(split("x7,A81001,not-a-number,1"), &row); err != nil {
+		t.Fatal(err)
+	}
+	if !row.Removed || row.Values[0].Kind != Str || row.Values[2].Kind != Str {
+		t.Errorf("dynamic row %+v", row)
+	}
+}
+
+func TestConvertErrors(t *testing.T) {
+	l, err := NewLayout("SREvent", split("RowIdentifier,IDOrganisationVisibleTo,DateEvent,EventIncomplete,IDPatient,RemovedData"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		row, col, want string
+	}{
+		{"1,A1,01 Jan 2024 10:00:00,TRUE,5", "", "5 fields, header has 6"},
+		{"1,A1,01 Jan 2024 10:00:00,TRUE,5,0,9", "", "7 fields, header has 6"},
+		{"1x,A1,,,,", "RowIdentifier", "not an integer"},
+		{"9223372036854775808,A1,,,,", "RowIdentifier", "integer out of int64 range"},
+		{"1,A1,31 Feb 2023 10:00:00,,,", "DateEvent", "no such calendar date"},
+		{"1,A1,,yes,,", "EventIncomplete", "not TRUE, FALSE, 1 or 0"},
+		{"1,A1,,,,2", "RemovedData", "not 1, 0 or empty"},
+		{",A1,,,,", "RowIdentifier", "key column is empty"},
+		{"1,,,,,", "IDOrganisationVisibleTo", "key column is empty"},
+	}
+	c := NewConverter(l)
+	for _, tt := range tests {
+		var row Row
+		err := c.Convert(split(tt.row), &row)
+		var ce *CellError
+		if !errors.As(err, &ce) || ce.Column != tt.col || !strings.Contains(ce.Err.Error(), tt.want) {
+			t.Errorf("%q: got %v, want column %q: %q", tt.row, err, tt.col, tt.want)
+		}
+	}
+	var row Row
+	if err := c.Convert(split("-9223372036854775808,A1,,false,-1,"), &row); err != nil {
+		t.Fatal(err)
+	}
+	id, pat, inc := field(t, l, &row, "RowIdentifier"), field(t, l, &row, "IDPatient"), field(t, l, &row, "EventIncomplete")
+	if id.Int != math.MinInt64 || pat.Int != -1 || inc.Kind != Bool || inc.Int != 0 || row.Removed {
+		t.Errorf("row %+v", row)
+	}
+}
+
+func field(t *testing.T, l *Layout, row *Row, name string) Value {
+	t.Helper()
+	for i, c := range l.Table.Columns {
+		if c.Name == name {
+			return row.Values[i]
+		}
+	}
+	t.Fatalf("no field %s", name)
+	return Value{}
+}
+
+func TestParseInt(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "-1": -1, "+7": 7, " 20890171236 ": 20890171236, "9223372036854775807": math.MaxInt64} {
+		if got, err := ParseInt([]byte(in)); err != nil || got != want {
+			t.Errorf("%q: got %d, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "-", "1.0", "1e3", "99999999999999999999", "0x10"} {
+		if _, err := ParseInt([]byte(in)); err == nil {
+			t.Errorf("%q: want an error", in)
+		}
+	}
+}
