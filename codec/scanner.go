@@ -110,7 +110,7 @@ func (s *Scanner) Scan() (*Row, error) {
 		case errors.As(err, &uq):
 			return nil, &FileError{Line: uq.Line, Column: s.columnName(uq.Column), Err: errors.New("quoted field not terminated before end of file")}
 		}
-		return nil, &FileError{Line: s.r.Line(), Err: err}
+		return nil, &FileError{Err: err} // an I/O or archive error belongs to no line
 	}
 	if err := s.conv.Convert(fields, &s.row); err != nil {
 		re := &RowError{Line: s.r.Line(), Err: err}

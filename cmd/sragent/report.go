@@ -75,8 +75,8 @@ func writeHuman(w io.Writer, rep *report) error {
 		b.WriteString("\n")
 		if br.CutOff != "" {
 			fmt.Fprintf(&b, "  cut-off %s", br.CutOff)
-			if br.SinceCut != "" {
-				fmt.Fprintf(&b, ", %s after the previous cut-off", br.SinceCut)
+			if br.SinceCut != 0 {
+				fmt.Fprintf(&b, ", %.1f days after the previous cut-off", br.SinceCut)
 			}
 			b.WriteString("\n")
 		}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sragent/sragent/codec"
@@ -49,7 +51,7 @@ type batchReport struct {
 	Verdict  string        `json:"verdict"`
 	Waiting  string        `json:"waiting,omitempty"`
 	CutOff   string        `json:"cut_off,omitempty"`
-	SinceCut string        `json:"since_previous_cut_off,omitempty"`
+	SinceCut float64       `json:"days_since_previous_cut_off,omitempty"`
 	Files    []*fileReport `json:"files"`
 	Problems []problem     `json:"problems"`
 	Omitted  int64         `json:"problems_omitted"`
@@ -210,7 +212,7 @@ func (v *validator) batch(ctx context.Context, t target) *batchReport {
 		gap = v.continuityProblem(br, fc) || gap
 	}
 	if age, stale := manifest.Staleness(history, b.Stamp, b.Manifest); age > 0 {
-		br.SinceCut = age.String()
+		br.SinceCut = math.Round(age.Hours()/24*10) / 10
 		if stale {
 			br.add(problem{Severity: "warning", File: manifest.FileName, Reason: fmt.Sprintf(
 				"the chain's previous cut-off is %.1f days before this batch, more than the 21 days after which SystmOne sends a full download, yet this batch holds deltas", age.Hours()/24)})
@@ -341,8 +343,9 @@ func (v *validator) file(ctx context.Context, br *batchReport, b *manifest.Batch
 	l := sc.Layout
 	fr.Catalogued = l.Table.Known
 	fr.Missing, fr.Extra = l.Missing, l.Extra
-	for _, m := range l.Missing {
-		br.add(problem{Severity: "warning", File: f.Name, Line: 1, Column: m, Reason: "catalogued column missing from the header; it is null in every row"})
+	if len(l.Missing) > 0 {
+		br.add(problem{Severity: "warning", File: f.Name, Line: 1, Reason: fmt.Sprintf(
+			"%d catalogued columns missing from the header, null in every row: %s", len(l.Missing), strings.Join(l.Missing, ", "))})
 	}
 	for _, e := range l.Extra {
 		reason := "column not in the catalogue; published as an optional string"

@@ -386,9 +386,13 @@ func (g *Generator) row(table string, cols []string, org string, id int64, versi
 			out[i] = map[bool]string{true: "1", false: "0"}[removed]
 		case naturalKey(table, c):
 			// Natural keys must be unique, like the codes they are.
-			out[i] = "C" + strconv.FormatInt(id, 36)
-			if c == "IDMultiLexProduct" {
+			switch c {
+			case "IDMultiLexProduct":
 				out[i] = strconv.FormatInt(id, 10)
+			case "Ctv3CodeParent": // a few parents, each with many children
+				out[i] = "P" + strconv.FormatInt(id%7, 36)
+			default:
+				out[i] = "C" + strconv.FormatInt(id, 36)
 			}
 		case removed:
 			// Deleted rows carry little more than their key.
@@ -408,7 +412,7 @@ func (g *Generator) cell(table, col string, rng *rand.Rand, gr *group) string {
 	} else if strings.HasPrefix(col, "ID") {
 		typ = schemas.Long
 	}
-	if rng.IntN(12) == 0 && col != "Ctv3CodeParent" {
+	if rng.IntN(12) == 0 {
 		return "" // empty cell: null
 	}
 	switch typ {
@@ -454,7 +458,7 @@ func naturalKey(table, col string) bool {
 		return false
 	}
 	for _, k := range t.Key {
-		if k == col && col != "Ctv3CodeParent" {
+		if k == col {
 			return true
 		}
 	}

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sragent/sragent/schemas"
+	"github.com/sragent/sragent/schemas/srgen"
+)
+
+// canary is planted in cells, good and bad; it must never appear in any
+// output.
+const canary = "ZZCANARY"
+
+const (
+	manHeader = "FileName,IsDelta,IsReference,DateExtractFrom,DateExtractTo\r\n"
+	fullMan   = manHeader + "SRPatient,N,N,,20240102_1707\r\n"
+	patHeader = "RowIdentifier,IDOrganisationVisibleTo,FirstName,DateBirth,TestPatient,RemovedData\r\n"
+	goodRow   = "1,A81001,Zoë " + canary + ",12 Jun 1987 08:45,TRUE,0\r\n"
+)
+
+// cmdResult is one run of the sragent binary's code path.
+type cmdResult struct {
+	code           int
+	stdout, stderr string
+}
+
+func runSragent(t *testing.T, env []string, args ...string) cmdResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb, env)
+	return cmdResult{code, out.String(), errb.String()}
+}
+
+func (r cmdResult) noCanary(t *testing.T) {
+	t.Helper()
+	for _, s := range []string{r.stdout, r.stderr} {
+		if strings.Contains(s, canary) || strings.Contains(s, "Zoë") {
+			t.Fatalf("output quotes a cell value:\n%s", s)
+		}
+	}
+}
+
+type batchFiles struct {
+	loose  map[string]string
+	zipped map[string]string
+	rawZip []byte
+}
+
+func (b batchFiles) write(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for n, body := range b.loose {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := b.rawZip
+	if b.zipped != nil {
+		raw = zipOf(t, b.zipped)
+	}
+	if raw != nil {
+		if err := os.WriteFile(filepath.Join(dir, "SRExtract.zip"), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func zipOf(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for n, body := range files {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: n, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(body))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func loose(man string, files ...string) map[string]string {
+	m := map[string]string{}
+	if man != "" {
+		m["SRManifest.csv"] = man
+	}
+	for i := 0; i+1 < len(files); i += 2 {
+		m[files[i]] = files[i+1]
+	}
+	return m
+}
+
+// testConfig writes a config for input dir in with extra YAML lines.
+func testConfig(t *testing.T, in string, extra ...string) string {
+	t.Helper()
+	body := fmt.Sprintf("input:\n  dir: %q\n  settle: 0s\n", in)
+	for _, e := range extra {
+		body += e + "\n"
+	}
+	body += fmt.Sprintf("archive:\n  dir: %q\n", filepath.Join(filepath.Dir(in), "archive"))
+	return writeConfig(t, body)
+}
+
+func decodeReport(t *testing.T, s string) report {
+	t.Helper()
+	var rep report
+	if err := json.Unmarshal([]byte(s), &rep); err != nil {
+		t.Fatalf("decode report: %v\n%s", err, s)
+	}
+	return rep
+}
+
+func TestValidateBadInput(t *testing.T) {
+	goodZip := zipOf(t, map[string]string{"SRPatient.csv": patHeader + goodRow})
+	badCRC := bytes.Replace(goodZip, []byte("A81001"), []byte("B81001"), 1)
+	tests := []struct {
+		name    string
+		waiting string // discovery reports the batch as waiting, with this reason
+		files   batchFiles
+		config  []string
+		verdict string
+		file    string
+		line    int64
+		column  string
+		reason  string
+		rows    int64 // rows that still convert
+	}{
+		{name: "missing manifest", waiting: "no SRManifest.csv yet", files: batchFiles{loose: loose("", "SRPatient.csv", patHeader+goodRow)},
+			verdict: verdictInvalid, file: "SRManifest.csv", reason: "no SRManifest.csv"},
+		{name: "manifest missing a column", files: batchFiles{loose: loose("FileName,IsDelta,IsReference,DateExtractTo\r\nSRPatient,N,N,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
+			verdict: verdictInvalid, file: "SRManifest.csv", line: 1, column: "DateExtractFrom", reason: "missing column"},
+		{name: "manifest renamed column", files: batchFiles{loose: loose("FileName,Delta,IsReference,DateExtractFrom,DateExtractTo\r\nSRPatient,N,N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
+			verdict: verdictInvalid, file: "SRManifest.csv", line: 1, column: "IsDelta", reason: "missing column"},
+		{name: "manifest bad flag", files: batchFiles{loose: loose(manHeader+"SRPatient,"+canary+",N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
+			verdict: verdictInvalid, file: "SRManifest.csv", line: 2, column: "IsDelta", reason: "not Y or N"},
+		{name: "manifest bad date", files: batchFiles{loose: loose(manHeader+"SRPatient,N,N,,"+canary+"\r\n", "SRPatient.csv", patHeader+goodRow)},
+			verdict: verdictInvalid, file: "SRManifest.csv", line: 2, column: "DateExtractTo", reason: "not a yyyyMMdd_HHmm date"},
+		{name: "manifest lists an absent file", waiting: "SRCode.csv is listed in SRManifest.csv but not present yet", files: batchFiles{loose: loose(fullMan+"SRCode,N,N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
+			verdict: verdictInvalid, file: "SRCode.csv", reason: "listed in SRManifest.csv line 3 but missing"},
+		{name: "csv not in the manifest", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow, "SRCode.csv", patHeader)},
+			verdict: verdictInvalid, file: "SRCode.csv", reason: "not listed in SRManifest.csv"},
+		{name: "corrupt zip", files: batchFiles{loose: loose(fullMan), rawZip: []byte("PK\x03\x04" + canary)},
+			verdict: verdictInvalid, file: "SRExtract.zip", reason: "corrupt or truncated zip"},
+		{name: "truncated zip", files: batchFiles{loose: loose(fullMan), rawZip: goodZip[:len(goodZip)-30]},
+			verdict: verdictInvalid, file: "SRExtract.zip", reason: "corrupt or truncated zip"},
+		{name: "zip crc mismatch", files: batchFiles{loose: loose(fullMan), rawZip: badCRC},
+			verdict: verdictInvalid, file: "SRPatient.csv", reason: "checksum error"},
+		{name: "zip entry not a csv", files: batchFiles{loose: loose(fullMan), zipped: map[string]string{"SRPatient.csv": patHeader + goodRow, "SRPatient.xlsx": canary}},
+			verdict: verdictInvalid, file: "SRExtract.zip", reason: "entry SRPatient.xlsx is not a CSV file"},
+		{name: "empty file", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", "")},
+			verdict: verdictInvalid, file: "SRPatient.csv", line: 1, reason: "empty file: no header row"},
+		{name: "header without RowIdentifier", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", "ID,IDOrganisationVisibleTo\r\n1,"+canary+"\r\n")},
+			verdict: verdictInvalid, file: "SRPatient.csv", line: 1, reason: "no RowIdentifier column"},
+		{name: "duplicate column names", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", "RowIdentifier,IDOrganisationVisibleTo,FirstName,FirstName\r\n1,A1,"+canary+",x\r\n")},
+			verdict: verdictInvalid, file: "SRPatient.csv", line: 1, column: "FirstName", reason: "repeats field 3"},
+		{name: "unterminated quote", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow+"2,A81001,\""+canary+",12 Jun 1987 08:45,TRUE,0\r\n"+goodRow)},
+			verdict: verdictInvalid, file: "SRPatient.csv", line: 3, column: "FirstName", reason: "quoted field not terminated"},
+		{name: "too many fields", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow+"2,A81001,"+canary+",,TRUE,0,"+canary+"\r\n"+goodRow)},
+			verdict: verdictRows, file: "SRPatient.csv", line: 3, reason: "7 fields, header has 6", rows: 2},
+		{name: "too few fields", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,"+canary+"\r\n"+goodRow)},
+			verdict: verdictRows, file: "SRPatient.csv", line: 2, reason: "3 fields, header has 6", rows: 1},
+		{name: "invalid date", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow+"2,A81001,"+canary+",31 Feb 2023 10:00,TRUE,0\r\n")},
+			verdict: verdictRows, file: "SRPatient.csv", line: 3, column: "DateBirth", reason: "no such calendar date", rows: 1},
+		{name: "id not an integer", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+canary+",A81001,x,,TRUE,0\r\n"+goodRow)},
+			verdict: verdictRows, file: "SRPatient.csv", line: 2, column: "RowIdentifier", reason: "not an integer", rows: 1},
+		{name: "id overflows int64", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"92233720368547758070,A81001,"+canary+",,TRUE,0\r\n"+goodRow)},
+			verdict: verdictRows, file: "SRPatient.csv", line: 2, column: "RowIdentifier", reason: "out of int64 range", rows: 1},
+		{name: "invalid utf-8", config: []string{"  encoding: utf-8"}, files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,"+canary+"\xA3,,TRUE,0\r\n"+goodRow)},
+			verdict: verdictRows, file: "SRPatient.csv", line: 2, column: "FirstName", reason: "not valid in utf-8", rows: 1},
+		{name: "record over the size limit", config: []string{"  max_record_bytes: 1024"}, files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,\""+strings.Repeat(canary, 1000)+"\",,TRUE,0\r\n"+goodRow)},
+			verdict: verdictRows, file: "SRPatient.csv", line: 2, reason: "record longer than 1024 bytes", rows: 1},
+		{name: "bad RemovedData", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,x,,TRUE,"+canary+"\r\n"+goodRow)},
+			verdict: verdictRows, file: "SRPatient.csv", line: 2, column: "RemovedData", reason: "not 1, 0 or empty", rows: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			in := filepath.Join(root, "in")
+			dir := filepath.Join(in, "g1", "20240102_1707")
+			tt.files.write(t, dir)
+			cfg := testConfig(t, in, tt.config...)
+			// Named batch folder, JSON; then discovery, human output.
+			res := runSragent(t, nil, "validate", "--config", cfg, "--json", dir)
+			res.noCanary(t)
+			if res.code != exitInvalid {
+				t.Errorf("exit %d, want %d; stderr %s", res.code, exitInvalid, res.stderr)
+			}
+			rep := decodeReport(t, res.stdout)
+			if len(rep.Batches) != 1 {
+				t.Fatalf("%d batches", len(rep.Batches))
+			}
+			br := rep.Batches[0]
+			if br.Verdict != tt.verdict || br.Batch != "20240102_1707" || br.Group != "g1" {
+				t.Errorf("batch %s/%s verdict %s, want %s", br.Group, br.Batch, br.Verdict, tt.verdict)
+			}
+			found := false
+			for _, p := range br.Problems {
+				if p.File == tt.file && p.Line == tt.line && p.Column == tt.column && strings.Contains(p.Reason, tt.reason) && p.Severity == "error" {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no problem %s line %d column %q: %q in %+v", tt.file, tt.line, tt.column, tt.reason, br.Problems)
+			}
+			if tt.rows > 0 && rep.Summary.Rows != tt.rows {
+				t.Errorf("%d rows converted, want %d: a bad row must not stop the file", rep.Summary.Rows, tt.rows)
+			}
+			human := runSragent(t, nil, "validate", "--config", cfg)
+			human.noCanary(t)
+			verdict, reason := tt.verdict, tt.reason
+			if tt.waiting != "" {
+				verdict, reason = verdictWaiting, tt.waiting
+			}
+			if !strings.Contains(human.stdout, "batch g1/20240102_1707: "+strings.ToUpper(verdict)) || !strings.Contains(human.stdout, reason) {
+				t.Errorf("human report lacks verdict or reason:\n%s", human.stdout)
+			}
+		})
+	}
+}
+
+// A gap halts the chain of one group, not the other; a duplicate and an
+// overlap are warnings only.
+func TestValidateContinuity(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in")
+	file := patHeader + goodRow
+	for _, b := range []struct{ dir, man string }{
+		{"g1/20240101_1707", fullMan[:len(manHeader)] + "SRPatient,N,N,,20240101_1707\r\n"},
+		{"g1/20240103_1707", manHeader + "SRPatient,Y,N,20240102_1707,20240103_1707\r\n"}, // gap: 0101 → 0102
+		{"g2/20240101_1707", manHeader + "SRPatient,N,N,,20240101_1707\r\n"},
+		{"g2/20240102_1707", manHeader + "SRPatient,Y,N,20240101_1707,20240102_1707\r\n"},
+		{"g2/20240103_1707", manHeader + "SRPatient,Y,N,20240101_1707,20240103_1707\r\n"}, // overlap
+	} {
+		batchFiles{loose: loose(b.man, "SRPatient.csv", file)}.write(t, filepath.Join(in, filepath.FromSlash(b.dir)))
+	}
+	res := runSragent(t, nil, "validate", "--json", "--config", testConfig(t, in))
+	res.noCanary(t)
+	rep := decodeReport(t, res.stdout)
+	got := map[string]string{}
+	for _, br := range rep.Batches {
+		got[br.Group+"/"+br.Batch] = br.Verdict
+	}
+	want := map[string]string{"g1/20240101_1707": "valid", "g1/20240103_1707": "halted", "g2/20240101_1707": "valid",
+		"g2/20240102_1707": "valid", "g2/20240103_1707": "valid"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s, want %s", k, got[k], v)
+		}
+	}
+	if res.code != exitInvalid {
+		t.Errorf("exit %d with a halted chain", res.code)
+	}
+}
+
+// srgen's output is valid end to end, in both encodings, zipped and loose,
+// and validate exits 0.
+func TestValidateGeneratedChains(t *testing.T) {
+	for _, opt := range []srgen.Options{{Seed: 7, Zip: true}, {Seed: 8, UTF8: true, Tables: append(allTables(), "SRAppointmentAttendees")}} {
+		in := filepath.Join(t.TempDir(), "in")
+		opt.Groups, opt.Orgs, opt.Batches, opt.Rows = 2, 2, 4, 40
+		if err := srgen.New(opt).Write(in); err != nil {
+			t.Fatal(err)
+		}
+		var extra []string
+		if opt.UTF8 {
+			extra = []string{"  encoding: utf-8"}
+		}
+		res := runSragent(t, nil, "validate", "--json", "--config", testConfig(t, in, extra...))
+		rep := decodeReport(t, res.stdout)
+		if res.code != exitOK || rep.Summary.Valid != 8 || rep.Summary.Rows == 0 {
+			t.Fatalf("exit %d summary %+v\n%s", res.code, rep.Summary, res.stdout)
+		}
+		for _, br := range rep.Batches {
+			for _, p := range br.Problems {
+				if p.Severity == "error" {
+					t.Errorf("%s/%s: %+v", br.Group, br.Batch, p)
+				}
+			}
+		}
+	}
+}
+
+func TestValidateExitCodes(t *testing.T) {
+	root := t.TempDir()
+	if res := runSragent(t, nil, "validate", "--config", filepath.Join(root, "nope.yaml")); res.code != exitUsage {
+		t.Errorf("missing config file: exit %d", res.code)
+	}
+	if res := runSragent(t, []string{"SRAGENT_INPUT_ENCODING=ebcdic"}, "validate"); res.code != exitUsage || !strings.Contains(res.stderr, "input.encoding") {
+		t.Errorf("bad env: exit %d %s", res.code, res.stderr)
+	}
+	if res := runSragent(t, nil, "validate", "--config", testConfig(t, filepath.Join(root, "absent"))); res.code != exitFailed || !strings.Contains(res.stderr, "read input folder") {
+		t.Errorf("absent input dir: exit %d %s", res.code, res.stderr)
+	}
+	empty := filepath.Join(root, "empty")
+	os.Mkdir(empty, 0o755)
+	if res := runSragent(t, nil, "validate", "--config", testConfig(t, empty)); res.code != exitOK || !strings.Contains(res.stdout, "0 batches") {
+		t.Errorf("empty input dir: exit %d %s", res.code, res.stdout)
+	}
+}
+
+func allTables() []string {
+	var out []string
+	for _, t := range schemas.Tables() {
+		out = append(out, t.Name)
+	}
+	return out
+}
