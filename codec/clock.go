@@ -3,7 +3,6 @@ package codec
 import (
 	"errors"
 	"fmt"
-	"math"
 	"time"
 	_ "time/tzdata" // Windows Gateway PCs have no zoneinfo database
 )
@@ -19,10 +18,10 @@ func mustLoad(name string) *time.Location {
 	return loc
 }
 
-// Clock converts UK wall-clock date-times to UTC instants. It caches the
-// zone's offsets per day, so a conversion costs a map lookup rather than a
-// time.Date call. A Clock is not safe for concurrent use; give each
-// goroutine its own.
+// Clock converts UK wall-clock date-times to UTC instants. It keeps each
+// year's zone transitions in a table, so a conversion is a few comparisons
+// rather than a time.Date call. A Clock is not safe for concurrent use;
+// give each goroutine its own.
 //
 // Wall-clock times that do not exist or exist twice are resolved the way
 // java.time does, deliberately and the same on every platform:
@@ -32,13 +31,21 @@ func mustLoad(name string) *time.Location {
 //   - in the autumn repeat (01:00-01:59 on the last Sunday of October) the
 //     earlier instant is chosen, so 01:30 is 00:30 UTC (01:30 BST).
 type Clock struct {
-	loc  *time.Location
-	days map[int64]zoneDay
+	loc   *time.Location
+	years [yearsCached]*zoneYear
 }
 
-type zoneDay struct {
-	before, after int64 // UTC offsets in seconds
-	change        int64 // unix second of a change in this day's window, or MaxInt64
+const (
+	firstCachedYear = 1800
+	yearsCached     = 400
+)
+
+// zoneYear is the UTC offsets in force during one year's window (the year
+// widened by 14 hours each side): offs[k] applies from at[k-1] (or the
+// window's start) until at[k] (or its end).
+type zoneYear struct {
+	at   []int64 // transition instants, unix seconds
+	offs []int64 // offsets in seconds, len(at)+1
 }
 
 // NewClock returns a Clock for loc (London when nil).
@@ -46,43 +53,58 @@ func NewClock(loc *time.Location) *Clock {
 	if loc == nil {
 		loc = London
 	}
-	return &Clock{loc: loc, days: make(map[int64]zoneDay)}
+	return &Clock{loc: loc}
 }
 
 // UnixMilli returns the instant of a wall-clock time as milliseconds since
 // the Unix epoch.
 func (c *Clock) UnixMilli(year, month, day, hour, min, sec int) int64 {
-	days := daysFromCivil(int64(year), month, day)
-	local := days*86400 + int64(hour*3600+min*60+sec)
-	z := c.zone(days)
-	if u := local - z.before; u < z.change {
-		return u * 1000
+	local := daysFromCivil(int64(year), month, day)*86400 + int64(hour*3600+min*60+sec)
+	z := c.year(year)
+	// The first interval whose offset maps the local time inside it is the
+	// earliest instant (the autumn repeat takes the first).
+	for k, off := range z.offs {
+		u := local - off
+		if (k == 0 || u >= z.at[k-1]) && (k == len(z.at) || u < z.at[k]) {
+			return u * 1000
+		}
 	}
-	if u := local - z.after; u >= z.change {
-		return u * 1000
+	// In a spring-forward gap: read with the offset before the change.
+	for j, t := range z.at {
+		if local-z.offs[j] >= t && local-z.offs[j+1] < t {
+			return (local - z.offs[j]) * 1000
+		}
 	}
-	return (local - z.before) * 1000 // in the gap
+	return (local - z.offs[0]) * 1000
 }
 
-func (c *Clock) zone(days int64) zoneDay {
-	if z, ok := c.days[days]; ok {
-		return z
+func (c *Clock) year(y int) *zoneYear {
+	i := y - firstCachedYear
+	if i < 0 || i >= yearsCached {
+		return c.compute(y)
 	}
-	if len(c.days) > 1<<16 {
-		clear(c.days)
+	if c.years[i] == nil {
+		c.years[i] = c.compute(y)
 	}
-	// The window covers the local day under any offset up to ±14h.
-	from := days*86400 - 14*3600
-	to := (days+1)*86400 + 14*3600
+	return c.years[i]
+}
+
+func (c *Clock) compute(y int) *zoneYear {
+	from := daysFromCivil(int64(y), 1, 1)*86400 - 14*3600
+	to := daysFromCivil(int64(y+1), 1, 1)*86400 + 14*3600
 	t := time.Unix(from, 0).In(c.loc)
 	_, off := t.Zone()
-	z := zoneDay{before: int64(off), after: int64(off), change: math.MaxInt64}
-	if _, end := t.ZoneBounds(); !end.IsZero() && end.Unix() < to {
-		_, off2 := end.In(c.loc).Zone()
-		z.after, z.change = int64(off2), end.Unix()
+	z := &zoneYear{offs: []int64{int64(off)}}
+	for {
+		_, end := t.ZoneBounds()
+		if end.IsZero() || end.Unix() >= to {
+			return z
+		}
+		t = end.In(c.loc)
+		_, off = t.Zone()
+		z.at = append(z.at, end.Unix())
+		z.offs = append(z.offs, int64(off))
 	}
-	c.days[days] = z
-	return z
 }
 
 // daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian
@@ -102,10 +124,36 @@ func daysFromCivil(y int64, m, d int) int64 {
 	return era*146097 + doe - 719468
 }
 
-var months = map[[3]byte]int{
-	{'j', 'a', 'n'}: 1, {'f', 'e', 'b'}: 2, {'m', 'a', 'r'}: 3, {'a', 'p', 'r'}: 4,
-	{'m', 'a', 'y'}: 5, {'j', 'u', 'n'}: 6, {'j', 'u', 'l'}: 7, {'a', 'u', 'g'}: 8,
-	{'s', 'e', 'p'}: 9, {'o', 'c', 't'}: 10, {'n', 'o', 'v'}: 11, {'d', 'e', 'c'}: 12,
+// month returns the month number of an English three-letter abbreviation
+// in any case, or 0.
+func month(a, b, c byte) int {
+	switch uint32(a|0x20)<<16 | uint32(b|0x20)<<8 | uint32(c|0x20) {
+	case 'j'<<16 | 'a'<<8 | 'n':
+		return 1
+	case 'f'<<16 | 'e'<<8 | 'b':
+		return 2
+	case 'm'<<16 | 'a'<<8 | 'r':
+		return 3
+	case 'a'<<16 | 'p'<<8 | 'r':
+		return 4
+	case 'm'<<16 | 'a'<<8 | 'y':
+		return 5
+	case 'j'<<16 | 'u'<<8 | 'n':
+		return 6
+	case 'j'<<16 | 'u'<<8 | 'l':
+		return 7
+	case 'a'<<16 | 'u'<<8 | 'g':
+		return 8
+	case 's'<<16 | 'e'<<8 | 'p':
+		return 9
+	case 'o'<<16 | 'c'<<8 | 't':
+		return 10
+	case 'n'<<16 | 'o'<<8 | 'v':
+		return 11
+	case 'd'<<16 | 'e'<<8 | 'c':
+		return 12
+	}
+	return 0
 }
 
 var (
@@ -122,7 +170,7 @@ func (c *Clock) ParseDateTime(b []byte, minutesOK bool) (int64, error) {
 	if minutesOK {
 		formatErr = errDateMinutes
 	}
-	if len(b) > 0 && b[1%len(b)] == ' ' { // one-digit day
+	if (len(b) == 19 || len(b) == 16) && b[1] == ' ' { // one-digit day
 		b = append([]byte{'0'}, b...)
 	}
 	if len(b) != 20 && !(minutesOK && len(b) == 17) {
@@ -131,7 +179,8 @@ func (c *Clock) ParseDateTime(b []byte, minutesOK bool) (int64, error) {
 	if b[2] != ' ' || b[6] != ' ' || b[11] != ' ' || b[14] != ':' || (len(b) == 20 && b[17] != ':') {
 		return 0, formatErr
 	}
-	mon, ok := months[[3]byte{b[3] | 0x20, b[4] | 0x20, b[5] | 0x20}]
+	mon := month(b[3], b[4], b[5])
+	ok := mon != 0
 	day, ok1 := digits(b[0:2])
 	year, ok2 := digits(b[7:11])
 	hour, ok3 := digits(b[12:14])

@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -244,6 +245,40 @@ func FuzzReader(f *testing.F) {
 			for j := range fs {
 				if string(fs[j]) != want[j] {
 					t.Fatalf("record %d field %d: %q after round trip, want %q", i, j, fs[j], want[j])
+				}
+			}
+		}
+	})
+}
+
+// FuzzFastPathAgrees: the line-at-a-time fast path and the byte-by-byte
+// parser return the same records, lines and errors for any input.
+func FuzzFastPathAgrees(f *testing.F) {
+	for _, s := range []string{"a,b\r\n1,2\r\n", "\"x\"\"y\",\"l1\r\nl2\"\n", "\"a\"b,c\n", "a,\"b,c\",\"\"\r\n\r\n", "x\r\r\n\"\"\"\n", "\xA3,\"\xE9\"\n"} {
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, in []byte, asUTF8 bool) {
+		d := DefaultDialect()
+		d.MaxRecordBytes = 64
+		if asUTF8 {
+			d.Encoding = UTF8
+		}
+		fast := NewReader(bytes.NewReader(in), d)
+		slow := NewReader(bytes.NewReader(in), d)
+		slow.noFast = true
+		for i := 0; ; i++ {
+			ff, ferr := fast.Read()
+			sf, serr := slow.Read()
+			if fmt.Sprint(ferr) != fmt.Sprint(serr) {
+				t.Fatalf("record %d: fast error %v, slow error %v", i, ferr, serr)
+			}
+			if ferr == nil && (fmt.Sprintf("%q", ff) != fmt.Sprintf("%q", sf) || fast.Line() != slow.Line()) {
+				t.Fatalf("record %d: fast %q at line %d, slow %q at line %d", i, ff, fast.Line(), sf, slow.Line())
+			}
+			if ferr != nil {
+				var re *RecordError
+				if !errors.As(ferr, &re) {
+					return
 				}
 			}
 		}

@@ -52,6 +52,7 @@ type Layout struct {
 	HasRemovedData bool
 
 	colField   []int // CSV column → field index, or -1 for RemovedData
+	absent     []int // fields no CSV column fills: always null
 	types      []schemas.Type
 	keyFields  []int
 	removedCol int
@@ -141,6 +142,17 @@ func NewLayout(table string, header [][]byte) (*Layout, error) {
 		}
 		l.colField = append(l.colField, fieldIdx[name])
 	}
+	filled := make([]bool, len(l.types))
+	for _, fi := range l.colField {
+		if fi >= 0 {
+			filled[fi] = true
+		}
+	}
+	for fi, ok := range filled {
+		if !ok {
+			l.absent = append(l.absent, fi)
+		}
+	}
 	for _, k := range l.Table.Key {
 		if _, ok := seen[k]; !ok {
 			return nil, &HeaderError{Err: fmt.Errorf("no %s column, which %s is keyed by", k, table)}
@@ -211,7 +223,9 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 		row.Values = make([]Value, len(l.types))
 	}
 	row.Values = row.Values[:len(l.types)]
-	clear(row.Values)
+	for _, fi := range l.absent {
+		row.Values[fi] = Value{}
+	}
 	row.Removed = false
 	for i, f := range fields {
 		fi := l.colField[i]
@@ -226,6 +240,7 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 			continue
 		}
 		if len(f) == 0 {
+			row.Values[fi] = Value{}
 			continue
 		}
 		if err := c.cell(l.types[fi], f, &row.Values[fi]); err != nil {
@@ -282,6 +297,31 @@ func (c *Converter) cell(t schemas.Type, f []byte, v *Value) error {
 // ParseInt parses a decimal int64 with an optional sign, without
 // allocating; surrounding spaces are allowed.
 func ParseInt(b []byte) (int64, error) {
+	if len(b) > 0 && len(b) <= 18 && b[0] != ' ' && b[len(b)-1] != ' ' {
+		// Up to 18 characters cannot overflow: no checks per digit.
+		neg := b[0] == '-'
+		if neg || b[0] == '+' {
+			b = b[1:]
+			if len(b) == 0 {
+				return 0, errNotInteger
+			}
+		}
+		var n int64
+		for _, ch := range b {
+			if ch-'0' > 9 {
+				return 0, errNotInteger
+			}
+			n = n*10 + int64(ch-'0')
+		}
+		if neg {
+			return -n, nil
+		}
+		return n, nil
+	}
+	return parseIntSlow(b)
+}
+
+func parseIntSlow(b []byte) (int64, error) {
 	for len(b) > 0 && b[0] == ' ' {
 		b = b[1:]
 	}

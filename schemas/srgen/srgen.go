@@ -369,7 +369,11 @@ var (
 	notes      = []string{"Seen with mother, \"anxious\"", "Paid £12.50 for report", "Review in 2 weeks,\r\nsooner if worse",
 		"Café worker; résumé noted", "Dr Smith, locum", "BP 120/80 – normal"}
 	regStatus = []string{"GMS", "GMS,Contraception", "Temporary Resident < 16 days", "Private"}
-	ctv3Codes = []string{"XaQVY", "X40J4", "Y1234", "246..", "XE0Uh", "22K..", "XaJv9"}
+	// plain is the usual free text: ASCII, no delimiter, no quote.
+	plain = []string{"Asthma annual review", "Blood pressure reading", "Influenza vaccination", "Type 2 diabetes mellitus",
+		"Smoking cessation advice", "Body mass index", "Repeat prescription", "Telephone consultation", "Hypertension",
+		"Serum cholesterol", "Medication review", "New patient check"}
+	ctv3Codes = []string{"XaQVY", "X40J4", "Y1234", "246..", "XE0Uh", "22K..", "XaJv9", "xaIA1"}
 )
 
 // row renders one row; deleted rows are sparse, like TPP's.
@@ -442,14 +446,29 @@ func (g *Generator) cell(table, col string, rng *rand.Rand, gr *group) string {
 		return surnames[rng.IntN(len(surnames))]
 	case col == "RegistrationStatus":
 		return regStatus[rng.IntN(len(regStatus))]
-	case strings.Contains(col, "Ctv3Code") || col == "CTV3Code":
-		return ctv3Codes[rng.IntN(len(ctv3Codes))] + strconv.Itoa(rng.IntN(1000))
+	case strings.Contains(col, "Ctv3Code") || col == "CTV3Code" || col == "ImmsReadCode" || col == "DrugReadCode":
+		return ctv3Codes[rng.IntN(len(ctv3Codes))] // five characters, case-sensitive
+	case strings.Contains(strings.ToUpper(col), "SNOMEDCODE") || col == "SNOMEDPrimaryDiagnosis":
+		if rng.IntN(10) == 0 {
+			return "-1"
+		}
+		return strconv.FormatInt(100000+rng.Int64N(999_999_999_999), 10)
+	case col == "NumericComparator":
+		if rng.IntN(10) != 0 {
+			return ""
+		}
+		return [...]string{"<", "<=", ">", ">="}[rng.IntN(4)]
+	case col == "NumericUnit":
+		return [...]string{"kg", "cm", "mmol/L", "%", "mmHg", "kg/m2"}[rng.IntN(6)]
 	case col == "NHSNumber":
 		return strconv.Itoa(400_000_0000 + rng.IntN(99_999_999))
 	case col == "Gender":
 		return [...]string{"M", "F", "I", "U"}[rng.IntN(4)]
 	}
-	return notes[rng.IntN(len(notes))]
+	if rng.IntN(8) == 0 {
+		return notes[rng.IntN(len(notes))] // quotes, commas, line breaks, £ and accents
+	}
+	return plain[rng.IntN(len(plain))]
 }
 
 func naturalKey(table, col string) bool {
@@ -519,4 +538,17 @@ func (g *Generator) Tables() []string {
 	out := append([]string{"SRMapping", "SRMappingGroup"}, g.opt.Tables...)
 	sort.Strings(out)
 	return out
+}
+
+// WriteTable streams a full file of table with rows rows per organisation
+// of the first group to w, as the first batch would hold it. Memory does
+// not depend on rows.
+func (g *Generator) WriteTable(w io.Writer, table string, rows int) error {
+	gr := g.groups[0]
+	gr.state[table] = &tableState{base: rows, next: rows, changed: map[int64]int{}}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	if err := g.table(bw, gr, 0, fileSpec{table: table, full: true, removed: true}); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
