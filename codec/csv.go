@@ -602,6 +602,7 @@ type RecordError struct {
 	Err    error
 }
 
+// Error describes the problem by position and cause, never by content.
 func (e *RecordError) Error() string {
 	if e.Column > 0 {
 		return fmt.Sprintf("line %d field %d: %v", e.Line, e.Column, e.Err)
@@ -622,6 +623,7 @@ type UnterminatedQuoteError struct {
 	Column int
 }
 
+// Error describes the problem by position and cause, never by content.
 func (e *UnterminatedQuoteError) Error() string {
 	return fmt.Sprintf("line %d field %d: quoted field not terminated before end of file", e.Line, e.Column)
 }

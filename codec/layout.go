@@ -66,6 +66,7 @@ type HeaderError struct {
 	Err    error
 }
 
+// Error describes the problem by position and cause, never by content.
 func (e *HeaderError) Error() string {
 	if e.Column > 0 {
 		return fmt.Sprintf("header field %d: %v", e.Column, e.Err)
@@ -191,6 +192,7 @@ type CellError struct {
 	Err   error
 }
 
+// Error describes the problem by position and cause, never by content.
 func (e *CellError) Error() string {
 	if e.Column != "" {
 		return fmt.Sprintf("column %s: %v", e.Column, e.Err)

@@ -16,6 +16,7 @@ type RowError struct {
 	Err    error
 }
 
+// Error describes the problem by position and cause, never by content.
 func (e *RowError) Error() string {
 	if e.Column != "" {
 		return fmt.Sprintf("line %d column %s: %v", e.Line, e.Column, e.Err)
@@ -34,6 +35,7 @@ type FileError struct {
 	Err    error
 }
 
+// Error describes the problem by position and cause, never by content.
 func (e *FileError) Error() string {
 	switch {
 	case e.Line > 0 && e.Column != "":

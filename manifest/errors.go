@@ -18,6 +18,7 @@ type Error struct {
 	Err    error
 }
 
+// Error describes the problem by position and cause, never by content.
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Batch != "" {
@@ -48,6 +49,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrorList is every structural problem found, in the order found.
 type ErrorList []*Error
 
+// Error describes the problem by position and cause, never by content.
 func (l ErrorList) Error() string {
 	parts := make([]string, len(l))
 	for i, e := range l {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,21 +34,9 @@ No problem ever quotes a cell's value.`,
 			if err != nil {
 				return err
 			}
-			v, err := newValidator(cfg)
+			rep, err := a.validate(cmd.Context(), cfg, args, asJSON)
 			if err != nil {
-				return &exitError{code: exitUsage, err: err}
-			}
-			rep, err := v.run(cmd.Context(), args, time.Now())
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
-			}
-			if asJSON {
-				err = writeJSON(a.stdout, rep)
-			} else {
-				err = writeHuman(a.stdout, rep)
-			}
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
+				return err
 			}
 			if !rep.ok() {
 				return &exitError{code: exitInvalid}
@@ -57,6 +46,28 @@ No problem ever quotes a cell's value.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
+}
+
+// validate runs the dry run over dirs (all pending batches when empty) and
+// prints the report; errors carry their exit code.
+func (a *app) validate(ctx context.Context, cfg Config, dirs []string, asJSON bool) (*report, error) {
+	v, err := newValidator(cfg)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	rep, err := v.run(ctx, dirs, time.Now())
+	if err != nil {
+		return nil, &exitError{code: exitFailed, err: err}
+	}
+	if asJSON {
+		err = writeJSON(a.stdout, rep)
+	} else {
+		err = writeHuman(a.stdout, rep)
+	}
+	if err != nil {
+		return nil, &exitError{code: exitFailed, err: err}
+	}
+	return rep, nil
 }
 
 func writeJSON(w io.Writer, rep *report) error {
