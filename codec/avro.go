@@ -2,6 +2,7 @@ package codec
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/linkedin/goavro/v2"
 
@@ -58,6 +59,19 @@ const (
 	OpUpdate Op = 'u'
 	OpDelete Op = 'd' // RemovedData=1
 )
+
+// OpFor returns the op of a row: d for RemovedData=1, r for a row of a
+// full file, u for a delta row (a full current image; SR does not say
+// whether the row is new, so every delta row is an upsert).
+func OpFor(snapshot, removed bool) Op {
+	switch {
+	case removed:
+		return OpDelete
+	case snapshot:
+		return OpRead
+	}
+	return OpUpdate
+}
 
 // Source is where an event came from.
 type Source struct {
@@ -195,4 +209,78 @@ func optMillis(p *int64) any {
 		return nil
 	}
 	return goavro.Union("long.timestamp-millis", *p)
+}
+
+// Marker types, the value of the sr.marker header.
+const (
+	MarkerBegin = "snapshot_begin"
+	MarkerEnd   = "snapshot_end"
+)
+
+// Marker brackets the rows of a full file on every partition.
+type Marker struct {
+	// Type is MarkerBegin or MarkerEnd.
+	Type string
+	// SnapshotID is the same on both markers: group/batch/table.
+	SnapshotID string
+	// Organisations are the IDOrganisationVisibleTo values the file holds
+	// (empty for shared tables).
+	Organisations []string
+	// RowCount is set on the end marker: the file's published rows.
+	RowCount *int64
+}
+
+// markerKeyString and markerKeyLong are the reserved key values of
+// markers: no SR row has them. Begin and end differ so that compaction
+// keeps both.
+func markerKey(begin bool, t schemas.Type) any {
+	switch {
+	case t == schemas.Long && begin:
+		return int64(math.MinInt64)
+	case t == schemas.Long:
+		return int64(math.MinInt64 + 1)
+	case begin:
+		return "__sragent_snapshot_begin__"
+	}
+	return "__sragent_snapshot_end__"
+}
+
+// AppendMarkerKey appends the reserved key of a begin or end marker: a
+// valid key of the table's key schema that no row can have.
+func (tc *TableCodec) AppendMarkerKey(dst []byte, begin bool) ([]byte, error) {
+	cols := tc.l.Table.Columns
+	for _, k := range tc.l.keyFields {
+		tc.keyDatum[cols[k].Name] = markerKey(begin, cols[k].Type)
+	}
+	return tc.key.Append(dst, tc.keyDatum)
+}
+
+// AppendMarkerValue appends the envelope of a marker (op "m").
+func (tc *TableCodec) AppendMarkerValue(dst []byte, m Marker, src Source, tsMs int64) ([]byte, error) {
+	orgs := make([]any, len(m.Organisations))
+	for i, o := range m.Organisations {
+		orgs[i] = o
+	}
+	marker := map[string]any{
+		"type": m.Type, "snapshot_id": m.SnapshotID, "organisations": orgs,
+		"extract_from": optMillis(src.ExtractFrom), "extract_to": optMillis(src.ExtractTo), "row_count": nil,
+	}
+	if m.RowCount != nil {
+		marker["row_count"] = goavro.Union("long", *m.RowCount)
+	}
+	s := src
+	s.Line, s.Snapshot = 0, true
+	val := map[string]any{"op": "m", "before": nil, "after": nil, "ts_ms": tsMs,
+		"source": sourceDatum(&s), "marker": goavro.Union("sragent.Marker", marker)}
+	return tc.value.Append(dst, val)
+}
+
+func sourceDatum(s *Source) map[string]any {
+	d := map[string]any{"connector": "sragent", "version": s.Version, "name": s.Name, "group": s.Group,
+		"batch": s.Batch, "table": s.Table, "file": s.File, "line": s.Line, "snapshot": nil,
+		"extract_from": optMillis(s.ExtractFrom), "extract_to": optMillis(s.ExtractTo)}
+	if s.Snapshot {
+		d["snapshot"] = goavro.Union("string", "true")
+	}
+	return d
 }

@@ -56,6 +56,7 @@ type Scanner struct {
 	r      *Reader
 	conv   *Converter
 	row    Row
+	fields [][]byte
 }
 
 // NewScanner reads the header of src (a file of table) and maps it. Errors
@@ -101,6 +102,7 @@ func (s *Scanner) Offset() int64 { return s.r.Offset() }
 // and a *FileError when the rest of the file cannot be read.
 func (s *Scanner) Scan() (*Row, error) {
 	fields, err := s.r.Read()
+	s.fields = fields
 	if err != nil {
 		var re *RecordError
 		var uq *UnterminatedQuoteError
@@ -133,4 +135,32 @@ func (s *Scanner) columnName(field int) string {
 		return fmt.Sprintf("#%d", field)
 	}
 	return ""
+}
+
+// Fields returns the cells of the record last read, as decoded text, also
+// when it did not convert; nil when the record could not be split (a
+// *RowError from the CSV level). Valid until the next Scan.
+func (s *Scanner) Fields() [][]byte { return s.fields }
+
+// Skim reads the rest of the file without converting it, checking only
+// what makes a file unreadable, and calls fn with each record's fields.
+// Record-level problems are left to Scan; a *FileError is returned for an
+// unterminated quote or a read error (for a zip entry, a CRC mismatch).
+func (s *Scanner) Skim(fn func(fields [][]byte)) error {
+	for {
+		fields, err := s.r.Read()
+		var re *RecordError
+		var uq *UnterminatedQuoteError
+		switch {
+		case err == nil:
+			fn(fields)
+		case errors.Is(err, io.EOF):
+			return nil
+		case errors.As(err, &re):
+		case errors.As(err, &uq):
+			return &FileError{Line: uq.Line, Column: s.columnName(uq.Column), Err: errors.New("quoted field not terminated before end of file")}
+		default:
+			return &FileError{Err: err}
+		}
+	}
 }

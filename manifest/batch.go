@@ -2,6 +2,9 @@ package manifest
 
 import (
 	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +53,9 @@ type Batch struct {
 	// Dir is the folder path.
 	Dir      string
 	Manifest *Manifest
+	// ManifestSHA256 is the hex SHA-256 of SRManifest.csv: a batch's
+	// identity when it is delivered again.
+	ManifestSHA256 string
 	// Files are the list files (when present) and then every manifest
 	// entry, in manifest order.
 	Files []*File
@@ -81,7 +87,7 @@ func Load(dir, group string, opt Options) (*Batch, error) {
 	if b.Stamp, err = ParseStamp(b.Name); err != nil {
 		fail("", fmt.Errorf("folder name: %w", err))
 	}
-	b.Manifest, err = readManifest(dir, opt.Delimiter)
+	b.Manifest, b.ManifestSHA256, err = readManifest(dir, opt.Delimiter)
 	if err != nil {
 		var list ErrorList
 		if !errors.As(err, &list) {
@@ -101,16 +107,17 @@ func Load(dir, group string, opt Options) (*Batch, error) {
 	return b, nil
 }
 
-func readManifest(dir string, delim rune) (*Manifest, error) {
-	f, err := os.Open(filepath.Join(dir, FileName))
+func readManifest(dir string, delim rune) (*Manifest, string, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, FileName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errors.New("no SRManifest.csv in the batch folder")
+		return nil, "", errors.New("no SRManifest.csv in the batch folder")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open manifest: %w", err)
+		return nil, "", fmt.Errorf("read manifest: %w", err)
 	}
-	defer f.Close()
-	return Parse(f, delim)
+	sum := sha256.Sum256(raw)
+	m, err := Parse(bytes.NewReader(raw), delim)
+	return m, hex.EncodeToString(sum[:]), err
 }
 
 // listFiles finds every CSV of the batch, loose or zipped, by table name.

@@ -390,7 +390,7 @@ func (v *validator) file(ctx context.Context, br *batchReport, b *manifest.Batch
 			return fail(sc.Line(), "", err)
 		}
 		ev.Row, ev.Source.Line = row, sc.Line()
-		ev.Op = opOf(src.Snapshot, row.Removed)
+		ev.Op = codec.OpFor(src.Snapshot, row.Removed)
 		if kbuf, err = tc.AppendKey(kbuf[:0], row); err == nil {
 			vbuf, err = tc.AppendValue(vbuf[:0], &ev)
 		}
@@ -404,16 +404,6 @@ func (v *validator) file(ctx context.Context, br *batchReport, b *manifest.Batch
 			fr.Deletes++
 		}
 	}
-}
-
-func opOf(snapshot, removed bool) codec.Op {
-	switch {
-	case removed:
-		return codec.OpDelete
-	case snapshot:
-		return codec.OpRead
-	}
-	return codec.OpCreate
 }
 
 func (v *validator) rowProblem(br *batchReport, fr *fileReport, file string, line int64, col, reason string) {

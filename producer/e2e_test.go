@@ -1,0 +1,358 @@
+package producer
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linkedin/goavro/v2"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/sragent/sragent/schemas/srgen"
+)
+
+// env is a broker, a registry and the folders of one agent.
+type env struct {
+	t                       *testing.T
+	cluster                 *kfake.Cluster
+	registry                *srfake.Registry
+	cfg                     Config
+	in, archive, quarantine string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	dir := t.TempDir()
+	return &env{t: t, cluster: c, registry: reg,
+		cfg: Config{Brokers: c.ListenAddrs(), TopicPrefix: "systmone", Partitions: 3, TxnRecords: 150, Linger: time.Millisecond},
+		in:  filepath.Join(dir, "in"), archive: filepath.Join(dir, "archive"), quarantine: filepath.Join(dir, "quarantine")}
+}
+
+// run starts a publisher and runs one pass of the agent.
+func (e *env) run(ctx context.Context) (*Pass, error) {
+	e.t.Helper()
+	reg, err := NewRegistry(e.registry.URL())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	pub, err := New(ctx, e.cfg, reg)
+	if err != nil {
+		return nil, err
+	}
+	defer pub.Close()
+	a := NewAgent(pub, AgentConfig{InputDir: e.in, ArchiveDir: e.archive, QuarantineDir: e.quarantine}, nil)
+	groups, err := a.Groups()
+	if err != nil {
+		return nil, err
+	}
+	if err := pub.Start(ctx, groups); err != nil {
+		return nil, err
+	}
+	return a.RunOnce(ctx)
+}
+
+// event is one decoded record.
+type event struct {
+	topic     string
+	partition int32
+	offset    int64
+	key       map[string]any
+	value     map[string]any // nil for a tombstone
+	marker    string
+}
+
+// consume reads every committed record of the topics and decodes it with
+// the schemas the registry holds for its ids.
+func (e *env) consume(topics ...string) []event {
+	e.t.Helper()
+	ctx := context.Background()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.cfg.Brokers...), kgo.ConsumeTopics(topics...),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer cl.Close()
+	src, err := sr.NewClient(sr.URLs(e.registry.URL()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	dec := &decoder{sr: src, codecs: map[int]*goavro.Codec{}}
+	var out []event
+	for idle := 0; idle < 5; {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		recs := fs.Records()
+		if len(recs) == 0 {
+			idle++
+			continue
+		}
+		idle = 0
+		for _, r := range recs {
+			ev := event{topic: r.Topic, partition: r.Partition, offset: r.Offset}
+			ev.key = dec.decode(e.t, r.Key)
+			if r.Value != nil {
+				ev.value = dec.decode(e.t, r.Value)
+			}
+			for _, h := range r.Headers {
+				if h.Key == MarkerHeader {
+					ev.marker = string(h.Value)
+				}
+			}
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+type decoder struct {
+	sr     *sr.Client
+	mu     sync.Mutex
+	codecs map[int]*goavro.Codec
+}
+
+func (d *decoder) decode(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	if len(b) < 5 || b[0] != 0 {
+		t.Fatalf("not Confluent-framed: % x", b[:min(len(b), 8)])
+	}
+	id := int(binary.BigEndian.Uint32(b[1:5]))
+	d.mu.Lock()
+	c := d.codecs[id]
+	if c == nil {
+		s, err := d.sr.SchemaByID(context.Background(), id)
+		if err != nil {
+			t.Fatalf("schema id %d: %v", id, err)
+		}
+		if c, err = goavro.NewCodec(s.Schema); err != nil {
+			t.Fatal(err)
+		}
+		d.codecs[id] = c
+	}
+	d.mu.Unlock()
+	v, rest, err := c.NativeFromBinary(b[5:])
+	if err != nil || len(rest) != 0 {
+		t.Fatalf("decode with schema %d: %v (%d bytes left)", id, err, len(rest))
+	}
+	return v.(map[string]any)
+}
+
+// table is a consumer's rebuild of one table of one group.
+type table struct {
+	rows      map[string]map[string]any // by key
+	partition map[string]int32
+	pending   map[int32]map[string]bool // keys not re-asserted since a snapshot_begin
+}
+
+// rebuild applies the events of every table topic the way a downstream
+// consumer would: r/u upsert, d and tombstones delete, and a snapshot
+// replaces the group's rows of the table, partition by partition.
+func rebuild(t *testing.T, events []event) map[string]map[string]*table {
+	out := map[string]map[string]*table{} // group → table
+	get := func(group, name string) *table {
+		if out[group] == nil {
+			out[group] = map[string]*table{}
+		}
+		tb := out[group][name]
+		if tb == nil {
+			tb = &table{rows: map[string]map[string]any{}, partition: map[string]int32{}, pending: map[int32]map[string]bool{}}
+			out[group][name] = tb
+		}
+		return tb
+	}
+	groupOfKey := map[string]string{} // topic + key → group, for tombstones
+	for _, ev := range events {
+		name := strings.TrimPrefix(ev.topic, "systmone.")
+		k := fmt.Sprint(ev.key)
+		if ev.value == nil {
+			g := groupOfKey[ev.topic+k]
+			delete(get(g, name).rows, k)
+			continue
+		}
+		src := ev.value["source"].(map[string]any)
+		g := src["group"].(string)
+		tb := get(g, name)
+		groupOfKey[ev.topic+k] = g
+		switch op := ev.value["op"].(string); op {
+		case "m":
+			m := ev.value["marker"].(map[string]any)["sragent.Marker"].(map[string]any)
+			if m["type"] != ev.marker {
+				t.Fatalf("marker header %q, value type %v", ev.marker, m["type"])
+			}
+			if ev.marker == "snapshot_begin" {
+				p := map[string]bool{}
+				for key, part := range tb.partition {
+					if part == ev.partition {
+						p[key] = true
+					}
+				}
+				tb.pending[ev.partition] = p
+				continue
+			}
+			for key := range tb.pending[ev.partition] {
+				delete(tb.rows, key)
+			}
+			delete(tb.pending, ev.partition)
+		case "r", "u", "c":
+			tb.rows[k] = ev.value["after"].(map[string]any)
+			tb.partition[k] = ev.partition
+			delete(tb.pending[ev.partition], k)
+		case "d":
+			delete(tb.rows, k)
+		default:
+			t.Fatalf("unknown op %q", op)
+		}
+	}
+	return out
+}
+
+// cellString renders a decoded Avro field as the CSV cell srgen wrote.
+func cellString(v any) (string, bool) {
+	if v == nil {
+		return "", true
+	}
+	for branch, x := range v.(map[string]any) {
+		switch branch {
+		case "string":
+			return x.(string), true
+		case "long":
+			return strconv.FormatInt(x.(int64), 10), true
+		}
+	}
+	return "", false // other types are compared by the codec's tests
+}
+
+func TestPublishChainsRebuildTables(t *testing.T) {
+	e := newEnv(t)
+	g := srgen.New(srgen.Options{Seed: 11, Groups: 2, Orgs: 2, Batches: 4, Rows: 40, Zip: true})
+	if err := g.Write(e.in); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pass, err := e.run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pass.Batches) != 8 || len(pass.Halted) != 0 {
+		t.Fatalf("pass %+v", pass)
+	}
+	for _, b := range pass.Batches {
+		if b.Outcome != "published" || b.MovedTo == "" {
+			t.Errorf("%s/%s: %s %s", b.Group, b.Batch, b.Outcome, b.Reason)
+		}
+	}
+	var topics []string
+	for _, tb := range g.Tables() {
+		topics = append(topics, e.cfg.TopicFor(tb))
+	}
+	events := e.consume(topics...)
+	tables := rebuild(t, events)
+	for _, group := range g.Groups() {
+		for _, name := range g.Tables() {
+			want := g.Expected(group, name)
+			got := tables[group][name]
+			if got == nil || len(got.rows) != len(want) {
+				n := 0
+				if got != nil {
+					n = len(got.rows)
+				}
+				t.Errorf("%s %s: %d rows rebuilt from the topic, srgen expects %d", group, name, n, len(want))
+				continue
+			}
+			byID := map[string]map[string]any{}
+			for _, row := range got.rows {
+				id, _ := cellString(row["sragent."+name+".Value"].(map[string]any)["RowIdentifier"])
+				byID[id] = row["sragent."+name+".Value"].(map[string]any)
+			}
+			for id, cells := range want {
+				row := byID[strconv.FormatInt(id, 10)]
+				if row == nil {
+					t.Errorf("%s %s: row %d missing", group, name, id)
+					continue
+				}
+				for col, cell := range cells {
+					if got, ok := cellString(row[col]); ok && got != cell {
+						t.Errorf("%s %s row %d %s: %q, want %q", group, name, id, col, got, cell)
+					}
+				}
+			}
+		}
+	}
+	checkMarkersAndTombstones(t, e, events)
+}
+
+// Every full file has a begin and an end marker on every partition, the
+// end marker counts the file's rows, and every d event is followed by a
+// tombstone with the same key.
+func checkMarkersAndTombstones(t *testing.T, e *env, events []event) {
+	t.Helper()
+	type snap struct {
+		begins, ends map[int32]bool
+		count        int64
+	}
+	snaps := map[string]*snap{}
+	rows := map[string]int64{} // snapshot id → r events
+	lastD := map[string]string{}
+	for _, ev := range events {
+		k := fmt.Sprint(ev.key)
+		if ev.value == nil {
+			if lastD[ev.topic+"/"+fmt.Sprint(ev.partition)] != k {
+				t.Errorf("tombstone on %s without a d event just before it", ev.topic)
+			}
+			delete(lastD, ev.topic+"/"+fmt.Sprint(ev.partition))
+			continue
+		}
+		if d, ok := lastD[ev.topic+"/"+fmt.Sprint(ev.partition)]; ok {
+			t.Errorf("d event %s on %s not followed by its tombstone", d, ev.topic)
+		}
+		switch ev.value["op"] {
+		case "d":
+			lastD[ev.topic+"/"+fmt.Sprint(ev.partition)] = k
+		case "r":
+			src := ev.value["source"].(map[string]any)
+			rows[fmt.Sprintf("%s/%s/%s", src["group"], src["batch"], src["table"])]++
+		case "m":
+			m := ev.value["marker"].(map[string]any)["sragent.Marker"].(map[string]any)
+			id := m["snapshot_id"].(string)
+			s := snaps[id]
+			if s == nil {
+				s = &snap{begins: map[int32]bool{}, ends: map[int32]bool{}}
+				snaps[id] = s
+			}
+			if ev.marker == "snapshot_begin" {
+				s.begins[ev.partition] = true
+			} else {
+				s.ends[ev.partition] = true
+				s.count = m["row_count"].(map[string]any)["long"].(int64)
+			}
+		}
+	}
+	if len(snaps) == 0 {
+		t.Fatal("no snapshot markers")
+	}
+	for id, s := range snaps {
+		if len(s.begins) != int(e.cfg.Partitions) || len(s.ends) != int(e.cfg.Partitions) {
+			t.Errorf("snapshot %s: begin on %d and end on %d of %d partitions", id, len(s.begins), len(s.ends), e.cfg.Partitions)
+		}
+		if s.count != rows[id] {
+			t.Errorf("snapshot %s: end marker counts %d rows, the topic has %d", id, s.count, rows[id])
+		}
+	}
+}

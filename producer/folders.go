@@ -1,0 +1,148 @@
+package producer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sragent/sragent/manifest"
+)
+
+// ChecksumFile lists the SHA-256 of every file of an archived batch, in
+// the format of sha256sum.
+const ChecksumFile = "SHA256SUMS"
+
+// ErrorFile explains why a batch was quarantined; it names files, lines
+// and columns, never cell values.
+const ErrorFile = "error.txt"
+
+// archive writes SHA256SUMS into the batch folder and moves it to
+// <dir>/<group>/<batch>. A folder left there by a move that crashed half
+// way is the same batch and is replaced.
+func archive(p manifest.Pending, dir string) (string, error) {
+	if err := writeChecksums(p.Dir); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, p.Group, p.Name)
+	if err := os.RemoveAll(dst); err != nil {
+		return "", fmt.Errorf("clear partial archive %s: %w", dst, err)
+	}
+	if err := moveDir(p.Dir, dst); err != nil {
+		return "", fmt.Errorf("archive batch %s: %w", p.Name, err)
+	}
+	return dst, nil
+}
+
+// quarantine writes error.txt and moves the batch to
+// <dir>/<group>/<batch>, or <batch>.2, .3 ... when that name is taken.
+func quarantine(p manifest.Pending, dir, reason string, now time.Time) (string, error) {
+	text := fmt.Sprintf("sragent quarantined batch %s of group %s at %s.\n\nWhy:\n%s\n\n"+
+		"Nothing of this batch was published, and later batches of the group wait.\n"+
+		"Fix or replace the batch, then run: sragent chain resume %s\n",
+		p.Name, p.Group, now.UTC().Format(time.RFC3339), strings.ReplaceAll(reason, "; ", "\n"), p.Group)
+	if err := os.WriteFile(filepath.Join(p.Dir, ErrorFile), []byte(text), 0o644); err != nil {
+		return "", fmt.Errorf("write %s: %w", ErrorFile, err)
+	}
+	base := filepath.Join(dir, p.Group, p.Name)
+	dst := base
+	for i := 2; ; i++ {
+		if _, err := os.Stat(dst); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		dst = fmt.Sprintf("%s.%d", base, i)
+	}
+	if err := moveDir(p.Dir, dst); err != nil {
+		return "", fmt.Errorf("quarantine batch %s: %w", p.Name, err)
+	}
+	return dst, nil
+}
+
+func writeChecksums(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("read batch folder: %w", err)
+	}
+	var lines []string
+	for _, e := range entries {
+		if e.IsDir() || e.Name() == ChecksumFile {
+			continue
+		}
+		sum, err := fileSHA256(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return err
+		}
+		lines = append(lines, sum+"  "+e.Name())
+	}
+	sort.Strings(lines)
+	return os.WriteFile(filepath.Join(dir, ChecksumFile), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("open %s: %w", filepath.Base(path), err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("checksum %s: %w", filepath.Base(path), err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// moveDir renames src to dst, copying and then deleting when they are on
+// different volumes (a share and a local disk, say).
+func moveDir(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(dst), err)
+	}
+	if err := os.Rename(src, dst); err == nil {
+		return nil
+	}
+	if err := copyDir(src, dst); err != nil {
+		os.RemoveAll(dst)
+		return err
+	}
+	return os.RemoveAll(src)
+}
+
+func copyDir(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		in, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.Create(target)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		if err := out.Sync(); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+}

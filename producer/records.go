@@ -1,0 +1,137 @@
+package producer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/linkedin/goavro/v2"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sragent/sragent/codec"
+)
+
+// MarkerHeader names the header carried by snapshot markers; its value is
+// codec.MarkerBegin or codec.MarkerEnd.
+const MarkerHeader = "sr.marker"
+
+// Schemas of the batches topic (BEGIN/END per batch, like Debezium's
+// transaction topic) and the dead-letter topic.
+const (
+	batchKeySchema = `{"type":"record","name":"BatchKey","namespace":"sragent","fields":[
+		{"name":"group","type":"string"},{"name":"batch","type":"string"}]}`
+	batchValueSchema = `{"type":"record","name":"BatchEvent","namespace":"sragent",
+		"doc":"BEGIN before the first event of a batch, END after its last, in the same transactions.",
+		"fields":[
+		{"name":"status","type":"string","doc":"BEGIN or END"},
+		{"name":"group","type":"string"},
+		{"name":"batch","type":"string"},
+		{"name":"manifest_sha256","type":"string"},
+		{"name":"cut_off","type":["null",{"type":"long","logicalType":"timestamp-millis"}],"default":null},
+		{"name":"ts_ms","type":"long"},
+		{"name":"event_count","type":["null","long"],"default":null,"doc":"END: events published, markers and tombstones excluded"},
+		{"name":"data_collections","type":{"type":"array","items":{"type":"record","name":"DataCollection","fields":[
+			{"name":"data_collection","type":"string","doc":"topic"},
+			{"name":"event_count","type":"long"},
+			{"name":"deletes","type":"long"},
+			{"name":"dead_letters","type":"long"}]}},"default":[]}]}`
+	deadKeySchema = `{"type":"record","name":"DeadLetterKey","namespace":"sragent","fields":[
+		{"name":"group","type":"string"},{"name":"batch","type":"string"},
+		{"name":"file","type":"string"},{"name":"line","type":"long"}]}`
+	deadValueSchema = `{"type":"record","name":"DeadLetter","namespace":"sragent",
+		"doc":"A row that did not convert; the rest of its batch was published.",
+		"fields":[
+		{"name":"group","type":"string"},
+		{"name":"batch","type":"string"},
+		{"name":"table","type":"string"},
+		{"name":"file","type":"string"},
+		{"name":"line","type":"long","doc":"line where the row starts"},
+		{"name":"column","type":["null","string"],"default":null},
+		{"name":"reason","type":"string"},
+		{"name":"fields","type":["null",{"type":"array","items":"string"}],"default":null,
+			"doc":"the row's cells as decoded text, when the row could be split into cells"},
+		{"name":"ts_ms","type":"long"}]}`
+)
+
+// fixedCodec is one registered schema and its codec.
+type fixedCodec struct {
+	codec codec.AvroCodec
+	id    int
+}
+
+func registerFixed(ctx context.Context, reg *Registry, subject, schema string) (fixedCodec, error) {
+	c, err := codec.NewAvroCodec(schema)
+	if err != nil {
+		return fixedCodec{}, fmt.Errorf("schema of %s: %w", subject, err)
+	}
+	id, err := reg.Register(ctx, subject, schema)
+	if err != nil {
+		return fixedCodec{}, err
+	}
+	return fixedCodec{codec: c, id: id}, nil
+}
+
+func (f fixedCodec) encode(datum any) ([]byte, error) {
+	return f.codec.Append(frame(nil, f.id), datum)
+}
+
+// batchEvent builds a BEGIN or END record of the batches topic.
+func (p *Publisher) batchEvent(status string, w *work, counts map[string]*TableCount) (*kgo.Record, error) {
+	key, err := p.batchKey.encode(map[string]any{"group": w.batch.Group, "batch": w.batch.Name})
+	if err != nil {
+		return nil, fmt.Errorf("encode batch key: %w", err)
+	}
+	v := map[string]any{"status": status, "group": w.batch.Group, "batch": w.batch.Name,
+		"manifest_sha256": w.batch.ManifestSHA256, "cut_off": nil, "ts_ms": p.now().UnixMilli(),
+		"event_count": nil, "data_collections": []any{}}
+	if to := w.batch.Manifest.CutOff(); !to.IsZero() {
+		v["cut_off"] = goavro.Union("long.timestamp-millis", to.Time().UnixMilli())
+	}
+	if status == "END" {
+		var total int64
+		var cols []any
+		for _, f := range w.batch.Files {
+			c := counts[f.Table]
+			if c == nil {
+				continue
+			}
+			total += c.Events
+			cols = append(cols, map[string]any{"data_collection": p.cfg.TopicFor(f.Table),
+				"event_count": c.Events, "deletes": c.Deletes, "dead_letters": c.DeadLetters})
+		}
+		v["event_count"] = goavro.Union("long", total)
+		if cols != nil {
+			v["data_collections"] = cols
+		}
+	}
+	val, err := p.batchValue.encode(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode batch event: %w", err)
+	}
+	return &kgo.Record{Topic: p.cfg.BatchesTopic(), Key: key, Value: val}, nil
+}
+
+// deadLetter builds the dead-letter record of a row that did not convert.
+func (p *Publisher) deadLetter(w *work, f *fileWork, re *codec.RowError, fields [][]byte) (*kgo.Record, error) {
+	b := w.batch
+	key, err := p.deadKey.encode(map[string]any{"group": b.Group, "batch": b.Name, "file": f.file.Name, "line": re.Line})
+	if err != nil {
+		return nil, fmt.Errorf("encode dead-letter key: %w", err)
+	}
+	v := map[string]any{"group": b.Group, "batch": b.Name, "table": f.file.Table, "file": f.file.Name,
+		"line": re.Line, "column": nil, "reason": re.Err.Error(), "fields": nil, "ts_ms": p.now().UnixMilli()}
+	if re.Column != "" {
+		v["column"] = goavro.Union("string", re.Column)
+	}
+	if fields != nil {
+		cells := make([]any, len(fields))
+		for i, c := range fields {
+			cells[i] = string(c)
+		}
+		v["fields"] = goavro.Union("array", cells)
+	}
+	val, err := p.deadValue.encode(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode dead letter: %w", err)
+	}
+	return &kgo.Record{Topic: p.cfg.DeadLetterTopic(), Key: key, Value: val}, nil
+}

@@ -1,0 +1,267 @@
+package producer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// The state topic is sragent's private, compacted log of where each
+// reporting group stands. It is written only inside the same transactions
+// as the events it describes, so a read_committed reader of it and of the
+// table topics always agrees. Its values are JSON, like Kafka Connect's
+// offsets topic: internal, documented in schemas/README.md, not a
+// consumer contract. Keys:
+//
+//	group/<group>            → Progress
+//	batch/<group>/<batch>    → Published
+const (
+	groupKeyPrefix = "group/"
+	batchKeyPrefix = "batch/"
+)
+
+// Progress is a group's position: the batch in flight (or last published)
+// and how far it got, plus what the chain has seen.
+type Progress struct {
+	Group string `json:"group"`
+	// Batch and Manifest (SHA-256 of SRManifest.csv) identify the batch.
+	Batch    string `json:"batch"`
+	Manifest string `json:"manifest_sha256"`
+	// Done is true once the whole batch is committed.
+	Done bool `json:"done"`
+	// File is the index in Batch.Files of the file in progress; Line is
+	// the first line of it not yet published (0: the file has not begun).
+	File int   `json:"file"`
+	Line int64 `json:"line"`
+	// FileEvents counts the file's rows published so far (the row count of
+	// the snapshot_end marker).
+	FileEvents int64 `json:"file_events"`
+	// Counts are the batch's counts per table so far.
+	Counts map[string]*TableCount `json:"counts"`
+	// Tables is the chain's continuity: each table's last extract range.
+	Tables map[string]Range `json:"tables"`
+	// Halted says why the chain stopped (a gap), or is empty.
+	Halted string `json:"halted,omitempty"`
+	// GapTables are the tables whose gap halted the chain.
+	GapTables []string `json:"gap_tables,omitempty"`
+	// Resume is set by `sragent chain resume`: accept the next batch
+	// despite the gap.
+	Resume  bool      `json:"resume,omitempty"`
+	Updated time.Time `json:"updated"`
+}
+
+// TableCount is what one batch published for one table.
+type TableCount struct {
+	Events      int64 `json:"events"`
+	Deletes     int64 `json:"deletes"`
+	DeadLetters int64 `json:"dead_letters"`
+}
+
+// Range is one table's extract dates (yyyyMMdd_HHmm, "" for none).
+type Range struct {
+	From string `json:"from,omitempty"`
+	To   string `json:"to"`
+	// Batch is the batch the range came from.
+	Batch string `json:"batch"`
+}
+
+// PublishedBatch records a committed batch: a later delivery of the same
+// folder is a duplicate (same manifest) or a conflict (another manifest).
+type PublishedBatch struct {
+	Group    string    `json:"group"`
+	Batch    string    `json:"batch"`
+	Manifest string    `json:"manifest_sha256"`
+	Events   int64     `json:"events"`
+	At       time.Time `json:"published_at"`
+}
+
+// State is everything read back from the state topic.
+type State struct {
+	Groups    map[string]*Progress
+	Published map[string]*PublishedBatch // by group + "/" + batch
+}
+
+func newState() *State {
+	return &State{Groups: map[string]*Progress{}, Published: map[string]*PublishedBatch{}}
+}
+
+// Progress returns the group's progress, creating an empty one.
+func (s *State) Progress(group string) *Progress {
+	p := s.Groups[group]
+	if p == nil {
+		p = &Progress{Group: group, Done: true, Tables: map[string]Range{}}
+		s.Groups[group] = p
+	}
+	return p
+}
+
+// Batch returns the record of a committed batch, or nil.
+func (s *State) Batch(group, batch string) *PublishedBatch {
+	return s.Published[group+"/"+batch]
+}
+
+func (s *State) apply(key string, value []byte) error {
+	switch {
+	case strings.HasPrefix(key, groupKeyPrefix):
+		if value == nil {
+			delete(s.Groups, strings.TrimPrefix(key, groupKeyPrefix))
+			return nil
+		}
+		p := &Progress{}
+		if err := json.Unmarshal(value, p); err != nil {
+			return fmt.Errorf("state record %s: %w", key, err)
+		}
+		if p.Tables == nil {
+			p.Tables = map[string]Range{}
+		}
+		s.Groups[p.Group] = p
+	case strings.HasPrefix(key, batchKeyPrefix):
+		if value == nil {
+			delete(s.Published, strings.TrimPrefix(key, batchKeyPrefix))
+			return nil
+		}
+		b := &PublishedBatch{}
+		if err := json.Unmarshal(value, b); err != nil {
+			return fmt.Errorf("state record %s: %w", key, err)
+		}
+		s.Published[b.Group+"/"+b.Batch] = b
+	}
+	return nil
+}
+
+func progressRecord(topic string, p *Progress) (*kgo.Record, error) {
+	v, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode progress of %s: %w", p.Group, err)
+	}
+	return &kgo.Record{Topic: topic, Key: []byte(groupKeyPrefix + p.Group), Value: v}, nil
+}
+
+func publishedRecord(topic string, b *PublishedBatch) (*kgo.Record, error) {
+	v, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("encode published batch %s: %w", b.Batch, err)
+	}
+	return &kgo.Record{Topic: topic, Key: []byte(batchKeyPrefix + b.Group + "/" + b.Batch), Value: v}, nil
+}
+
+// groupsInState lists the groups named in the state topic, committed or
+// not: their producers must be initialised (fencing a crashed transaction)
+// before the committed state can be read completely.
+func groupsInState(ctx context.Context, cfg Config, adm *kadm.Client) ([]string, error) {
+	seen := map[string]bool{}
+	err := scanState(ctx, cfg, adm, false, func(key string, _ []byte) error {
+		if g, ok := strings.CutPrefix(key, groupKeyPrefix); ok {
+			seen[g] = true
+		}
+		return nil
+	})
+	out := make([]string, 0, len(seen))
+	for g := range seen {
+		out = append(out, g)
+	}
+	return out, err
+}
+
+// loadState reads the committed state. It first waits until no
+// transaction is open on the state topic (the last stable offset reaches
+// the end), so that no committed record is hidden behind an open one.
+func loadState(ctx context.Context, cfg Config, adm *kadm.Client) (*State, error) {
+	topic := cfg.StateTopic()
+	for {
+		end, err := adm.ListEndOffsets(ctx, topic)
+		if err != nil {
+			return nil, fmt.Errorf("list end offsets of %s: %w", topic, err)
+		}
+		stable, err := adm.ListCommittedOffsets(ctx, topic)
+		if err != nil {
+			return nil, fmt.Errorf("list stable offsets of %s: %w", topic, err)
+		}
+		e, _ := end.Lookup(topic, 0)
+		s, _ := stable.Lookup(topic, 0)
+		if s.Offset >= e.Offset {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for open transactions on %s to end: %w", topic, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	st := newState()
+	err := scanState(ctx, cfg, adm, true, st.apply)
+	return st, err
+}
+
+// scanState reads the state topic from the start to its current end.
+func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool, fn func(key string, value []byte) error) error {
+	topic := cfg.StateTopic()
+	var ends kadm.ListedOffsets
+	var err error
+	if committed {
+		ends, err = adm.ListCommittedOffsets(ctx, topic)
+	} else {
+		ends, err = adm.ListEndOffsets(ctx, topic)
+	}
+	if err != nil {
+		return fmt.Errorf("list end offsets of %s: %w", topic, err)
+	}
+	end, _ := ends.Lookup(topic, 0)
+	if end.Offset <= 0 {
+		return nil
+	}
+	opts, err := cfg.clientOpts()
+	if err != nil {
+		return err
+	}
+	level := kgo.ReadUncommitted()
+	if committed {
+		level = kgo.ReadCommitted()
+	}
+	cl, err := kgo.NewClient(append(opts,
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
+		kgo.FetchIsolationLevel(level),
+		kgo.FetchMaxWait(100*time.Millisecond))...)
+	if err != nil {
+		return fmt.Errorf("state reader: %w", err)
+	}
+	defer cl.Close()
+	// The last offset is a transaction marker, never returned as a record,
+	// and aborted records are skipped: so the end is a poll that brings
+	// nothing although the broker answers within its 100ms fetch wait.
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("read %s: %w", topic, err)
+		}
+		var ferr error
+		fs.EachError(func(_ string, _ int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				ferr = err
+			}
+		})
+		if ferr != nil {
+			return fmt.Errorf("read %s: %w", topic, ferr)
+		}
+		recs := fs.Records()
+		if len(recs) == 0 {
+			return nil
+		}
+		for _, r := range recs {
+			if err := fn(string(r.Key), r.Value); err != nil {
+				return err
+			}
+			if r.Offset >= end.Offset-1 {
+				return nil
+			}
+		}
+	}
+}
