@@ -69,8 +69,10 @@ type Options struct {
 	Delimiter rune
 }
 
-// ignored are files operating systems leave in folders.
-var ignored = map[string]bool{"thumbs.db": true, "desktop.ini": true, ".ds_store": true}
+// ignored are files operating systems leave in folders, and the ones
+// sragent itself writes into a batch it archives (SHA256SUMS) or
+// quarantines (error.txt), so that a batch copied back is read as it was.
+var ignored = map[string]bool{"thumbs.db": true, "desktop.ini": true, ".ds_store": true, "sha256sums": true, "error.txt": true}
 
 // Load opens the batch folder dir of group and checks its structure: the
 // folder name, the manifest, and that the folder (and SRExtract.zip) hold

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/linkedin/goavro/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -82,8 +83,19 @@ type event struct {
 func (e *env) consume(topics ...string) []event {
 	e.t.Helper()
 	ctx := context.Background()
+	adm := newAdmin(e.t, e)
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	remaining := map[string]int64{} // topic/partition → end offset
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			remaining[fmt.Sprint(o.Topic, "/", o.Partition)] = o.Offset
+		}
+	})
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.cfg.Brokers...), kgo.ConsumeTopics(topics...),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		e.t.Fatal(err)
@@ -95,17 +107,22 @@ func (e *env) consume(topics ...string) []event {
 	}
 	dec := &decoder{sr: src, codecs: map[int]*goavro.Codec{}}
 	var out []event
-	for idle := 0; idle < 5; {
-		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	for len(remaining) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		fs := cl.PollFetches(pctx)
+		timedOut := pctx.Err() != nil
 		cancel()
-		recs := fs.Records()
-		if len(recs) == 0 {
-			idle++
-			continue
+		if timedOut {
+			e.t.Fatalf("consume: no records for 10s, still waiting for %v", remaining)
 		}
-		idle = 0
-		for _, r := range recs {
+		for _, r := range fs.Records() {
+			tp := fmt.Sprint(r.Topic, "/", r.Partition)
+			if r.Offset >= remaining[tp]-1 {
+				delete(remaining, tp)
+			}
+			if r.Attrs.IsControl() {
+				continue
+			}
 			ev := event{topic: r.Topic, partition: r.Partition, offset: r.Offset}
 			ev.key = dec.decode(e.t, r.Key)
 			if r.Value != nil {
@@ -355,4 +372,14 @@ func checkMarkersAndTombstones(t *testing.T, e *env, events []event) {
 			t.Errorf("snapshot %s: end marker counts %d rows, the topic has %d", id, s.count, rows[id])
 		}
 	}
+}
+
+func newAdmin(t *testing.T, e *env) *kadm.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.cfg.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return kadm.NewClient(cl)
 }

@@ -227,16 +227,17 @@ func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool
 	cl, err := kgo.NewClient(append(opts,
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
 		kgo.FetchIsolationLevel(level),
+		kgo.KeepControlRecords(), // the last offset is a transaction marker: see it
 		kgo.FetchMaxWait(100*time.Millisecond))...)
 	if err != nil {
 		return fmt.Errorf("state reader: %w", err)
 	}
 	defer cl.Close()
-	// The last offset is a transaction marker, never returned as a record,
-	// and aborted records are skipped: so the end is a poll that brings
-	// nothing although the broker answers within its 100ms fetch wait.
 	for {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		// Records of aborted transactions are skipped under read_committed;
+		// the markers that end them are not, so the end is always reached.
+		// The timeout is a backstop for a broker that filters markers too.
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		fs := cl.PollFetches(pctx)
 		cancel()
 		if err := ctx.Err(); err != nil {
@@ -256,8 +257,10 @@ func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool
 			return nil
 		}
 		for _, r := range recs {
-			if err := fn(string(r.Key), r.Value); err != nil {
-				return err
+			if !r.Attrs.IsControl() {
+				if err := fn(string(r.Key), r.Value); err != nil {
+					return err
+				}
 			}
 			if r.Offset >= end.Offset-1 {
 				return nil
