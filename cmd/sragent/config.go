@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/sragent/sragent/codec"
+	"github.com/sragent/sragent/producer"
 )
 
 // Config is sragent's whole configuration. Every key has a default, can be
@@ -34,6 +35,7 @@ type InputConfig struct {
 	Quote          string        `mapstructure:"quote"`
 	Encoding       string        `mapstructure:"encoding"`
 	Settle         time.Duration `mapstructure:"settle"`
+	Poll           time.Duration `mapstructure:"poll"`
 	MaxRecordBytes int           `mapstructure:"max_record_bytes"`
 }
 
@@ -44,15 +46,42 @@ type DirConfig struct {
 
 // KafkaConfig is the cluster and topics sragent publishes to.
 type KafkaConfig struct {
-	Brokers           []string `mapstructure:"brokers"`
-	TopicPrefix       string   `mapstructure:"topic_prefix"`
-	Partitions        int      `mapstructure:"partitions"`
-	ReplicationFactor int      `mapstructure:"replication_factor"`
+	Brokers            []string      `mapstructure:"brokers"`
+	TopicPrefix        string        `mapstructure:"topic_prefix"`
+	Partitions         int           `mapstructure:"partitions"`
+	ReplicationFactor  int           `mapstructure:"replication_factor"`
+	ClientID           string        `mapstructure:"client_id"`
+	Compression        string        `mapstructure:"compression"`
+	Linger             time.Duration `mapstructure:"linger"`
+	BatchMaxBytes      int           `mapstructure:"batch_max_bytes"`
+	DeliveryTimeout    time.Duration `mapstructure:"delivery_timeout"`
+	TransactionRecords int           `mapstructure:"transaction_records"`
+	TransactionBytes   int           `mapstructure:"transaction_bytes"`
+	TLS                TLSConfig     `mapstructure:"tls"`
+	SASL               SASLConfig    `mapstructure:"sasl"`
+}
+
+// TLSConfig secures the broker connections.
+type TLSConfig struct {
+	Enabled    bool   `mapstructure:"enabled"`
+	CAFile     string `mapstructure:"ca_file"`
+	CertFile   string `mapstructure:"cert_file"`
+	KeyFile    string `mapstructure:"key_file"`
+	ServerName string `mapstructure:"server_name"`
+}
+
+// SASLConfig authenticates to the brokers.
+type SASLConfig struct {
+	Mechanism string `mapstructure:"mechanism"`
+	Username  string `mapstructure:"username"`
+	Password  string `mapstructure:"password"`
 }
 
 // RegistryConfig is the Confluent-compatible Schema Registry.
 type RegistryConfig struct {
-	URL string `mapstructure:"url"`
+	URL      string `mapstructure:"url"`
+	Username string `mapstructure:"username"`
+	Password string `mapstructure:"password"`
 }
 
 // MetricsConfig is the HTTP listener for /metrics and health.
@@ -69,23 +98,41 @@ type LogConfig struct {
 // defaults lists every config key with its default value; a key not here is
 // rejected.
 var defaults = map[string]any{
-	"input.dir":                "input",
-	"input.delimiter":          ",",
-	"input.quote":              `"`,
-	"input.encoding":           "windows-1252",
-	"input.settle":             "30s",
-	"input.max_record_bytes":   16 << 20,
-	"archive.dir":              "archive",
-	"quarantine.dir":           "quarantine",
-	"state.dir":                "state",
-	"kafka.brokers":            []string{"localhost:9092"},
-	"kafka.topic_prefix":       "systmone",
-	"kafka.partitions":         6,
-	"kafka.replication_factor": -1,
-	"schema_registry.url":      "http://localhost:8081",
-	"metrics.listen":           "127.0.0.1:9464",
-	"log.level":                "info",
-	"log.format":               "text",
+	"input.dir":                 "input",
+	"input.delimiter":           ",",
+	"input.quote":               `"`,
+	"input.encoding":            "windows-1252",
+	"input.settle":              "30s",
+	"input.poll":                "1m",
+	"input.max_record_bytes":    16 << 20,
+	"archive.dir":               "archive",
+	"quarantine.dir":            "quarantine",
+	"state.dir":                 "state",
+	"kafka.brokers":             []string{"localhost:9092"},
+	"kafka.topic_prefix":        "systmone",
+	"kafka.partitions":          6,
+	"kafka.replication_factor":  -1,
+	"kafka.client_id":           "sragent",
+	"kafka.compression":         "snappy",
+	"kafka.linger":              "5ms",
+	"kafka.batch_max_bytes":     1 << 20,
+	"kafka.delivery_timeout":    "2m",
+	"kafka.transaction_records": 50000,
+	"kafka.transaction_bytes":   64 << 20,
+	"kafka.tls.enabled":         false,
+	"kafka.tls.ca_file":         "",
+	"kafka.tls.cert_file":       "",
+	"kafka.tls.key_file":        "",
+	"kafka.tls.server_name":     "",
+	"kafka.sasl.mechanism":      "",
+	"kafka.sasl.username":       "",
+	"kafka.sasl.password":       "",
+	"schema_registry.username":  "",
+	"schema_registry.password":  "",
+	"schema_registry.url":       "http://localhost:8081",
+	"metrics.listen":            "127.0.0.1:9464",
+	"log.level":                 "info",
+	"log.format":                "text",
 }
 
 // loadConfig reads path (if not empty) over the defaults, then applies the
@@ -181,6 +228,12 @@ func (c Config) Validate() error {
 	if c.Input.Settle < 0 {
 		bad("input.settle", "must not be negative")
 	}
+	if c.Input.Poll <= 0 {
+		bad("input.poll", "must be positive")
+	}
+	if err := c.Producer().Validate(); err != nil {
+		bad("kafka", "%v", err)
+	}
 	if len(c.Kafka.Brokers) == 0 {
 		bad("kafka.brokers", "must list at least one broker")
 	}
@@ -244,4 +297,24 @@ func oneByte(key, s string, emptyOK bool) (byte, error) {
 		return 0, fmt.Errorf("%s: must be one ASCII character (or \\t)", key)
 	}
 	return s[0], nil
+}
+
+// Producer returns the Kafka settings of the producer package.
+func (c Config) Producer() producer.Config {
+	k := c.Kafka
+	return producer.Config{
+		Brokers: k.Brokers, ClientID: k.ClientID, TopicPrefix: k.TopicPrefix,
+		Partitions: int32(k.Partitions), ReplicationFactor: int16(k.ReplicationFactor),
+		Compression: k.Compression, Linger: k.Linger, BatchMaxBytes: int32(k.BatchMaxBytes),
+		DeliveryTimeout: k.DeliveryTimeout, TxnRecords: k.TransactionRecords, TxnBytes: k.TransactionBytes,
+		TLS: producer.TLSConfig{Enabled: k.TLS.Enabled, CAFile: k.TLS.CAFile, CertFile: k.TLS.CertFile,
+			KeyFile: k.TLS.KeyFile, ServerName: k.TLS.ServerName},
+		SASL: producer.SASLConfig{Mechanism: k.SASL.Mechanism, User: k.SASL.Username, Password: k.SASL.Password},
+	}
+}
+
+// Agent returns the folder settings of the producer package.
+func (c Config) Agent() producer.AgentConfig {
+	return producer.AgentConfig{InputDir: c.Input.Dir, ArchiveDir: c.Archive.Dir, QuarantineDir: c.Quarantine.Dir,
+		Settle: c.Input.Settle, Delimiter: rune(c.Input.Delimiter[0])}
 }

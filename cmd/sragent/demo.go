@@ -1,11 +1,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
 
+	"github.com/sragent/sragent/producer"
 	"github.com/sragent/sragent/schemas/srgen"
 )
 
@@ -14,48 +25,166 @@ func (a *app) demoCommand() *cobra.Command {
 	var rows int
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run sragent end to end on generated sample batches",
+		Short: "Run sragent end to end on generated batches with an in-process broker and registry",
 		Long: `demo generates a realistic synthetic download folder (two reporting groups, each
 a full batch followed by deltas with inserts, updates and deletes, a full SRCode
-re-send, Windows-1252 text, zipped files) in a temporary folder and runs the
-whole reading side over it: discovery, manifests, chain continuity, and every
-row converted and Avro-encoded. Publishing to an in-process Kafka broker and
-Schema Registry joins the demo with the publish command.`,
+re-send inside a delta batch, Windows-1252 text, zipped files), starts an
+in-process Kafka broker (franz-go's kfake) and Schema Registry (srfake) on
+localhost, publishes every batch exactly as production would, and prints what
+landed on each topic. With --keep the broker and registry stay up until Ctrl-C
+so that you can point a consumer at them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := os.MkdirTemp("", "sragent-demo-")
-			if err != nil {
-				return &exitError{code: exitFailed, err: fmt.Errorf("create demo folder: %w", err)}
-			}
-			if !keep {
-				defer os.RemoveAll(dir)
-			}
-			g := srgen.New(srgen.Options{Seed: 1, Groups: 2, Orgs: 3, Batches: 4, Rows: rows, Zip: true})
-			if err := g.Write(dir); err != nil {
-				return &exitError{code: exitFailed, err: err}
-			}
-			fmt.Fprintf(a.stdout, "generated %d reporting groups x 4 batches in %s\n\n", len(g.Groups()), dir)
-			cfg, err := loadConfig("", nil)
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
-			}
-			cfg.Input.Dir, cfg.Input.Settle, cfg.Archive.Dir = dir, 0, dir+"-archive"
-			rep, err := a.validate(cmd.Context(), cfg, nil, false)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout, "\nEvery row above was converted and encoded as an Avro change event; nothing was sent.")
-			fmt.Fprintln(a.stdout, "Publishing to Kafka (sragent publish / run) is the next piece of work.")
-			if keep {
-				fmt.Fprintf(a.stdout, "The batches stay in %s: try  sragent validate --json BATCH_DIR\n", dir)
-			}
-			if !rep.ok() {
-				return &exitError{code: exitInvalid}
-			}
-			return nil
+			return a.demo(cmd.Context(), rows, keep)
 		},
 	}
-	cmd.Flags().BoolVar(&keep, "keep", false, "keep the generated batches")
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the broker, registry and folders until interrupted")
 	cmd.Flags().IntVar(&rows, "rows", 500, "SRCode rows per organisation in the full batch")
 	return cmd
+}
+
+func (a *app) demo(ctx context.Context, rows int, keep bool) error {
+	fail := func(err error) error { return &exitError{code: exitFailed, err: err} }
+	dir, err := os.MkdirTemp("", "sragent-demo-")
+	if err != nil {
+		return fail(fmt.Errorf("create demo folder: %w", err))
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	in := filepath.Join(dir, "input")
+	g := srgen.New(srgen.Options{Seed: 1, Groups: 2, Orgs: 3, Batches: 4, Rows: rows, Zip: true})
+	if err := g.Write(in); err != nil {
+		return fail(err)
+	}
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		return fail(fmt.Errorf("start in-process broker: %w", err))
+	}
+	defer cluster.Close()
+	registry := srfake.New()
+	defer registry.Close()
+	fmt.Fprintf(a.stdout, "generated %d reporting groups x 4 batches in %s\n", len(g.Groups()), in)
+	fmt.Fprintf(a.stdout, "in-process Kafka broker at %s, Schema Registry at %s\n\n", strings.Join(cluster.ListenAddrs(), ","), registry.URL())
+
+	cfg, err := loadConfig("", nil)
+	if err != nil {
+		return fail(err)
+	}
+	cfg.Input.Dir, cfg.Input.Settle = in, 0
+	cfg.Archive.Dir, cfg.Quarantine.Dir = filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine")
+	cfg.Kafka.Brokers, cfg.SchemaRegistry.URL = cluster.ListenAddrs(), registry.URL()
+	cfg.Kafka.Partitions, cfg.Log.Level = 3, "warn"
+	start := time.Now()
+	s, err := a.connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	pass, err := s.agent.RunOnce(ctx)
+	s.Close()
+	if err != nil {
+		return fail(err)
+	}
+	elapsed := time.Since(start)
+	writePass(a.stdout, pass)
+	if err := a.topicSummary(ctx, cfg); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(a.stdout, "\npublished in %s; batches archived under %s\n", elapsed.Round(time.Millisecond), cfg.Archive.Dir)
+	if !keep {
+		fmt.Fprintln(a.stdout, "run with --keep to leave the broker and registry up and consume the topics yourself")
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "\nThe broker and registry stay up until Ctrl-C. Consume, for example, with kcat:\n"+
+		"  kcat -b %s -C -t %s -s value=avro -r %s -X isolation.level=read_committed\n",
+		cluster.ListenAddrs()[0], cfg.Producer().TopicFor("SRPatient"), registry.URL())
+	<-ctx.Done()
+	return nil
+}
+
+// topicSummary prints what a read_committed consumer finds on each topic.
+func (a *app) topicSummary(ctx context.Context, cfg Config) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	details, err := adm.ListTopics(ctx)
+	if err != nil {
+		return fmt.Errorf("list topics: %w", err)
+	}
+	var topics []string
+	for _, t := range details.Sorted() {
+		if strings.HasPrefix(t.Topic, cfg.Kafka.TopicPrefix+".") && t.Topic != cfg.Producer().StateTopic() {
+			topics = append(topics, t.Topic)
+		}
+	}
+	counts, err := countTopics(ctx, cfg.Kafka.Brokers, adm, topics)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout)
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "topic\tevents\ttombstones\tmarkers\t")
+	sort.Strings(topics)
+	for _, t := range topics {
+		c := counts[t]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", t, c.events, c.tombstones, c.markers)
+	}
+	return tw.Flush()
+}
+
+// topicCount is what a read_committed consumer finds on a topic: events
+// (including d events), tombstones and snapshot markers.
+type topicCount struct{ events, tombstones, markers int }
+
+// countTopics reads the topics to their ends with read_committed.
+func countTopics(ctx context.Context, brokers []string, adm *kadm.Client, topics []string) (map[string]*topicCount, error) {
+	ends, err := adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("list end offsets: %w", err)
+	}
+	remaining := map[string]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			remaining[fmt.Sprint(o.Topic, "/", o.Partition)] = o.Offset
+		}
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...), kgo.KeepControlRecords(),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	out := map[string]*topicCount{}
+	for _, t := range topics {
+		out[t] = &topicCount{}
+	}
+	for len(remaining) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		fs := cl.PollFetches(pctx)
+		timedOut := pctx.Err() != nil
+		cancel()
+		if timedOut {
+			return nil, fmt.Errorf("read topics: nothing for 10s")
+		}
+		for _, r := range fs.Records() {
+			tp := fmt.Sprint(r.Topic, "/", r.Partition)
+			if r.Offset >= remaining[tp]-1 {
+				delete(remaining, tp)
+			}
+			c := out[r.Topic]
+			switch {
+			case r.Attrs.IsControl():
+			case r.Value == nil:
+				c.tombstones++
+			case len(r.Headers) > 0 && r.Headers[0].Key == producer.MarkerHeader:
+				c.markers++
+			default:
+				c.events++
+			}
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/sragent/sragent/producer"
+)
+
+// Exit code of publish and run when a chain needs an operator.
+const exitAttention = 4
+
+// session is a connected publisher and agent.
+type session struct {
+	pub   *producer.Publisher
+	agent *producer.Agent
+	log   *slog.Logger
+}
+
+func (s *session) Close() { s.pub.Close() }
+
+// connect builds the registry client, the publisher (fencing crashed
+// transactions, reading the state) and the agent.
+func (a *app) connect(ctx context.Context, cfg Config) (*session, error) {
+	log := newLogger(cfg.Log, a.stderr)
+	d, err := cfg.Dialect()
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	var ropts []sr.ClientOpt
+	if cfg.SchemaRegistry.Username != "" {
+		ropts = append(ropts, sr.BasicAuth(cfg.SchemaRegistry.Username, cfg.SchemaRegistry.Password))
+	}
+	reg, err := producer.NewRegistry(cfg.SchemaRegistry.URL, ropts...)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	pub, err := producer.New(ctx, cfg.Producer(), reg, producer.WithLogger(log), producer.WithDialect(d), producer.WithVersion(version()))
+	if err != nil {
+		return nil, &exitError{code: exitFailed, err: err}
+	}
+	agent := producer.NewAgent(pub, cfg.Agent(), log)
+	groups, err := agent.Groups()
+	if err != nil {
+		pub.Close()
+		return nil, &exitError{code: exitFailed, err: err}
+	}
+	if err := pub.Start(ctx, groups); err != nil {
+		pub.Close()
+		return nil, &exitError{code: exitFailed, err: err}
+	}
+	return &session{pub: pub, agent: agent, log: log}, nil
+}
+
+func (a *app) publishCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "publish",
+		Short: "Publish every pending batch in order, then exit",
+		Long: `publish publishes every ready batch under input.dir, each reporting group's chain
+in folder order, exactly once, and moves each published batch to archive.dir.
+A structurally bad batch is quarantined whole and its chain waits; a gap
+(lost deltas) halts its chain until a full batch arrives or an operator runs
+sragent chain resume GROUP. Other chains go on.
+
+Exit status: 0 when everything ready was published (or was a duplicate),
+4 when a chain is halted or a batch was quarantined, 2 on a usage or
+configuration error, 3 when Kafka, the registry or the disk failed (nothing
+is lost: the next run resumes after the last committed transaction).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			s, err := a.connect(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			pass, err := s.agent.RunOnce(cmd.Context())
+			if pass != nil {
+				writePass(a.stdout, pass)
+			}
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			if len(pass.Halted) > 0 {
+				return &exitError{code: exitAttention}
+			}
+			return nil
+		},
+	}
+}
+
+func writePass(w io.Writer, pass *producer.Pass) {
+	if len(pass.Batches) == 0 && len(pass.Halted) == 0 {
+		fmt.Fprintln(w, "nothing to publish")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "group\tbatch\toutcome\tevents\tdeletes\tdead letters\t")
+	for _, b := range pass.Batches {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t\n", b.Group, b.Batch, b.Outcome, b.Events, b.Deletes, b.DeadLetters)
+	}
+	tw.Flush()
+	for _, b := range pass.Batches {
+		if b.Reason != "" && b.Outcome != "published" {
+			fmt.Fprintf(w, "%s/%s %s: %s\n", b.Group, b.Batch, b.Outcome, b.Reason)
+		}
+	}
+	for g, why := range pass.Halted {
+		fmt.Fprintf(w, "chain %s is halted: %s\n", g, why)
+	}
+}
+
+func (a *app) chainCommand() *cobra.Command {
+	chain := &cobra.Command{Use: "chain", Short: "Operate on a reporting group's chain of batches"}
+	chain.AddCommand(&cobra.Command{
+		Use:   "resume GROUP",
+		Short: "Lift a halt: publish the group's next batch even though it does not continue the chain",
+		Long: `resume records, in the state topic, that an operator accepted a break in the
+chain of GROUP (a gap of lost deltas, or a quarantined batch that will not
+come back): the next batch of the group is published although it does not
+continue from the last one published.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			s, err := a.connect(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.pub.Resume(cmd.Context(), args[0]); err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			fmt.Fprintf(a.stdout, "chain %s resumed: its next batch will be published\n", args[0])
+			return nil
+		},
+	})
+	return chain
+}

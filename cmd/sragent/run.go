@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) runCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run as a daemon: watch input.dir and publish batches as they arrive",
+		Long: `run publishes like publish, again every input.poll and whenever the input
+folder changes (file-system events are only a hint: SMB shares send none, so
+polling is what guarantees progress). On SIGINT or SIGTERM the open
+transaction is finished or aborted and the process exits; nothing is lost.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			s, err := a.connect(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			wake := watch(cmd.Context(), cfg.Input.Dir, s)
+			tick := time.NewTicker(cfg.Input.Poll)
+			defer tick.Stop()
+			for {
+				pass, err := s.agent.RunOnce(cmd.Context())
+				switch {
+				case cmd.Context().Err() != nil:
+					s.log.Info("stopping")
+					return nil
+				case err != nil:
+					s.log.Error("publish pass failed; retrying at the next poll", "err", err)
+				case len(pass.Batches) > 0:
+					writePass(a.stdout, pass)
+				}
+				select {
+				case <-cmd.Context().Done():
+					s.log.Info("stopping")
+					return nil
+				case <-tick.C:
+				case <-wake:
+					// Let a copy in progress settle a little before looking.
+					time.Sleep(time.Second)
+				}
+			}
+		},
+	}
+}
+
+// watch returns a channel that receives when something changes under dir
+// (one level of group folders deep). It is a hint only; without events
+// (network shares), polling does the work.
+func watch(ctx context.Context, dir string, s *session) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		s.log.Info("no file-system events; polling only", "err", err)
+		return out
+	}
+	add := func(p string) {
+		if err := w.Add(p); err != nil {
+			s.log.Debug("cannot watch folder", "folder", p, "err", err)
+		}
+	}
+	add(dir)
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			if e.IsDir() {
+				add(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	go func() {
+		defer w.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				if ev.Has(fsnotify.Create) {
+					if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() && filepath.Dir(ev.Name) == dir {
+						add(ev.Name)
+					}
+				}
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			case <-w.Errors:
+			}
+		}
+	}()
+	return out
+}
