@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linkedin/goavro/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/sragent/sragent/schemas/srgen"
+)
+
+// TestMain lets the test binary run as sragent itself (for the crash
+// test's subprocesses): the same code path as the real binary.
+func TestMain(m *testing.M) {
+	if os.Getenv("GO_TEST_RUN_AS_SRAGENT") == "1" {
+		ctx := context.Background()
+		os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ()))
+	}
+	os.Exit(m.Run())
+}
+
+// agentProcess starts `sragent args...` as a subprocess.
+func agentProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "GO_TEST_RUN_AS_SRAGENT=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &out
+}
+
+// Killing the agent (SIGKILL, no chance to clean up) at many points of a
+// large chain and restarting it never duplicates or loses a row for a
+// read_committed consumer.
+func TestKillAndResumeExactlyOnce(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	registry := srfake.New()
+	defer registry.Close()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	g := srgen.New(srgen.Options{Seed: 21, Groups: 2, Orgs: 2, Batches: 3, Rows: 8000, Tables: []string{"SRPatient", "SREvent", "SRCode"}})
+	if err := g.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s}
+archive: {dir: %q}
+quarantine: {dir: %q}
+kafka: {brokers: [%q], partitions: 3, transaction_records: 300, linger: 1ms}
+schema_registry: {url: %q}
+log: {level: warn}
+`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine"), cluster.ListenAddrs()[0], registry.URL()))
+
+	kills := 0
+	for _, after := range []time.Duration{120, 170, 220, 270, 320, 370, 420, 480, 540, 600, 700, 800} {
+		cmd, out := agentProcess(t, "publish", "--config", cfg)
+		time.Sleep(after * time.Millisecond)
+		cmd.Process.Kill()
+		err := cmd.Wait()
+		if err == nil {
+			break // finished before the kill
+		}
+		if strings.Contains(out.String(), "sragent:") {
+			t.Fatalf("run failed by itself, not by the kill: %s", out.String())
+		}
+		kills++
+	}
+	cmd, out := agentProcess(t, "publish", "--config", cfg)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("final run: %v\n%s", err, out)
+	}
+	if kills < 3 {
+		t.Fatalf("only %d runs were killed mid-way; the test proves nothing", kills)
+	}
+
+	// Every row event is there exactly once.
+	want := map[string]int{} // group/batch/file → rows
+	var totalWant int
+	for _, group := range g.Groups() {
+		for b := 0; b < 3; b++ {
+			for _, table := range []string{"SRPatient", "SREvent", "SRCode"} {
+				n := countRows(t, filepath.Join(dir, "archive", group, g.BatchName(b)), table)
+				want[fmt.Sprintf("%s/%s/%s.csv", group, g.BatchName(b), table)] = n
+				totalWant += n
+			}
+		}
+	}
+	seen := map[string]int{}
+	lines := map[string]bool{}
+	dec := newAvroDecoder(t, registry.URL())
+	for _, r := range readCommitted(t, cluster.ListenAddrs(), "systmone.SRPatient", "systmone.SREvent", "systmone.SRCode") {
+		if r.Value == nil || len(r.Headers) > 0 {
+			continue // tombstones and markers
+		}
+		src := sourceOf(dec.decode(t, r.Value))
+		id := src.group + "/" + src.batch + "/" + src.file
+		line := fmt.Sprintf("%s:%d", id, src.line)
+		if lines[line] {
+			t.Errorf("row %s published twice", line)
+		}
+		lines[line] = true
+		seen[id]++
+	}
+	for k, n := range want {
+		if seen[k] != n {
+			t.Errorf("%s: %d rows published, file has %d", k, seen[k], n)
+		}
+	}
+	t.Logf("%d runs killed; %d rows, each exactly once", kills, totalWant)
+}
+
+// countRows counts the data rows of a table file in an archived batch.
+func countRows(t *testing.T, batchDir, table string) int {
+	t.Helper()
+	var rep report
+	res := runSragent(t, nil, "validate", "--json", "--config", testConfig(t, filepath.Dir(batchDir)), batchDir)
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Batches[0].Files {
+		if f.Table == table {
+			return int(f.Rows)
+		}
+	}
+	t.Fatalf("no %s in %s", table, batchDir)
+	return 0
+}
+
+type source struct {
+	group, batch, file string
+	line               int64
+}
+
+// sourceOf returns the coordinates in a decoded envelope.
+func sourceOf(v map[string]any) source {
+	s := v["source"].(map[string]any)
+	return source{group: s["group"].(string), batch: s["batch"].(string), file: s["file"].(string), line: s["line"].(int64)}
+}
+
+// readCommitted reads every committed record of the topics.
+func readCommitted(t *testing.T, brokers []string, topics ...string) []*kgo.Record {
+	t.Helper()
+	ctx := context.Background()
+	acl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acl.Close()
+	counts, err := countTopics(ctx, brokers, kadm.NewClient(acl), topics)
+	if err != nil || counts == nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	total := 0
+	for _, c := range counts {
+		total += c.events + c.tombstones + c.markers
+	}
+	var out []*kgo.Record
+	for len(out) < total {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		fs := cl.PollFetches(pctx)
+		timedOut := pctx.Err() != nil
+		cancel()
+		if timedOut {
+			t.Fatalf("read %d of %d records", len(out), total)
+		}
+		out = append(out, fs.Records()...)
+	}
+	return out
+}
+
+// avroDecoder decodes Confluent-framed Avro with the registry's schemas.
+type avroDecoder struct {
+	sr     *sr.Client
+	codecs map[int]*goavro.Codec
+}
+
+func newAvroDecoder(t *testing.T, url string) *avroDecoder {
+	t.Helper()
+	cl, err := sr.NewClient(sr.URLs(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &avroDecoder{sr: cl, codecs: map[int]*goavro.Codec{}}
+}
+
+func (d *avroDecoder) decode(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	if len(b) < 5 || b[0] != 0 {
+		t.Fatalf("not Confluent-framed")
+	}
+	id := int(binary.BigEndian.Uint32(b[1:5]))
+	c := d.codecs[id]
+	if c == nil {
+		s, err := d.sr.SchemaByID(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err = goavro.NewCodec(s.Schema); err != nil {
+			t.Fatal(err)
+		}
+		d.codecs[id] = c
+	}
+	v, _, err := c.NativeFromBinary(b[5:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.(map[string]any)
+}
