@@ -91,17 +91,18 @@ type Event struct {
 	TsMs   int64
 }
 
-// TableCodec encodes the events of one file layout. It reuses its datum
-// maps between rows, so it is not safe for concurrent use.
+// TableCodec encodes the keys and values of one file layout. Rows are
+// written straight to Avro binary (see binary.go): the schemas are
+// sragent's own and simple, and this is the hot path. goavro parses the
+// schemas, encodes markers, and is the oracle a test compares every byte
+// against. A TableCodec is not safe for concurrent use.
 type TableCodec struct {
 	l          *Layout
 	Avro       schemas.Avro
 	key, value AvroCodec
 
-	keyDatum, valDatum, rowDatum, srcDatum map[string]any
-	unions                                 []map[string]any
-	keyUnion                               []string
-	branch                                 []string
+	keyDatum map[string]any // marker keys only
+	src      sourceCache
 }
 
 // NewTableCodec builds the key and value codecs of l's table.
@@ -110,23 +111,13 @@ func NewTableCodec(l *Layout) (*TableCodec, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &TableCodec{l: l, Avro: a,
-		keyDatum: map[string]any{"table": l.Table.Name},
-		rowDatum: make(map[string]any, len(l.Table.Columns)),
-		srcDatum: map[string]any{"connector": "sragent"},
-	}
+	tc := &TableCodec{l: l, Avro: a, keyDatum: map[string]any{"table": l.Table.Name}}
 	if tc.key, err = NewAvroCodec(a.Key); err != nil {
 		return nil, fmt.Errorf("key schema of %s: %w", l.Table.Name, err)
 	}
 	if tc.value, err = NewAvroCodec(a.Value); err != nil {
 		return nil, fmt.Errorf("value schema of %s: %w", l.Table.Name, err)
 	}
-	for _, c := range l.Table.Columns {
-		b := branchName(c.Type)
-		tc.branch = append(tc.branch, b)
-		tc.unions = append(tc.unions, map[string]any{b: nil})
-	}
-	tc.valDatum = map[string]any{"source": tc.srcDatum, "marker": nil}
 	return tc, nil
 }
 
@@ -136,73 +127,8 @@ func (tc *TableCodec) Key() AvroCodec { return tc.key }
 // Value returns the codec of the value schema.
 func (tc *TableCodec) Value() AvroCodec { return tc.value }
 
-func branchName(t schemas.Type) string {
-	switch t {
-	case schemas.Long:
-		return "long"
-	case schemas.Double:
-		return "double"
-	case schemas.Boolean:
-		return "boolean"
-	case schemas.DateTime, schemas.DateTimeMinutes:
-		return "long.timestamp-millis"
-	}
-	return "string"
-}
-
-func native(v Value) any {
-	switch v.Kind {
-	case Str:
-		return v.Bytes
-	case Float:
-		return v.Float
-	case Bool:
-		return v.Int == 1
-	}
-	return v.Int
-}
-
-// AppendKey appends the Avro key of row to dst.
-func (tc *TableCodec) AppendKey(dst []byte, row *Row) ([]byte, error) {
-	cols := tc.l.Table.Columns
-	for _, k := range tc.l.keyFields {
-		tc.keyDatum[cols[k].Name] = native(row.Values[k])
-	}
-	return tc.key.Append(dst, tc.keyDatum)
-}
-
-// AppendValue appends the Avro envelope of ev to dst.
-func (tc *TableCodec) AppendValue(dst []byte, ev *Event) ([]byte, error) {
-	cols := tc.l.Table.Columns
-	for i, v := range ev.Row.Values {
-		if v.Kind == Null {
-			tc.rowDatum[cols[i].Name] = nil
-			continue
-		}
-		u := tc.unions[i]
-		u[tc.branch[i]] = native(v)
-		tc.rowDatum[cols[i].Name] = u
-	}
-	row := goavro.Union("sragent."+tc.l.Table.Name+".Value", tc.rowDatum)
-	tc.valDatum["op"] = string(ev.Op)
-	if ev.Op == OpDelete {
-		tc.valDatum["before"], tc.valDatum["after"] = row, nil
-	} else {
-		tc.valDatum["before"], tc.valDatum["after"] = nil, row
-	}
-	tc.valDatum["ts_ms"] = ev.TsMs
-	s := &ev.Source
-	tc.srcDatum["version"], tc.srcDatum["name"], tc.srcDatum["group"] = s.Version, s.Name, s.Group
-	tc.srcDatum["batch"], tc.srcDatum["table"], tc.srcDatum["file"] = s.Batch, s.Table, s.File
-	tc.srcDatum["line"] = s.Line
-	tc.srcDatum["snapshot"] = nil
-	if s.Snapshot {
-		tc.srcDatum["snapshot"] = goavro.Union("string", "true")
-	}
-	tc.srcDatum["extract_from"] = optMillis(s.ExtractFrom)
-	tc.srcDatum["extract_to"] = optMillis(s.ExtractTo)
-	return tc.value.Append(dst, tc.valDatum)
-}
+// Layout returns the layout the codec encodes.
+func (tc *TableCodec) Layout() *Layout { return tc.l }
 
 func optMillis(p *int64) any {
 	if p == nil {

@@ -88,6 +88,11 @@ func WithVersion(v string) Opt { return func(p *Publisher) { p.version = v } }
 // WithClock sets the clock of ts_ms, overriding time.Now.
 func WithClock(now func() time.Time) Opt { return func(p *Publisher) { p.now = now } }
 
+// WithHooks adds franz-go hooks (metrics, counting) to every client.
+func WithHooks(hooks ...kgo.Hook) Opt {
+	return func(p *Publisher) { p.extra = append(p.extra, kgo.WithHooks(hooks...)) }
+}
+
 // WithClientOpts adds franz-go options to every client (tests: dialers,
 // retries).
 func WithClientOpts(opts ...kgo.Opt) Opt {
