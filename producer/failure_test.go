@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -321,4 +323,146 @@ func TestWrongTopicConfigReported(t *testing.T) {
 	if !errors.As(err, &te) || te.Topic != e.cfg.BatchesTopic() || !strings.Contains(err.Error(), "cleanup.policy") {
 		t.Fatalf("got %v", err)
 	}
+}
+
+// verifyExactlyOnce checks that every row of every batch of g is on the
+// topics exactly once and that the tables rebuild to srgen's state.
+func verifyExactlyOnce(t *testing.T, e *env, g *srgen.Generator) {
+	t.Helper()
+	events := e.consume(allTopics(g, e.cfg)...)
+	rowEvents(t, events)
+	tables := rebuild(t, events)
+	for _, group := range g.Groups() {
+		for _, name := range g.Tables() {
+			got := 0
+			if tb := tables[group][name]; tb != nil {
+				got = len(tb.rows)
+			}
+			if want := len(g.Expected(group, name)); got != want {
+				t.Errorf("%s %s: %d rows, want %d", group, name, got, want)
+			}
+		}
+	}
+}
+
+// Transaction coordinator errors on commit are retried or end in an
+// abort that the next run repairs: never a duplicate or a gap.
+func TestCoordinatorErrors(t *testing.T) {
+	for _, code := range []int16{kerr.CoordinatorNotAvailable.Code, kerr.NotCoordinator.Code, kerr.ConcurrentTransactions.Code} {
+		t.Run(kerr.ErrorForCode(code).Error(), func(t *testing.T) {
+			e := newEnv(t)
+			e.cfg.TxnRecords = 60
+			g := srgen.New(srgen.Options{Seed: 31, Groups: 1, Orgs: 2, Batches: 2, Rows: 60})
+			if err := g.Write(e.in); err != nil {
+				t.Fatal(err)
+			}
+			var n atomic.Int64
+			e.cluster.ControlKey(int16(kmsg.EndTxn), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+				if n.Add(1) != 3 {
+					return nil, nil, false
+				}
+				resp := kreq.(*kmsg.EndTxnRequest).ResponseKind().(*kmsg.EndTxnResponse)
+				resp.ErrorCode = code
+				return resp, nil, true
+			})
+			ctx := context.Background()
+			if _, err := e.run(ctx); err != nil {
+				t.Logf("first run: %v", err)
+			}
+			if pass, err := e.run(ctx); err != nil || len(pass.Halted) != 0 {
+				t.Fatalf("second run: %+v %v", pass, err)
+			}
+			if n.Load() < 3 {
+				t.Fatal("the coordinator error was never injected")
+			}
+			verifyExactlyOnce(t, e, g)
+		})
+	}
+}
+
+// Registry failures stop the batch before any record is produced; once
+// the registry is back the batch publishes.
+func TestRegistryErrors(t *testing.T) {
+	e := newEnv(t)
+	g := srgen.New(srgen.Options{Seed: 32, Groups: 1, Orgs: 1, Batches: 1, Rows: 20})
+	if err := g.Write(e.in); err != nil {
+		t.Fatal(err)
+	}
+	e.registry.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "systmone.SRCode") {
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(`{"error_code":50001,"message":"Error in the backend data store"}`))
+			return true
+		}
+		return false
+	})
+	ctx := context.Background()
+	_, err := e.run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "systmone.SRCode") || !strings.Contains(err.Error(), "backend data store") {
+		t.Fatalf("got %v", err)
+	}
+	if n := len(e.consume(allTopics(g, e.cfg)...)); n != 0 {
+		t.Fatalf("%d records produced although the registry failed", n)
+	}
+	e.registry.ClearInterceptors()
+	if pass, err := e.run(ctx); err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != "published" {
+		t.Fatalf("after the registry recovered: %+v %v", pass, err)
+	}
+	verifyExactlyOnce(t, e, g)
+}
+
+// The broker goes away in the middle of a batch and comes back with its
+// data: the agent reports the failure and the next run finishes the batch
+// without duplicates.
+func TestBrokerRestart(t *testing.T) {
+	port := freePort(t)
+	data := t.TempDir()
+	start := func() *kfake.Cluster {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(data), kfake.SyncWrites())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	e := newEnv(t)
+	e.cluster.Close()
+	e.cluster = start()
+	e.cfg.Brokers = e.cluster.ListenAddrs()
+	e.cfg.TxnRecords, e.cfg.DeliveryTimeout = 100, 3*time.Second
+	g := srgen.New(srgen.Options{Seed: 33, Groups: 1, Orgs: 2, Batches: 2, Rows: 3000, Tables: []string{"SRPatient", "SRCode"}})
+	if err := g.Write(e.in); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var seen atomic.Int64
+	e.cluster.ControlKey(int16(kmsg.EndTxn), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if seen.Add(1) == 5 {
+			go e.cluster.Close() // the broker dies after a few commits
+		}
+		return nil, nil, false
+	})
+	runCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	began := time.Now()
+	_, err := e.run(runCtx)
+	cancel()
+	t.Logf("failed run took %s: %v", time.Since(began), err)
+	if err == nil {
+		t.Fatal("publishing through a dead broker did not fail")
+	}
+	e.cluster = start()
+	t.Cleanup(e.cluster.Close)
+	if pass, err := e.run(ctx); err != nil || len(pass.Halted) != 0 {
+		t.Fatalf("after the restart: %+v %v", pass, err)
+	}
+	verifyExactlyOnce(t, e, g)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -503,13 +503,23 @@ func (p *Publisher) commit(ctx context.Context, t *txn, cur *Progress) error {
 		return p.abort(ctx, t, err)
 	}
 	t.produce(ctx, rec)
-	if err := t.cl.Flush(ctx); err != nil {
+	// Records that cannot reach a broker are not always failed by the
+	// delivery timeout while no connection exists: bound the wait here.
+	fctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
+	err = t.cl.Flush(fctx)
+	cancel()
+	if err != nil {
 		return p.abort(ctx, t, fmt.Errorf("flush: %w", err))
 	}
 	if err := t.failed(); err != nil {
 		return p.abort(ctx, t, fmt.Errorf("produce: %w", err))
 	}
-	if err := t.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+	// A commit that cannot finish (the broker is gone) is bounded like a
+	// record's delivery; its outcome is then unknown, which abort handles.
+	cctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
+	err = t.cl.EndTransaction(cctx, kgo.TryCommit)
+	cancel()
+	if err != nil {
 		return p.abort(ctx, t, fmt.Errorf("commit transaction: %w", err))
 	}
 	c := copyProgress(cur)
@@ -524,12 +534,22 @@ func (p *Publisher) abort(ctx context.Context, t *txn, cause error) error {
 	if t == nil {
 		return cause
 	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.DeliveryTimeout)
 	defer cancel()
-	if err := t.cl.AbortBufferedRecords(actx); err != nil {
-		return errors.Join(cause, fmt.Errorf("abort buffered records: %w", err))
+	err := t.cl.AbortBufferedRecords(actx)
+	if err == nil {
+		err = t.cl.EndTransaction(actx, kgo.TryAbort)
 	}
-	if err := t.cl.EndTransaction(actx, kgo.TryAbort); err != nil {
+	if err != nil {
+		// The client's transaction state is unknown: drop it. The next
+		// attempt initialises the transactional id again, which fences
+		// and aborts whatever this client left open.
+		for g, cl := range p.clients {
+			if cl == t.cl {
+				cl.Close()
+				delete(p.clients, g)
+			}
+		}
 		return errors.Join(cause, fmt.Errorf("abort transaction: %w", err))
 	}
 	return cause
