@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,8 +28,7 @@ import (
 // test's subprocesses): the same code path as the real binary.
 func TestMain(m *testing.M) {
 	if os.Getenv("GO_TEST_RUN_AS_SRAGENT") == "1" {
-		ctx := context.Background()
-		os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ()))
+		os.Exit(runMain(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
@@ -59,7 +59,7 @@ func TestKillAndResumeExactlyOnce(t *testing.T) {
 	defer registry.Close()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
-	g := srgen.New(srgen.Options{Seed: 21, Groups: 2, Orgs: 2, Batches: 3, Rows: 8000, Tables: []string{"SRPatient", "SREvent", "SRCode"}})
+	g := srgen.New(srgen.Options{Seed: 21, Groups: 2, Orgs: 2, Batches: 3, Rows: 20000, Tables: []string{"SRPatient", "SREvent", "SRCode"}})
 	if err := g.Write(in); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ log: {level: warn}
 `, in, filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine"), cluster.ListenAddrs()[0], registry.URL()))
 
 	kills := 0
-	for _, after := range []time.Duration{120, 170, 220, 270, 320, 370, 420, 480, 540, 600, 700, 800} {
+	for _, after := range []time.Duration{60, 90, 120, 150, 180, 220, 260, 300, 350, 400, 500, 600, 700} {
 		cmd, out := agentProcess(t, "publish", "--config", cfg)
 		time.Sleep(after * time.Millisecond)
 		cmd.Process.Kill()
@@ -89,7 +89,7 @@ log: {level: warn}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
-	if kills < 3 {
+	if kills < 4 {
 		t.Fatalf("only %d runs were killed mid-way; the test proves nothing", kills)
 	}
 
@@ -231,4 +231,67 @@ func (d *avroDecoder) decode(t *testing.T, b []byte) map[string]any {
 		t.Fatal(err)
 	}
 	return v.(map[string]any)
+}
+
+// The daemon publishes what is there, then a batch that arrives while it
+// runs, and stops cleanly on SIGTERM.
+func TestRunDaemon(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	registry := srfake.New()
+	defer registry.Close()
+	dir := t.TempDir()
+	in, archive := filepath.Join(dir, "in"), filepath.Join(dir, "archive")
+	later := filepath.Join(dir, "later")
+	g := srgen.New(srgen.Options{Seed: 22, Groups: 1, Orgs: 1, Batches: 3, Rows: 30})
+	if err := g.Write(later); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(in, "group1"), 0o755)
+	first := g.BatchName(0)
+	if err := os.Rename(filepath.Join(later, "group1", first), filepath.Join(in, "group1", first)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s, poll: 200ms}
+archive: {dir: %q}
+quarantine: {dir: %q}
+kafka: {brokers: [%q], partitions: 2}
+schema_registry: {url: %q}
+log: {level: info, format: json}
+`, in, archive, filepath.Join(dir, "quarantine"), cluster.ListenAddrs()[0], registry.URL()))
+	cmd, out := agentProcess(t, "run", "--config", cfg)
+	waitFor := func(path string) {
+		t.Helper()
+		for i := 0; i < 200; i++ {
+			if _, err := os.Stat(path); err == nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cmd.Process.Kill()
+		t.Fatalf("%s never appeared\n%s", path, out)
+	}
+	waitFor(filepath.Join(archive, "group1", first, "SHA256SUMS"))
+	for _, b := range []string{g.BatchName(1), g.BatchName(2)} {
+		if err := os.Rename(filepath.Join(later, "group1", b), filepath.Join(in, "group1", b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(filepath.Join(archive, "group1", g.BatchName(2), "SHA256SUMS"))
+	began := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("run did not exit cleanly on SIGTERM: %v\n%s", err, out)
+	}
+	if d := time.Since(began); d > 10*time.Second {
+		t.Errorf("took %s to stop", d)
+	}
+	if !strings.Contains(out.String(), `"msg":"stopping"`) {
+		t.Errorf("no stopping log line:\n%s", out)
+	}
 }

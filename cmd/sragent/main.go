@@ -10,8 +10,13 @@ import (
 )
 
 func main() {
+	os.Exit(runMain(os.Args[1:]))
+}
+
+// runMain runs the command line with SIGINT and SIGTERM cancelling the
+// context: commands finish or abort their open transaction and return.
+func runMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, args, os.Stdout, os.Stderr, os.Environ())
 }
