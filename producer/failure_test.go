@@ -311,7 +311,8 @@ func TestIncompatibleSchemaFailsBeforeProducing(t *testing.T) {
 	}
 }
 
-// An existing topic that is not compacted is reported, not used.
+// Existing topics that are not compacted or have another partition count
+// are reported, all at once, and not used.
 func TestWrongTopicConfigReported(t *testing.T) {
 	e := newEnv(t)
 	adm := newAdmin(t, e)
@@ -319,9 +320,13 @@ func TestWrongTopicConfigReported(t *testing.T) {
 	if _, err := adm.CreateTopic(context.Background(), 3, 1, map[string]*string{"cleanup.policy": &del}, e.cfg.BatchesTopic()); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := adm.CreateTopic(context.Background(), 2, 1, nil, e.cfg.DeadLetterTopic()); err != nil {
+		t.Fatal(err)
+	}
 	_, err := e.run(context.Background())
 	var te *TopicError
-	if !errors.As(err, &te) || te.Topic != e.cfg.BatchesTopic() || !strings.Contains(err.Error(), "cleanup.policy") {
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "topic systmone.batches: cleanup.policy is \"delete\"") ||
+		!strings.Contains(err.Error(), "topic systmone.deadletter: has 2 partitions, kafka.partitions says 3") {
 		t.Fatalf("got %v", err)
 	}
 }
