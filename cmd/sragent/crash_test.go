@@ -33,6 +33,19 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// brokerAndRegistry starts an in-process kfake and srfake for a test.
+func brokerAndRegistry(t *testing.T) (*kfake.Cluster, *srfake.Registry) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	registry := srfake.New()
+	t.Cleanup(registry.Close)
+	return cluster, registry
+}
+
 // agentProcess starts `sragent args...` as a subprocess.
 func agentProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
@@ -50,13 +63,7 @@ func agentProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 // large chain and restarting it never duplicates or loses a row for a
 // read_committed consumer.
 func TestKillAndResumeExactlyOnce(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	registry := srfake.New()
-	defer registry.Close()
+	cluster, registry := brokerAndRegistry(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	g := srgen.New(srgen.Options{Seed: 21, Groups: 2, Orgs: 2, Batches: 3, Rows: 20000, Tables: []string{"SRPatient", "SREvent", "SRCode"}})
@@ -236,13 +243,7 @@ func (d *avroDecoder) decode(t *testing.T, b []byte) map[string]any {
 // The daemon publishes what is there, then a batch that arrives while it
 // runs, and stops cleanly on SIGTERM.
 func TestRunDaemon(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	registry := srfake.New()
-	defer registry.Close()
+	cluster, registry := brokerAndRegistry(t)
 	dir := t.TempDir()
 	in, archive := filepath.Join(dir, "in"), filepath.Join(dir, "archive")
 	later := filepath.Join(dir, "later")

@@ -58,6 +58,20 @@ func (a *app) connect(ctx context.Context, cfg Config) (*session, error) {
 	return &session{pub: pub, agent: agent, log: log}, nil
 }
 
+// withSession loads the configuration, connects, runs fn and disconnects.
+func (a *app) withSession(ctx context.Context, fn func(Config, *session) error) error {
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	s, err := a.connect(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(cfg, s)
+}
+
 func (a *app) publishCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "publish",
@@ -74,26 +88,19 @@ configuration error, 3 when Kafka, the registry or the disk failed (nothing
 is lost: the next run resumes after the last committed transaction).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.config()
-			if err != nil {
-				return err
-			}
-			s, err := a.connect(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			pass, err := s.agent.RunOnce(cmd.Context())
-			if pass != nil {
-				writePass(a.stdout, pass)
-			}
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
-			}
-			if len(pass.Halted) > 0 {
-				return &exitError{code: exitAttention}
-			}
-			return nil
+			return a.withSession(cmd.Context(), func(_ Config, s *session) error {
+				pass, err := s.agent.RunOnce(cmd.Context())
+				if pass != nil {
+					writePass(a.stdout, pass)
+				}
+				if err != nil {
+					return &exitError{code: exitFailed, err: err}
+				}
+				if len(pass.Halted) > 0 {
+					return &exitError{code: exitAttention}
+				}
+				return nil
+			})
 		},
 	}
 }
@@ -130,20 +137,13 @@ come back): the next batch of the group is published although it does not
 continue from the last one published.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.config()
-			if err != nil {
-				return err
-			}
-			s, err := a.connect(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			if err := s.pub.Resume(cmd.Context(), args[0]); err != nil {
-				return &exitError{code: exitFailed, err: err}
-			}
-			fmt.Fprintf(a.stdout, "chain %s resumed: its next batch will be published\n", args[0])
-			return nil
+			return a.withSession(cmd.Context(), func(_ Config, s *session) error {
+				if err := s.pub.Resume(cmd.Context(), args[0]); err != nil {
+					return &exitError{code: exitFailed, err: err}
+				}
+				fmt.Fprintf(a.stdout, "chain %s resumed: its next batch will be published\n", args[0])
+				return nil
+			})
 		},
 	})
 	return chain

@@ -20,40 +20,38 @@ polling is what guarantees progress). On SIGINT or SIGTERM the open
 transaction is finished or aborted and the process exits; nothing is lost.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.config()
-			if err != nil {
-				return err
-			}
-			s, err := a.connect(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			wake := watch(cmd.Context(), cfg.Input.Dir, s)
-			tick := time.NewTicker(cfg.Input.Poll)
-			defer tick.Stop()
-			for {
-				pass, err := s.agent.RunOnce(cmd.Context())
-				switch {
-				case cmd.Context().Err() != nil:
-					s.log.Info("stopping")
-					return nil
-				case err != nil:
-					s.log.Error("publish pass failed; retrying at the next poll", "err", err)
-				case len(pass.Batches) > 0:
-					writePass(a.stdout, pass)
-				}
-				select {
-				case <-cmd.Context().Done():
-					s.log.Info("stopping")
-					return nil
-				case <-tick.C:
-				case <-wake:
-					// Let a copy in progress settle a little before looking.
-					time.Sleep(time.Second)
-				}
-			}
+			return a.withSession(cmd.Context(), func(cfg Config, s *session) error {
+				return a.daemon(cmd.Context(), cfg, s)
+			})
 		},
+	}
+}
+
+// daemon publishes until ctx ends.
+func (a *app) daemon(ctx context.Context, cfg Config, s *session) error {
+	wake := watch(ctx, cfg.Input.Dir, s)
+	tick := time.NewTicker(cfg.Input.Poll)
+	defer tick.Stop()
+	for {
+		pass, err := s.agent.RunOnce(ctx)
+		switch {
+		case ctx.Err() != nil:
+			s.log.Info("stopping")
+			return nil
+		case err != nil:
+			s.log.Error("publish pass failed; retrying at the next poll", "err", err)
+		case len(pass.Batches) > 0:
+			writePass(a.stdout, pass)
+		}
+		select {
+		case <-ctx.Done():
+			s.log.Info("stopping")
+			return nil
+		case <-tick.C:
+		case <-wake:
+			// Let a copy in progress settle a little before looking.
+			time.Sleep(time.Second)
+		}
 	}
 }
 
