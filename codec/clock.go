@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"errors"
 	"fmt"
 	"time"
 	_ "time/tzdata" // Windows Gateway PCs have no zoneinfo database
@@ -157,9 +156,9 @@ func month(a, b, c byte) int {
 }
 
 var (
-	errDateFormat  = errors.New("not a date-time of the form dd MMM yyyy HH:mm:ss")
-	errDateMinutes = errors.New("not a date-time of the form dd MMM yyyy HH:mm")
-	errNoSuchDate  = errors.New("no such calendar date or time of day")
+	errDateFormat  = newFault(ReasonDateFormat, "not a date-time of the form dd MMM yyyy HH:mm:ss")
+	errDateMinutes = newFault(ReasonDateFormat, "not a date-time of the form dd MMM yyyy HH:mm")
+	errNoSuchDate  = newFault(ReasonNoSuchDate, "no such calendar date or time of day")
 )
 
 // ParseDateTime parses `dd MMM yyyy HH:mm:ss` (with minutesOK, also

@@ -518,7 +518,7 @@ func (r *Reader) scan() bool {
 	return false
 }
 
-var errQuoteText = errors.New("text after the closing quote of a quoted field")
+var errQuoteText = newFault(ReasonQuote, "text after the closing quote of a quoted field")
 
 func (r *Reader) consume(i int) {
 	r.offset += int64(i - r.r)
@@ -572,7 +572,7 @@ func (r *Reader) endField() {
 // finish turns the parsed record into fields, or into a *RecordError.
 func (r *Reader) finish() ([][]byte, bool, error) {
 	if r.tooLong {
-		return nil, false, &RecordError{Line: r.start, Err: fmt.Errorf("record longer than %d bytes", r.d.MaxRecordBytes)}
+		return nil, false, &RecordError{Line: r.start, Err: newFault(ReasonTooLong, fmt.Sprintf("record longer than %d bytes", r.d.MaxRecordBytes))}
 	}
 	r.fields = r.fields[:0]
 	prev := 0
@@ -586,7 +586,7 @@ func (r *Reader) finish() ([][]byte, bool, error) {
 	if r.high && r.d.Encoding == UTF8 {
 		for i, f := range r.fields {
 			if !utf8.Valid(f) {
-				return nil, false, &RecordError{Line: r.start, Column: i + 1, Err: errors.New("bytes not valid in utf-8")}
+				return nil, false, &RecordError{Line: r.start, Column: i + 1, Err: newFault(ReasonEncoding, "bytes not valid in utf-8")}
 			}
 		}
 	}

@@ -219,7 +219,7 @@ func NewConverter(l *Layout) *Converter {
 func (c *Converter) Convert(fields [][]byte, row *Row) error {
 	l := c.l
 	if len(fields) != len(l.colField) {
-		return &CellError{Err: fmt.Errorf("%d fields, header has %d", len(fields), len(l.colField))}
+		return &CellError{Err: newFault(ReasonFieldCount, fmt.Sprintf("%d fields, header has %d", len(fields), len(l.colField)))}
 	}
 	if cap(row.Values) < len(l.types) {
 		row.Values = make([]Value, len(l.types))
@@ -237,7 +237,7 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 				row.Removed = true
 			case "0", "":
 			default:
-				return &CellError{Column: schemas.RemovedData, Field: i + 1, Err: errors.New("not 1, 0 or empty")}
+				return &CellError{Column: schemas.RemovedData, Field: i + 1, Err: newFault(ReasonRemovedData, "not 1, 0 or empty")}
 			}
 			continue
 		}
@@ -251,17 +251,17 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 	}
 	for _, k := range l.keyFields {
 		if row.Values[k].Kind == Null {
-			return &CellError{Column: l.Table.Columns[k].Name, Err: errors.New("key column is empty")}
+			return &CellError{Column: l.Table.Columns[k].Name, Err: newFault(ReasonEmptyKey, "key column is empty")}
 		}
 	}
 	return nil
 }
 
 var (
-	errNotInteger = errors.New("not an integer")
-	errOverflow   = errors.New("integer out of int64 range")
-	errNotBool    = errors.New("not TRUE, FALSE, 1 or 0")
-	errNotNumber  = errors.New("not a decimal number")
+	errNotInteger = newFault(ReasonNotInteger, "not an integer")
+	errOverflow   = newFault(ReasonOverflow, "integer out of int64 range")
+	errNotBool    = newFault(ReasonNotBoolean, "not TRUE, FALSE, 1 or 0")
+	errNotNumber  = newFault(ReasonNotNumber, "not a decimal number")
 )
 
 func (c *Converter) cell(t schemas.Type, f []byte, v *Value) error {

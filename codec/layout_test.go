@@ -154,3 +154,24 @@ func TestParseInt(t *testing.T) {
 		}
 	}
 }
+
+func TestReason(t *testing.T) {
+	l, err := NewLayout("SREvent", split("RowIdentifier,IDOrganisationVisibleTo,DateEvent,EventIncomplete,RemovedData"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewConverter(l)
+	for row, want := range map[string]string{
+		"x,A1,,,0": ReasonNotInteger, "99999999999999999999,A1,,,0": ReasonOverflow, "1,A1,,maybe,0": ReasonNotBoolean,
+		"1,A1,31 Feb 2023 10:00:00,,0": ReasonNoSuchDate, "1,A1,2023-02-01,,0": ReasonDateFormat, "1,A1,,,7": ReasonRemovedData,
+		",A1,,,0": ReasonEmptyKey, "1,A1": ReasonFieldCount,
+	} {
+		var r Row
+		if got := Reason(c.Convert(split(row), &r)); got != want {
+			t.Errorf("%q: reason %s, want %s", row, got, want)
+		}
+	}
+	if Reason(errors.New("x")) != ReasonOther {
+		t.Error("unknown errors are other")
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/sragent/sragent/manifest"
@@ -27,6 +29,9 @@ type Agent struct {
 	cfg AgentConfig
 	log *slog.Logger
 	now func() time.Time
+
+	mu     sync.Mutex
+	halted map[string]string // after the last pass, for health checks
 }
 
 // NewAgent returns an Agent over a started Publisher.
@@ -101,7 +106,63 @@ func (a *Agent) RunOnce(ctx context.Context) (*Pass, error) {
 			}
 		}
 	}
+	a.observe(pass)
 	return pass, errors.Join(errs...)
+}
+
+// observe refreshes the chain gauges and the halts health checks read.
+func (a *Agent) observe(pass *Pass) {
+	pending := map[string]int{}
+	if ps, err := manifest.Discover(a.cfg.InputDir, a.cfg.Settle, a.now()); err == nil {
+		for _, p := range ps {
+			pending[p.Group]++
+		}
+	}
+	halted := map[string]string{}
+	if st := a.pub.State(); st != nil {
+		for g, pr := range st.Groups {
+			if pr.Halted != "" {
+				halted[g] = pr.Halted
+			}
+			if _, ok := pending[g]; !ok {
+				pending[g] = 0
+			}
+		}
+	}
+	for g, why := range pass.Halted {
+		halted[g] = why
+	}
+	for g, n := range pending {
+		_, h := halted[g]
+		a.pub.metrics.chain(g, h, n)
+	}
+	a.mu.Lock()
+	a.halted = halted
+	a.mu.Unlock()
+}
+
+// Halted returns the halted chains and why, as of the last pass.
+func (a *Agent) Halted() map[string]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.halted)
+}
+
+// PrimeMetrics sets the per-group gauges from the state read at start, so
+// that the 21-day countdown survives a restart.
+func (a *Agent) PrimeMetrics() {
+	st := a.pub.State()
+	if st == nil || a.pub.metrics == nil {
+		return
+	}
+	for g, pr := range st.Groups {
+		for _, r := range pr.Tables {
+			if to, err := manifest.ParseStamp(r.To); err == nil {
+				a.pub.metrics.setCutoff(g, to.Time())
+			}
+		}
+	}
+	a.observe(&Pass{Halted: map[string]string{}})
 }
 
 func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending, pass *Pass) error {
@@ -167,15 +228,23 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 			return true, err
 		}
 		rep.Outcome, rep.Reason = Invalid.String(), list.Error()
+		a.pub.metrics.batch(p.Group, Invalid, 0, time.Time{})
 		return true, a.quarantine(ctx, p, &rep, pass, log)
 	}
+	began := a.now()
 	res, err := a.pub.Publish(ctx, b)
+	cutoff := b.Manifest.CutOff()
 	b.Close()
 	if err != nil {
 		return true, err
 	}
 	rep.Outcome, rep.Reason = res.Outcome.String(), res.Reason
 	rep.Events, rep.Deletes, rep.DeadLetters = res.Events, res.Deletes, res.DeadLetters
+	var cut time.Time
+	if !cutoff.IsZero() {
+		cut = cutoff.Time()
+	}
+	a.pub.metrics.batch(p.Group, res.Outcome, a.now().Sub(began), cut)
 	switch res.Outcome {
 	case Published, Duplicate:
 		dst, err := archive(p, a.cfg.ArchiveDir)
@@ -235,7 +304,7 @@ func (p *Publisher) updateProgress(ctx context.Context, group string, mutate fun
 	}
 	cur := copyProgress(p.state.Progress(group))
 	mutate(&cur)
-	t, err := p.begin(cl)
+	t, err := p.begin(cl, group)
 	if err != nil {
 		return err
 	}

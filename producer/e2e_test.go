@@ -46,26 +46,38 @@ func newEnv(t *testing.T) *env {
 }
 
 // run starts a publisher and runs one pass of the agent.
-func (e *env) run(ctx context.Context) (*Pass, error) {
+func (e *env) run(ctx context.Context) (*Pass, error) { return e.runWith(ctx) }
+
+func (e *env) runWith(ctx context.Context, opts ...Opt) (*Pass, error) {
+	var pass *Pass
+	err := e.withAgent(ctx, opts, func(a *Agent) (err error) {
+		pass, err = a.RunOnce(ctx)
+		return err
+	})
+	return pass, err
+}
+
+// withAgent starts a publisher and agent, calls fn, and closes them.
+func (e *env) withAgent(ctx context.Context, opts []Opt, fn func(*Agent) error) error {
 	e.t.Helper()
 	reg, err := NewRegistry(e.registry.URL())
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	pub, err := New(ctx, e.cfg, reg)
+	pub, err := New(ctx, e.cfg, reg, opts...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer pub.Close()
 	a := NewAgent(pub, AgentConfig{InputDir: e.in, ArchiveDir: e.archive, QuarantineDir: e.quarantine}, nil)
 	groups, err := a.Groups()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := pub.Start(ctx, groups); err != nil {
-		return nil, err
+		return err
 	}
-	return a.RunOnce(ctx)
+	return fn(a)
 }
 
 // event is one decoded record.

@@ -65,6 +65,7 @@ type Publisher struct {
 	stale   bool
 	clients map[string]*kgo.Client
 	extra   []kgo.Opt
+	metrics *Metrics
 	log     *slog.Logger
 	dialect codec.Dialect
 	version string
@@ -87,6 +88,10 @@ func WithVersion(v string) Opt { return func(p *Publisher) { p.version = v } }
 
 // WithClock sets the clock of ts_ms, overriding time.Now.
 func WithClock(now func() time.Time) Opt { return func(p *Publisher) { p.now = now } }
+
+// WithMetrics records Prometheus metrics, franz-go's client metrics
+// (kprom) included.
+func WithMetrics(m *Metrics) Opt { return func(p *Publisher) { p.metrics = m } }
 
 // WithHooks adds franz-go hooks (metrics, counting) to every client.
 func WithHooks(hooks ...kgo.Hook) Opt {
@@ -115,6 +120,7 @@ func New(ctx context.Context, cfg Config, reg *Registry, opts ...Opt) (*Publishe
 	if err != nil {
 		return nil, err
 	}
+	copts = append(copts, kgo.WithHooks(p.metrics.clientHooks("admin")...))
 	if p.admCl, err = kgo.NewClient(append(copts, p.extra...)...); err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
@@ -192,6 +198,7 @@ func (p *Publisher) client(ctx context.Context, group string) (*kgo.Client, erro
 	if err != nil {
 		return nil, err
 	}
+	opts = append(opts, kgo.WithHooks(p.metrics.clientHooks(group)...))
 	cl, err := kgo.NewClient(append(opts, p.extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("producer for group %s: %w", group, err)
@@ -386,10 +393,15 @@ func stampMillis(s manifest.Stamp) *int64 {
 // txn is one open transaction of a group's producer.
 type txn struct {
 	cl      *kgo.Client
+	group   string
 	records int
 	bytes   int
 	mu      sync.Mutex
 	err     error
+	// rows and dead count what the transaction holds, for the metrics
+	// once it commits.
+	rows map[[2]string]int64 // table, op
+	dead map[[2]string]int64 // table, reason
 }
 
 func (t *txn) produce(ctx context.Context, r *kgo.Record) {
@@ -439,7 +451,7 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 		cur.Counts = map[string]*TableCount{}
 	}
 	cur.Done, cur.Resume, cur.Halted = false, false, ""
-	t, err := p.begin(cl)
+	t, err := p.begin(cl, b.Group)
 	if err != nil {
 		return Result{}, err
 	}
@@ -486,12 +498,12 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 	return res, nil
 }
 
-func (p *Publisher) begin(cl *kgo.Client) (*txn, error) {
+func (p *Publisher) begin(cl *kgo.Client, group string) (*txn, error) {
 	if err := cl.BeginTransaction(); err != nil {
 		p.stale = true
 		return nil, fmt.Errorf("begin transaction: %w", err)
 	}
-	return &txn{cl: cl}, nil
+	return &txn{cl: cl, group: group, rows: map[[2]string]int64{}, dead: map[[2]string]int64{}}, nil
 }
 
 // commit closes t with the checkpoint cur; on success the in-memory state
@@ -524,6 +536,13 @@ func (p *Publisher) commit(ctx context.Context, t *txn, cur *Progress) error {
 	}
 	c := copyProgress(cur)
 	p.state.Groups[cur.Group] = &c
+	p.metrics.txn(t.group, "commit")
+	for k, n := range t.rows {
+		p.metrics.rowsN(k[0], k[1][0], n)
+	}
+	for k, n := range t.dead {
+		p.metrics.deadLettersN(k[0], k[1], n)
+	}
 	return nil
 }
 
@@ -534,6 +553,7 @@ func (p *Publisher) abort(ctx context.Context, t *txn, cause error) error {
 	if t == nil {
 		return cause
 	}
+	p.metrics.txn(t.group, "abort")
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.DeliveryTimeout)
 	defer cancel()
 	err := t.cl.AbortBufferedRecords(actx)
@@ -597,6 +617,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			}
 			t.produce(ctx, rec)
 			count.DeadLetters++
+			t.dead[[2]string{fw.file.Table, codec.Reason(re)}]++
 		case err != nil:
 			return t, fmt.Errorf("%s: %w", fw.file.Name, err)
 		default:
@@ -606,6 +627,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			}
 			count.Events++
 			cur.FileEvents++
+			t.rows[[2]string{fw.file.Table, string(ev.Op)}]++
 			if row.Removed {
 				count.Deletes++
 			}
@@ -615,11 +637,12 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			if err := p.commit(ctx, t, cur); err != nil {
 				return nil, err
 			}
-			if t, err = p.begin(t.cl); err != nil {
+			if t, err = p.begin(t.cl, t.group); err != nil {
 				return nil, err
 			}
 		}
 	}
+	p.metrics.read(w.batch.Group, sc.Offset())
 	if fw.full {
 		n := cur.FileEvents
 		if err := p.markers(ctx, t, fw, tc, codec.MarkerEnd, &n); err != nil {
