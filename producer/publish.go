@@ -686,3 +686,11 @@ func (p *Publisher) markers(ctx context.Context, t *txn, fw *fileWork, tc *codec
 	}
 	return nil
 }
+
+// Ping checks that a broker answers.
+func (p *Publisher) Ping(ctx context.Context) error {
+	if err := p.admCl.Ping(ctx); err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	return nil
+}

@@ -88,3 +88,11 @@ func frame(dst []byte, id int) []byte {
 	dst = append(dst, 0)
 	return binary.BigEndian.AppendUint32(dst, uint32(id))
 }
+
+// Ping checks that the registry answers.
+func (r *Registry) Ping(ctx context.Context) error {
+	if _, err := r.cl.Subjects(ctx); err != nil {
+		return fmt.Errorf("schema registry: %w", err)
+	}
+	return nil
+}

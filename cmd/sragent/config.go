@@ -86,7 +86,8 @@ type RegistryConfig struct {
 
 // MetricsConfig is the HTTP listener for /metrics and health.
 type MetricsConfig struct {
-	Listen string `mapstructure:"listen"`
+	Listen          string `mapstructure:"listen"`
+	ReadyWhenHalted bool   `mapstructure:"ready_when_halted"`
 }
 
 // LogConfig sets the log handler.
@@ -131,6 +132,7 @@ var defaults = map[string]any{
 	"schema_registry.password":  "",
 	"schema_registry.url":       "http://localhost:8081",
 	"metrics.listen":            "127.0.0.1:9464",
+	"metrics.ready_when_halted": false,
 	"log.level":                 "info",
 	"log.format":                "text",
 }

@@ -6,9 +6,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -256,13 +260,15 @@ func TestRunDaemon(t *testing.T) {
 	if err := os.Rename(filepath.Join(later, "group1", first), filepath.Join(in, "group1", first)); err != nil {
 		t.Fatal(err)
 	}
+	listen := freeAddr(t)
 	cfg := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s, poll: 200ms}
 archive: {dir: %q}
 quarantine: {dir: %q}
 kafka: {brokers: [%q], partitions: 2}
 schema_registry: {url: %q}
+metrics: {listen: %q}
 log: {level: info, format: json}
-`, in, archive, filepath.Join(dir, "quarantine"), cluster.ListenAddrs()[0], registry.URL()))
+`, in, archive, filepath.Join(dir, "quarantine"), cluster.ListenAddrs()[0], registry.URL(), listen))
 	cmd, out := agentProcess(t, "run", "--config", cfg)
 	waitFor := func(path string) {
 		t.Helper()
@@ -282,6 +288,31 @@ log: {level: info, format: json}
 		}
 	}
 	waitFor(filepath.Join(archive, "group1", g.BatchName(2), "SHA256SUMS"))
+
+	// /metrics counts exactly what a read_committed consumer finds.
+	var topics []string
+	for _, tb := range g.Tables() {
+		topics = append(topics, "systmone."+tb)
+	}
+	rows := 0
+	for _, r := range readCommitted(t, cluster.ListenAddrs(), topics...) {
+		if r.Value != nil && len(r.Headers) == 0 {
+			rows++
+		}
+	}
+	body := httpGet(t, "http://"+listen+"/metrics", 200)
+	if got := sumSeries(body, "sragent_rows_published_total"); got != float64(rows) {
+		t.Errorf("/metrics says %v rows published, the topics hold %d", got, rows)
+	}
+	for _, series := range []string{"sragent_build_info", "sragent_kafka_produce_bytes_total", "go_goroutines", "process_resident_memory_bytes", `sragent_batches_total{group="group1",outcome="published"} 3`} {
+		if !strings.Contains(body, series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
+	if ready := httpGet(t, "http://"+listen+"/readyz", 200); !strings.Contains(ready, `"status":"ready"`) {
+		t.Errorf("/readyz: %s", ready)
+	}
+	httpGet(t, "http://"+listen+"/healthz", 200)
 	began := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -295,4 +326,41 @@ log: {level: info, format: json}
 	if !strings.Contains(out.String(), `"msg":"stopping"`) {
 		t.Errorf("no stopping log line:\n%s", out)
 	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func httpGet(t *testing.T, url string, want int) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("GET %s: %d, want %d: %s", url, resp.StatusCode, want, b)
+	}
+	return string(b)
+}
+
+// sumSeries adds the samples of a metric in Prometheus text format.
+func sumSeries(body, name string) float64 {
+	var total float64
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			total += v
+		}
+	}
+	return total
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"text/tabwriter"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/sr"
 
@@ -18,9 +19,11 @@ const exitAttention = 4
 
 // session is a connected publisher and agent.
 type session struct {
-	pub   *producer.Publisher
-	agent *producer.Agent
-	log   *slog.Logger
+	pub        *producer.Publisher
+	agent      *producer.Agent
+	registry   *producer.Registry
+	metricsReg *prometheus.Registry
+	log        *slog.Logger
 }
 
 func (s *session) Close() { s.pub.Close() }
@@ -41,7 +44,10 @@ func (a *app) connect(ctx context.Context, cfg Config) (*session, error) {
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
-	pub, err := producer.New(ctx, cfg.Producer(), reg, producer.WithLogger(log), producer.WithDialect(d), producer.WithVersion(version()))
+	metricsReg := newRegistry()
+	metrics := producer.NewMetrics(metricsReg, version())
+	pub, err := producer.New(ctx, cfg.Producer(), reg, producer.WithLogger(log), producer.WithDialect(d),
+		producer.WithVersion(version()), producer.WithMetrics(metrics))
 	if err != nil {
 		return nil, &exitError{code: exitFailed, err: err}
 	}
@@ -55,7 +61,8 @@ func (a *app) connect(ctx context.Context, cfg Config) (*session, error) {
 		pub.Close()
 		return nil, &exitError{code: exitFailed, err: err}
 	}
-	return &session{pub: pub, agent: agent, log: log}, nil
+	agent.PrimeMetrics()
+	return &session{pub: pub, agent: agent, registry: reg, metricsReg: metricsReg, log: log}, nil
 }
 
 // withSession loads the configuration, connects, runs fn and disconnects.

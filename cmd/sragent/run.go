@@ -29,6 +29,11 @@ transaction is finished or aborted and the process exits; nothing is lost.`,
 
 // daemon publishes until ctx ends.
 func (a *app) daemon(ctx context.Context, cfg Config, s *session) error {
+	stop, err := health{s: s, readyWhenHalted: cfg.Metrics.ReadyWhenHalted}.serve(cfg.Metrics.Listen)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	defer stop()
 	wake := watch(ctx, cfg.Input.Dir, s)
 	tick := time.NewTicker(cfg.Input.Poll)
 	defer tick.Stop()
