@@ -107,6 +107,9 @@ func (a *Agent) RunOnce(ctx context.Context) (*Pass, error) {
 		}
 	}
 	a.observe(pass)
+	if len(errs) > 0 {
+		a.pub.metrics.passError()
+	}
 	return pass, errors.Join(errs...)
 }
 

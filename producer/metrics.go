@@ -23,6 +23,7 @@ type Metrics struct {
 	readBytes   *prometheus.CounterVec
 	ackLatency  prometheus.Histogram
 	txns        *prometheus.CounterVec
+	passErrors  prometheus.Counter
 	lastBatch   *prometheus.GaugeVec
 	halted      *prometheus.GaugeVec
 	pending     *prometheus.GaugeVec
@@ -60,6 +61,9 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 	m.ackLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "sragent", Name: "produce_ack_latency_seconds",
 		Help:    "Time from handing a record to the client until the broker acknowledged it.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)})
+	m.passErrors = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "sragent", Name: "pass_errors_total",
+		Help: "Publish passes that failed on Kafka, the registry or the disk (retried at the next poll)."})
+	reg.MustRegister(m.passErrors)
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "sragent", Name: "build_info",
 		Help: "Build information; always 1.", ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()}})
 	build.Set(1)
@@ -96,6 +100,12 @@ func (m *Metrics) rowsN(table string, op byte, n int64) {
 func (m *Metrics) deadLettersN(table, reason string, n int64) {
 	if m != nil && n > 0 {
 		m.deadLetters.WithLabelValues(table, reason).Add(float64(n))
+	}
+}
+
+func (m *Metrics) passError() {
+	if m != nil {
+		m.passErrors.Inc()
 	}
 }
 

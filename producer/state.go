@@ -268,3 +268,46 @@ func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool
 		}
 	}
 }
+
+// ReadState reads the committed state without initialising any producer,
+// so it is safe while an agent runs: it sees what is committed up to the
+// last stable offset.
+func ReadState(ctx context.Context, cfg Config) (*State, error) {
+	cfg = cfg.withDefaults()
+	opts, err := cfg.clientOpts()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	st := newState()
+	if err := scanState(ctx, cfg, kadm.NewClient(cl), true, st.apply); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// LastPublished returns the newest batch the group published, or nil.
+func (s *State) LastPublished(group string) *PublishedBatch {
+	var last *PublishedBatch
+	for _, b := range s.Published {
+		if b.Group == group && (last == nil || b.Batch > last.Batch) {
+			last = b
+		}
+	}
+	return last
+}
+
+// CutOff returns the latest extract cut-off the group's chain has reached.
+func (p *Progress) CutOff() string {
+	var to string
+	for _, r := range p.Tables {
+		if r.To > to {
+			to = r.To
+		}
+	}
+	return to
+}

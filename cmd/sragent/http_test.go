@@ -25,12 +25,13 @@ func TestReadyzReportsHaltedChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.RemoveAll(filepath.Join(in, "group1", g.BatchName(1))) // a lost delta: a gap
-	cfg, err := loadConfig(writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s}
+	cfgPath := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s}
 archive: {dir: %q}
 quarantine: {dir: %q}
 kafka: {brokers: [%q], partitions: 1}
 schema_registry: {url: %q}
-`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "q"), cluster.ListenAddrs()[0], registry.URL())), nil)
+`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "q"), cluster.ListenAddrs()[0], registry.URL()))
+	cfg, err := loadConfig(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +62,25 @@ schema_registry: {url: %q}
 			t.Errorf("ready_when_halted=%v: %d %s", tc.readyWhenHalted, rec.Code, rec.Body)
 		}
 	}
+	// status shows the same, without disturbing the running session.
+	res := runSragent(t, nil, "status", "--json", "--config", cfgPath)
+	var st struct{ Chains []chainStatus }
+	if err := json.Unmarshal([]byte(res.stdout), &st); err != nil || len(st.Chains) != 2 {
+		t.Fatalf("status: %v %s %s", err, res.stdout, res.stderr)
+	}
+	g1, g2 := st.Chains[0], st.Chains[1]
+	if g1.Group != "group1" || !strings.Contains(g1.Halted, "gap") || len(g1.Pending) != 1 || g1.LastPublished != g.BatchName(0) ||
+		g2.Halted != "" || len(g2.Pending) != 0 || g2.LastPublished != g.BatchName(2) || g2.CutOff != g.BatchName(2) || g2.DaysSinceCutOff == nil {
+		t.Errorf("status: %+v %+v", g1, g2)
+	}
+	human := runSragent(t, nil, "status", "--config", cfgPath)
+	if !strings.Contains(human.stdout, "HALTED") || !strings.Contains(human.stdout, "group1 halted: gap") {
+		t.Errorf("status:\n%s", human.stdout)
+	}
+	if _, err := s.agent.RunOnce(context.Background()); err != nil {
+		t.Fatalf("the session was disturbed by status: %v", err)
+	}
+
 	registry.Close() // the registry goes away
 	rec := httptest.NewRecorder()
 	health{s: s, readyWhenHalted: true}.mux().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))

@@ -83,7 +83,7 @@ event to one Kafka topic per table.`,
 		Version:       version(),
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (every key also settable as SRAGENT_<KEY>)")
-	root.AddCommand(a.validateCommand(), a.publishCommand(), a.runCommand(), a.chainCommand(), a.demoCommand())
+	root.AddCommand(a.validateCommand(), a.publishCommand(), a.runCommand(), a.statusCommand(), a.chainCommand(), a.demoCommand())
 	return root
 }
 
