@@ -158,6 +158,14 @@ func (m *Metrics) chain(group string, halted bool, pending int) {
 	}
 	m.halted.WithLabelValues(group).Set(h)
 	m.pending.WithLabelValues(group).Set(float64(pending))
+	// Zero series for counters that may not have moved yet, so that rate()
+	// and alerts see them from the start.
+	for _, o := range outcomeNames {
+		m.batches.WithLabelValues(group, o).Add(0)
+	}
+	m.txns.WithLabelValues(group, "commit").Add(0)
+	m.txns.WithLabelValues(group, "abort").Add(0)
+	m.readBytes.WithLabelValues(group).Add(0)
 }
 
 // cutoffCollector exports each group's last cut-off and its age, computed
