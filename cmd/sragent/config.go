@@ -94,6 +94,11 @@ type MetricsConfig struct {
 type LogConfig struct {
 	Level  string `mapstructure:"level"`
 	Format string `mapstructure:"format"`
+	// File, when set, also writes the log to this file, rotated at
+	// MaxSizeMB keeping MaxFiles old files (a Windows service's log).
+	File      string `mapstructure:"file"`
+	MaxSizeMB int    `mapstructure:"max_size_mb"`
+	MaxFiles  int    `mapstructure:"max_files"`
 }
 
 // defaults lists every config key with its default value; a key not here is
@@ -135,6 +140,9 @@ var defaults = map[string]any{
 	"metrics.ready_when_halted": false,
 	"log.level":                 "info",
 	"log.format":                "text",
+	"log.file":                  "",
+	"log.max_size_mb":           10,
+	"log.max_files":             5,
 }
 
 // loadConfig reads path (if not empty) over the defaults, then applies the

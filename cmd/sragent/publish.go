@@ -19,6 +19,7 @@ const exitAttention = 4
 
 // session is a connected publisher and agent.
 type session struct {
+	closeLog   func()
 	pub        *producer.Publisher
 	agent      *producer.Agent
 	registry   *producer.Registry
@@ -26,12 +27,25 @@ type session struct {
 	log        *slog.Logger
 }
 
-func (s *session) Close() { s.pub.Close() }
+// Close disconnects and closes the log file.
+func (s *session) Close() {
+	s.pub.Close()
+	s.closeLog()
+}
 
 // connect builds the registry client, the publisher (fencing crashed
 // transactions, reading the state) and the agent.
 func (a *app) connect(ctx context.Context, cfg Config) (*session, error) {
-	log := newLogger(cfg.Log, a.stderr)
+	log, closeLog, err := a.logger(cfg)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			closeLog()
+		}
+	}()
 	d, err := cfg.Dialect()
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
@@ -62,7 +76,8 @@ func (a *app) connect(ctx context.Context, cfg Config) (*session, error) {
 		return nil, &exitError{code: exitFailed, err: err}
 	}
 	agent.PrimeMetrics()
-	return &session{pub: pub, agent: agent, registry: reg, metricsReg: metricsReg, log: log}, nil
+	ok = true
+	return &session{pub: pub, agent: agent, registry: reg, metricsReg: metricsReg, log: log, closeLog: closeLog}, nil
 }
 
 // withSession loads the configuration, connects, runs fn and disconnects.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -38,19 +40,36 @@ type app struct {
 	stdout, stderr io.Writer
 	environ        []string
 	configPath     string
+	// baseDir, when set (a Windows service), is where relative paths of
+	// the configuration point to: sragent.exe's folder.
+	baseDir string
+	// extraLog also receives the log (the Windows Event Log).
+	extraLog slog.Handler
 }
 
 func (a *app) config() (Config, error) {
-	c, err := loadConfig(a.configPath, a.environ)
+	path := a.configPath
+	if a.baseDir != "" && path != "" && !filepath.IsAbs(path) {
+		path = filepath.Join(a.baseDir, path)
+	}
+	c, err := loadConfig(path, a.environ)
 	if err != nil {
 		return Config{}, &exitError{code: exitUsage, err: err}
+	}
+	if a.baseDir != "" {
+		resolvePaths(&c, a.baseDir)
 	}
 	return c, nil
 }
 
 // run executes the command line args and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
-	a := &app{stdout: stdout, stderr: stderr, environ: environ}
+	return runApp(ctx, &app{stdout: stdout, stderr: stderr, environ: environ}, args)
+}
+
+// runApp executes args with a and returns the exit code.
+func runApp(ctx context.Context, a *app, args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -83,7 +102,8 @@ event to one Kafka topic per table.`,
 		Version:       version(),
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (every key also settable as SRAGENT_<KEY>)")
-	root.AddCommand(a.validateCommand(), a.publishCommand(), a.runCommand(), a.statusCommand(), a.chainCommand(), a.demoCommand())
+	root.AddCommand(a.validateCommand(), a.publishCommand(), a.runCommand(), a.statusCommand(), a.chainCommand(),
+		a.serviceCommand(), a.demoCommand())
 	return root
 }
 
