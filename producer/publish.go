@@ -56,20 +56,21 @@ type Result struct {
 
 // Publisher publishes batches. It is used by one goroutine at a time.
 type Publisher struct {
-	cfg     Config
-	reg     *Registry
-	admCl   *kgo.Client
-	adm     *kadm.Client
-	topics  *topics
-	state   *State
-	stale   bool
-	clients map[string]*kgo.Client
-	extra   []kgo.Opt
-	metrics *Metrics
-	log     *slog.Logger
-	dialect codec.Dialect
-	version string
-	now     func() time.Time
+	cfg      Config
+	reg      *Registry
+	admCl    *kgo.Client
+	adm      *kadm.Client
+	topics   *topics
+	state    *State
+	stale    bool
+	clients  map[string]*kgo.Client
+	extra    []kgo.Opt
+	metrics  *Metrics
+	progress ProgressFunc
+	log      *slog.Logger
+	dialect  codec.Dialect
+	version  string
+	now      func() time.Time
 
 	batchKey, batchValue, deadKey, deadValue fixedCodec
 }
@@ -88,6 +89,13 @@ func WithVersion(v string) Opt { return func(p *Publisher) { p.version = v } }
 
 // WithClock sets the clock of ts_ms, overriding time.Now.
 func WithClock(now func() time.Time) Opt { return func(p *Publisher) { p.now = now } }
+
+// ProgressFunc is told how far a file is: bytes read of total, rows so
+// far, and done at its end. It must be quick.
+type ProgressFunc func(group, batch, file string, bytes, total, rows int64, done bool)
+
+// WithProgress reports progress per file, overriding the default of none.
+func WithProgress(fn ProgressFunc) Opt { return func(p *Publisher) { p.progress = fn } }
 
 // WithMetrics records Prometheus metrics, franz-go's client metrics
 // (kprom) included.
@@ -600,7 +608,16 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		}
 	}
 	ev := codec.Event{Source: fw.src}
-	for {
+	report := func(n int64, done bool) {
+		if p.progress != nil {
+			p.progress(w.batch.Group, w.batch.Name, fw.file.Name, sc.Offset(), fw.file.Size, n, done)
+		}
+	}
+	var n int64
+	for ; ; n++ {
+		if n%8192 == 0 {
+			report(n, false)
+		}
 		row, err := sc.Scan()
 		if errors.Is(err, io.EOF) {
 			break
@@ -643,6 +660,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		}
 	}
 	p.metrics.read(w.batch.Group, sc.Offset())
+	report(n, true)
 	if fw.full {
 		n := cur.FileEvents
 		if err := p.markers(ctx, t, fw, tc, codec.MarkerEnd, &n); err != nil {

@@ -60,8 +60,12 @@ func (a *app) connect(ctx context.Context, cfg Config) (*session, error) {
 	}
 	metricsReg := newRegistry()
 	metrics := producer.NewMetrics(metricsReg, version())
+	prog := newProgress(a.stdout, a.stderr, log)
 	pub, err := producer.New(ctx, cfg.Producer(), reg, producer.WithLogger(log), producer.WithDialect(d),
-		producer.WithVersion(version()), producer.WithMetrics(metrics))
+		producer.WithVersion(version()), producer.WithMetrics(metrics),
+		producer.WithProgress(func(_, batch, file string, bytes, total, rows int64, done bool) {
+			prog.update(batch, file, bytes, total, rows, done)
+		}))
 	if err != nil {
 		return nil, &exitError{code: exitFailed, err: err}
 	}

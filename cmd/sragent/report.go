@@ -55,6 +55,12 @@ func (a *app) validate(ctx context.Context, cfg Config, dirs []string, asJSON bo
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
+	log, closeLog, err := a.logger(cfg)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	defer closeLog()
+	v.progress = newProgress(a.stdout, a.stderr, log)
 	rep, err := v.run(ctx, dirs, time.Now())
 	if err != nil {
 		return nil, &exitError{code: exitFailed, err: err}

@@ -86,6 +86,7 @@ type validator struct {
 	cfg       Config
 	dialect   codec.Dialect
 	manifests map[string]*manifest.Manifest // by batch dir; nil when unreadable
+	progress  *progress
 }
 
 func newValidator(cfg Config) (*validator, error) {
@@ -370,11 +371,15 @@ func (v *validator) file(ctx context.Context, br *batchReport, b *manifest.Batch
 	}
 	var kbuf, vbuf []byte
 	for n := 0; ; n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return fail(0, "", ctx.Err())
+		if n%8192 == 0 {
+			if ctx.Err() != nil {
+				return fail(0, "", ctx.Err())
+			}
+			v.progress.update(b.Name, f.Name, sc.Offset(), f.Size, fr.Rows, false)
 		}
 		row, err := sc.Scan()
 		if errors.Is(err, io.EOF) {
+			v.progress.update(b.Name, f.Name, sc.Offset(), f.Size, fr.Rows, true)
 			return false
 		}
 		var re *codec.RowError
