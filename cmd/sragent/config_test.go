@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,5 +78,26 @@ func TestConfigErrors(t *testing.T) {
 				t.Fatalf("got %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// deploy/config.example.yaml documents every key with its default: it
+// loads strictly and equals the built-in defaults, and names every key.
+func TestExampleConfigIsTheDefaults(t *testing.T) {
+	path := filepath.Join("..", "..", "deploy", "config.example.yaml")
+	got, err := loadConfig(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := loadConfig("", nil)
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+		t.Errorf("example differs from the defaults:\n got %+v\nwant %+v", got, want)
+	}
+	raw, _ := os.ReadFile(path)
+	for key := range defaults {
+		leaf := key[strings.LastIndex(key, ".")+1:]
+		if !strings.Contains(string(raw), leaf+":") {
+			t.Errorf("the example does not show %s", key)
+		}
 	}
 }
