@@ -356,7 +356,7 @@ func httpGet(t *testing.T, url string, want int) string {
 func sumSeries(body, name string) float64 {
 	var total float64
 	for _, line := range strings.Split(body, "\n") {
-		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") || (strings.HasSuffix(name, "}") && strings.HasPrefix(line, name)) {
 			f := strings.Fields(line)
 			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
 			total += v

@@ -23,6 +23,7 @@ import (
 func (a *app) demoCommand() *cobra.Command {
 	var keep bool
 	var rows int
+	var listen string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run sragent end to end on generated batches with an in-process broker and registry",
@@ -35,15 +36,16 @@ landed on each topic. With --keep the broker and registry stay up until Ctrl-C
 so that you can point a consumer at them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.demo(cmd.Context(), rows, keep)
+			return a.demo(cmd.Context(), rows, keep, listen)
 		},
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the broker, registry and folders until interrupted")
 	cmd.Flags().IntVar(&rows, "rows", 500, "SRCode rows per organisation in the full batch")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9464", "with --keep: address of /metrics, /healthz and /readyz")
 	return cmd
 }
 
-func (a *app) demo(ctx context.Context, rows int, keep bool) error {
+func (a *app) demo(ctx context.Context, rows int, keep bool, listen string) error {
 	fail := func(err error) error { return &exitError{code: exitFailed, err: err} }
 	dir, err := os.MkdirTemp("", "sragent-demo-")
 	if err != nil {
@@ -80,8 +82,8 @@ func (a *app) demo(ctx context.Context, rows int, keep bool) error {
 	if err != nil {
 		return err
 	}
+	defer s.Close()
 	pass, err := s.agent.RunOnce(ctx)
-	s.Close()
 	if err != nil {
 		return fail(err)
 	}
@@ -95,7 +97,13 @@ func (a *app) demo(ctx context.Context, rows int, keep bool) error {
 		fmt.Fprintln(a.stdout, "run with --keep to leave the broker and registry up and consume the topics yourself")
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "\nThe broker and registry stay up until Ctrl-C. Consume, for example, with kcat:\n"+
+	stop, err := health{s: s}.serve(listen)
+	if err != nil {
+		return fail(err)
+	}
+	defer stop()
+	fmt.Fprintf(a.stdout, "\nMetrics at http://%s/metrics (health: /healthz, /readyz).\n", listen)
+	fmt.Fprintf(a.stdout, "The broker and registry stay up until Ctrl-C. Consume, for example, with kcat:\n"+
 		"  kcat -b %s -C -t %s -s value=avro -r %s -X isolation.level=read_committed\n",
 		cluster.ListenAddrs()[0], cfg.Producer().TopicFor("SRPatient"), registry.URL())
 	<-ctx.Done()

@@ -4,7 +4,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // The README's first command: demo generates batches, publishes them to an
@@ -28,4 +30,35 @@ func TestDemo(t *testing.T) {
 	if events == 0 || tombstones == 0 || markers != 2*2*2*3 { // 2 groups x 2 full files x begin+end x 3 partitions
 		t.Errorf("SRCode: %d events, %d tombstones, %d markers:\n%s", events, tombstones, markers, res.stdout)
 	}
+}
+
+// After a demo publish, /metrics counts exactly the row events the demo
+// found on the topics.
+func TestDemoMetrics(t *testing.T) {
+	listen := freeAddr(t)
+	cmd, out := agentProcess(t, "demo", "--keep", "--rows", "40", "--listen", listen)
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	for i := 0; i < 200 && !strings.Contains(out.String(), "stay up until Ctrl-C"); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	text := out.String()
+	if !strings.Contains(text, "stay up until Ctrl-C") {
+		t.Fatalf("demo did not come up:\n%s", text)
+	}
+	events := 0
+	for _, m := range regexp.MustCompile(`(?m)^systmone\.SR\S+\s+(\d+)\s+\d+\s+\d+`).FindAllStringSubmatch(text, -1) {
+		n, _ := strconv.Atoi(m[1])
+		events += n
+	}
+	body := httpGet(t, "http://"+listen+"/metrics", 200)
+	if got := sumSeries(body, "sragent_rows_published_total"); events == 0 || got != float64(events) {
+		t.Errorf("/metrics counts %v rows, the demo's topics hold %d row events", got, events)
+	}
+	if got := sumSeries(body, `sragent_batches_total{group="group1",outcome="published"}`); got != 4 {
+		t.Errorf("group1 published batches: %v", got)
+	}
+	httpGet(t, "http://"+listen+"/readyz", 200)
 }
