@@ -95,58 +95,27 @@ type event struct {
 func (e *env) consume(topics ...string) []event {
 	e.t.Helper()
 	ctx := context.Background()
-	adm := newAdmin(e.t, e)
-	ends, err := adm.ListEndOffsets(ctx, topics...)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	remaining := map[string]int64{} // topic/partition → end offset
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			remaining[fmt.Sprint(o.Topic, "/", o.Partition)] = o.Offset
-		}
-	})
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.cfg.Brokers...), kgo.ConsumeTopics(topics...),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer cl.Close()
 	src, err := sr.NewClient(sr.URLs(e.registry.URL()))
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	dec := &decoder{sr: src, codecs: map[int]*goavro.Codec{}}
 	var out []event
-	for len(remaining) > 0 {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		fs := cl.PollFetches(pctx)
-		timedOut := pctx.Err() != nil
-		cancel()
-		if timedOut {
-			e.t.Fatalf("consume: no records for 10s, still waiting for %v", remaining)
+	err = ReadCommitted(ctx, e.cfg, topics, func(r *kgo.Record) {
+		ev := event{topic: r.Topic, partition: r.Partition, offset: r.Offset}
+		ev.key = dec.decode(e.t, r.Key)
+		if r.Value != nil {
+			ev.value = dec.decode(e.t, r.Value)
 		}
-		for _, r := range fs.Records() {
-			tp := fmt.Sprint(r.Topic, "/", r.Partition)
-			if r.Offset >= remaining[tp]-1 {
-				delete(remaining, tp)
+		for _, h := range r.Headers {
+			if h.Key == MarkerHeader {
+				ev.marker = string(h.Value)
 			}
-			if r.Attrs.IsControl() {
-				continue
-			}
-			ev := event{topic: r.Topic, partition: r.Partition, offset: r.Offset}
-			ev.key = dec.decode(e.t, r.Key)
-			if r.Value != nil {
-				ev.value = dec.decode(e.t, r.Value)
-			}
-			for _, h := range r.Headers {
-				if h.Key == MarkerHeader {
-					ev.marker = string(h.Value)
-				}
-			}
-			out = append(out, ev)
 		}
+		out = append(out, ev)
+	})
+	if err != nil {
+		e.t.Fatal(err)
 	}
 	return out
 }

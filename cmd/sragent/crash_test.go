@@ -19,12 +19,12 @@ import (
 	"time"
 
 	"github.com/linkedin/goavro/v2"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
+	"github.com/sragent/sragent/producer"
 	"github.com/sragent/sragent/schemas/srgen"
 )
 
@@ -171,36 +171,10 @@ func sourceOf(v map[string]any) source {
 // readCommitted reads every committed record of the topics.
 func readCommitted(t *testing.T, brokers []string, topics ...string) []*kgo.Record {
 	t.Helper()
-	ctx := context.Background()
-	acl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acl.Close()
-	counts, err := countTopics(ctx, brokers, kadm.NewClient(acl), topics)
-	if err != nil || counts == nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	total := 0
-	for _, c := range counts {
-		total += c.events + c.tombstones + c.markers
-	}
 	var out []*kgo.Record
-	for len(out) < total {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		fs := cl.PollFetches(pctx)
-		timedOut := pctx.Err() != nil
-		cancel()
-		if timedOut {
-			t.Fatalf("read %d of %d records", len(out), total)
-		}
-		out = append(out, fs.Records()...)
+	cfg := Config{Kafka: KafkaConfig{Brokers: brokers}}
+	if err := producer.ReadCommitted(context.Background(), cfg.Producer(), topics, func(r *kgo.Record) { out = append(out, r) }); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -128,7 +128,7 @@ func (a *app) topicSummary(ctx context.Context, cfg Config) error {
 			topics = append(topics, t.Topic)
 		}
 	}
-	counts, err := countTopics(ctx, cfg.Kafka.Brokers, adm, topics)
+	counts, err := countTopics(ctx, cfg, topics)
 	if err != nil {
 		return err
 	}
@@ -148,51 +148,21 @@ func (a *app) topicSummary(ctx context.Context, cfg Config) error {
 type topicCount struct{ events, tombstones, markers int }
 
 // countTopics reads the topics to their ends with read_committed.
-func countTopics(ctx context.Context, brokers []string, adm *kadm.Client, topics []string) (map[string]*topicCount, error) {
-	ends, err := adm.ListEndOffsets(ctx, topics...)
-	if err != nil {
-		return nil, fmt.Errorf("list end offsets: %w", err)
-	}
-	remaining := map[string]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			remaining[fmt.Sprint(o.Topic, "/", o.Partition)] = o.Offset
-		}
-	})
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...), kgo.KeepControlRecords(),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
+func countTopics(ctx context.Context, cfg Config, topics []string) (map[string]*topicCount, error) {
 	out := map[string]*topicCount{}
 	for _, t := range topics {
 		out[t] = &topicCount{}
 	}
-	for len(remaining) > 0 {
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		fs := cl.PollFetches(pctx)
-		timedOut := pctx.Err() != nil
-		cancel()
-		if timedOut {
-			return nil, fmt.Errorf("read topics: nothing for 10s")
+	err := producer.ReadCommitted(ctx, cfg.Producer(), topics, func(r *kgo.Record) {
+		c := out[r.Topic]
+		switch {
+		case r.Value == nil:
+			c.tombstones++
+		case len(r.Headers) > 0 && r.Headers[0].Key == producer.MarkerHeader:
+			c.markers++
+		default:
+			c.events++
 		}
-		for _, r := range fs.Records() {
-			tp := fmt.Sprint(r.Topic, "/", r.Partition)
-			if r.Offset >= remaining[tp]-1 {
-				delete(remaining, tp)
-			}
-			c := out[r.Topic]
-			switch {
-			case r.Attrs.IsControl():
-			case r.Value == nil:
-				c.tombstones++
-			case len(r.Headers) > 0 && r.Headers[0].Key == producer.MarkerHeader:
-				c.markers++
-			default:
-				c.events++
-			}
-		}
-	}
-	return out, nil
+	})
+	return out, err
 }
