@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,17 +51,36 @@ func brokerAndRegistry(t *testing.T) (*kfake.Cluster, *srfake.Registry) {
 	return cluster, registry
 }
 
+// syncBuffer collects a subprocess's output; it may be read while the
+// process still writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // agentProcess starts `sragent args...` as a subprocess.
-func agentProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+func agentProcess(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), "GO_TEST_RUN_AS_SRAGENT=1")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return cmd, &out
+	return cmd, out
 }
 
 // Killing the agent (SIGKILL, no chance to clean up) at many points of a
