@@ -83,6 +83,22 @@ func isNotFound(err error) bool {
 	return errors.As(err, &re) && (re.StatusCode == http.StatusNotFound || re.ErrorCode == 40401 || re.ErrorCode == 40402)
 }
 
+// Check asks whether schema would be accepted under subject, without
+// registering anything: nil when compatible or when the subject is new,
+// an *IncompatibleError when the registry refuses it.
+func (r *Registry) Check(ctx context.Context, subject, schema string) error {
+	res, err := r.cl.CheckCompatibility(ctx, subject, -1, sr.Schema{Schema: schema, Type: sr.TypeAvro})
+	switch {
+	case isNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("check compatibility of %s: %w", subject, err)
+	case !res.Is:
+		return &IncompatibleError{Subject: subject, Messages: res.Messages}
+	}
+	return nil
+}
+
 // frame appends the Confluent wire header (magic 0, big-endian schema id).
 func frame(dst []byte, id int) []byte {
 	dst = append(dst, 0)

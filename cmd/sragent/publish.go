@@ -50,11 +50,7 @@ func (a *app) connect(ctx context.Context, cfg Config) (*session, error) {
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
-	var ropts []sr.ClientOpt
-	if cfg.SchemaRegistry.Username != "" {
-		ropts = append(ropts, sr.BasicAuth(cfg.SchemaRegistry.Username, cfg.SchemaRegistry.Password))
-	}
-	reg, err := producer.NewRegistry(cfg.SchemaRegistry.URL, ropts...)
+	reg, err := producer.NewRegistry(cfg.SchemaRegistry.URL, registryOpts(cfg)...)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
@@ -96,6 +92,14 @@ func (a *app) withSession(ctx context.Context, fn func(Config, *session) error) 
 	}
 	defer s.Close()
 	return fn(cfg, s)
+}
+
+// registryOpts are the Schema Registry client options of cfg.
+func registryOpts(cfg Config) []sr.ClientOpt {
+	if cfg.SchemaRegistry.Username == "" {
+		return nil
+	}
+	return []sr.ClientOpt{sr.BasicAuth(cfg.SchemaRegistry.Username, cfg.SchemaRegistry.Password)}
 }
 
 func (a *app) publishCommand() *cobra.Command {

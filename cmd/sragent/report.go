@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sragent/sragent/producer"
 )
 
 func (a *app) validateCommand() *cobra.Command {
-	var asJSON bool
+	var asJSON, checkRegistry bool
 	cmd := &cobra.Command{
 		Use:   "validate [BATCH_DIR...]",
 		Short: "Dry run: read, convert and encode every pending batch (or the named ones); produce nothing",
@@ -24,7 +26,9 @@ sent anywhere and no folder is moved.
 
 Verdicts: valid; rows_rejected (publishable, the listed rows would go to the
 dead-letter topic); halted (a continuity gap: the chain stops here); invalid
-(structural: the batch would be quarantined whole); waiting (not ready yet).
+(structural: the batch would be quarantined whole); waiting (not ready yet);
+blocked (with --check-registry: the Schema Registry would refuse a table's
+schema, so publish would stop before producing).
 
 Exit status: 0 when every batch is valid or waiting, 1 when any is not,
 2 on a usage or configuration error, 3 when validation could not run.
@@ -34,7 +38,7 @@ No problem ever quotes a cell's value.`,
 			if err != nil {
 				return err
 			}
-			rep, err := a.validate(cmd.Context(), cfg, args, asJSON)
+			rep, err := a.validate(cmd.Context(), cfg, args, asJSON, checkRegistry)
 			if err != nil {
 				return err
 			}
@@ -45,15 +49,22 @@ No problem ever quotes a cell's value.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().BoolVar(&checkRegistry, "check-registry", false, "also ask schema_registry.url whether every schema would be accepted (nothing is registered)")
 	return cmd
 }
 
 // validate runs the dry run over dirs (all pending batches when empty) and
 // prints the report; errors carry their exit code.
-func (a *app) validate(ctx context.Context, cfg Config, dirs []string, asJSON bool) (*report, error) {
+func (a *app) validate(ctx context.Context, cfg Config, dirs []string, asJSON, checkRegistry bool) (*report, error) {
 	v, err := newValidator(cfg)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
+	}
+	if checkRegistry {
+		if v.registry, err = producer.NewRegistry(cfg.SchemaRegistry.URL, registryOpts(cfg)...); err != nil {
+			return nil, &exitError{code: exitUsage, err: err}
+		}
+		v.topics = cfg.Producer()
 	}
 	log, closeLog, err := a.logger(cfg)
 	if err != nil {
@@ -121,8 +132,12 @@ func writeHuman(w io.Writer, rep *report) error {
 		}
 	}
 	s := rep.Summary
-	fmt.Fprintf(&b, "%d batches: %d valid, %d rows_rejected, %d halted, %d invalid, %d waiting; %d rows, %d rejected rows\n",
-		s.Batches, s.Valid, s.Rejected, s.Halted, s.Invalid, s.Waiting, s.Rows, s.RowErrors)
+	blocked := ""
+	if s.Blocked > 0 {
+		blocked = fmt.Sprintf(", %d blocked", s.Blocked)
+	}
+	fmt.Fprintf(&b, "%d batches: %d valid, %d rows_rejected, %d halted, %d invalid, %d waiting%s; %d rows, %d rejected rows\n",
+		s.Batches, s.Valid, s.Rejected, s.Halted, s.Invalid, s.Waiting, blocked, s.Rows, s.RowErrors)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

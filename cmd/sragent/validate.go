@@ -14,6 +14,7 @@ import (
 
 	"github.com/sragent/sragent/codec"
 	"github.com/sragent/sragent/manifest"
+	"github.com/sragent/sragent/producer"
 )
 
 // maxRowProblems bounds the row problems listed per file; the rest are
@@ -27,6 +28,7 @@ const (
 	verdictHalted  = "halted"        // continuity gap: the chain stops here
 	verdictInvalid = "invalid"       // structural: the batch is quarantined whole
 	verdictWaiting = "waiting"       // not ready yet
+	verdictBlocked = "blocked"       // the registry refuses a schema: publish waits until it is fixed
 )
 
 type report struct {
@@ -36,6 +38,7 @@ type report struct {
 
 type summary struct {
 	Batches   int   `json:"batches"`
+	Blocked   int   `json:"blocked,omitempty"`
 	Valid     int   `json:"valid"`
 	Rejected  int   `json:"rows_rejected"`
 	Halted    int   `json:"halted"`
@@ -87,6 +90,11 @@ type validator struct {
 	dialect   codec.Dialect
 	manifests map[string]*manifest.Manifest // by batch dir; nil when unreadable
 	progress  *progress
+	// registry, when set, is asked whether each table's schemas would be
+	// accepted (validate --check-registry).
+	registry *producer.Registry
+	topics   producer.Config
+	blocked  bool
 }
 
 func newValidator(cfg Config) (*validator, error) {
@@ -166,6 +174,8 @@ func (s *summary) add(br *batchReport) {
 		s.Invalid++
 	case verdictWaiting:
 		s.Waiting++
+	case verdictBlocked:
+		s.Blocked++
 	}
 	for _, f := range br.Files {
 		s.Rows += f.Rows
@@ -203,6 +213,7 @@ func (v *validator) batch(ctx context.Context, t target) *batchReport {
 		return br
 	}
 	defer b.Close()
+	v.blocked = false
 	v.manifests[t.Dir] = b.Manifest
 	br.CutOff = b.Manifest.CutOff().String()
 	history := v.history(t)
@@ -233,6 +244,8 @@ func (v *validator) batch(ctx context.Context, t target) *batchReport {
 	switch {
 	case structural:
 		br.Verdict = verdictInvalid
+	case v.blocked:
+		br.Verdict = verdictBlocked
 	case gap:
 		br.Verdict = verdictHalted
 	case rowErrors(br) > 0:
@@ -363,6 +376,15 @@ func (v *validator) file(ctx context.Context, br *batchReport, b *manifest.Batch
 	tc, err := codec.NewTableCodec(l)
 	if err != nil {
 		return fail(1, "", err)
+	}
+	if v.registry != nil {
+		topic := v.topics.TopicFor(f.Table)
+		for subject, schema := range map[string]string{topic + "-key": tc.Avro.Key, topic + "-value": tc.Avro.Value} {
+			if err := v.registry.Check(ctx, subject, schema); err != nil {
+				v.blocked = true
+				br.add(problem{Severity: "error", File: f.Name, Reason: "schema registry: " + err.Error()})
+			}
+		}
 	}
 	src := codec.Source{Group: b.Group, Batch: b.Name, Table: f.Table, File: f.Name, Snapshot: f.Listed && !f.Entry.IsDelta}
 	ev := codec.Event{Op: codec.OpCreate, Source: src}

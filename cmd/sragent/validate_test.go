@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,4 +317,36 @@ func allTables() []string {
 		out = append(out, t.Name)
 	}
 	return out
+}
+
+// --check-registry asks the registry about every schema without
+// registering anything; a refused schema blocks the batch.
+func TestValidateCheckRegistry(t *testing.T) {
+	_, registry := brokerAndRegistry(t)
+	in := filepath.Join(t.TempDir(), "in")
+	batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow)}.write(t, filepath.Join(in, "g1", "20240102_1707"))
+	cfg := testConfig(t, in, fmt.Sprintf("schema_registry: {url: %q}", registry.URL()))
+	res := runSragent(t, nil, "validate", "--json", "--check-registry", "--config", cfg)
+	if rep := decodeReport(t, res.stdout); res.code != exitOK || rep.Batches[0].Verdict != verdictValid {
+		t.Fatalf("compatible: exit %d %s %s", res.code, res.stdout, res.stderr)
+	}
+	if registry.SubjectExists("systmone.SRPatient-value") {
+		t.Error("validate registered a schema")
+	}
+	registry.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasPrefix(r.URL.Path, "/compatibility/subjects/systmone.SRPatient-value") {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"is_compatible":false,"messages":["field DateBirth changed type"]}`))
+			return true
+		}
+		return false
+	})
+	res = runSragent(t, nil, "validate", "--json", "--check-registry", "--config", cfg)
+	res.noCanary(t)
+	rep := decodeReport(t, res.stdout)
+	br := rep.Batches[0]
+	if res.code != exitInvalid || br.Verdict != verdictBlocked || len(br.Problems) == 0 ||
+		!strings.Contains(fmt.Sprint(br.Problems), "subject systmone.SRPatient-value: schema is not compatible") {
+		t.Fatalf("incompatible: exit %d %+v", res.code, br)
+	}
 }
