@@ -127,9 +127,6 @@ func (tc *TableCodec) Key() AvroCodec { return tc.key }
 // Value returns the codec of the value schema.
 func (tc *TableCodec) Value() AvroCodec { return tc.value }
 
-// Layout returns the layout the codec encodes.
-func (tc *TableCodec) Layout() *Layout { return tc.l }
-
 func optMillis(p *int64) any {
 	if p == nil {
 		return nil

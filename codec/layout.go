@@ -171,9 +171,6 @@ func sanitizeAll(names []string) []string {
 	return out
 }
 
-// KeyFields returns the field indexes of the key columns, in key order.
-func (l *Layout) KeyFields() []int { return l.keyFields }
-
 // Row is one converted record.
 type Row struct {
 	// Values holds one value per field of the layout's table.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -139,10 +138,4 @@ func missingListed(dir string) string {
 		}
 	}
 	return ""
-}
-
-// IsBatchName reports whether name is a `yyyyMMdd_HHmm` folder name.
-func IsBatchName(name string) bool {
-	_, err := ParseStamp(strings.TrimSpace(name))
-	return err == nil && name == strings.TrimSpace(name)
 }

@@ -613,6 +613,17 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			p.progress(w.batch.Group, w.batch.Name, fw.file.Name, sc.Offset(), fw.file.Size, n, done)
 		}
 	}
+	// Events per op since the last commit, added to the transaction's
+	// metric counts when it commits (no map work per row).
+	var byOp [256]int64
+	flush := func() {
+		for op, k := range byOp {
+			if k > 0 {
+				t.rows[[2]string{fw.file.Table, string(rune(op))}] += k
+				byOp[op] = 0
+			}
+		}
+	}
 	var n int64
 	for ; ; n++ {
 		if n%8192 == 0 {
@@ -644,13 +655,14 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			}
 			count.Events++
 			cur.FileEvents++
-			t.rows[[2]string{fw.file.Table, string(ev.Op)}]++
+			byOp[ev.Op]++
 			if row.Removed {
 				count.Deletes++
 			}
 		}
 		cur.Line = line + 1
 		if t.records >= p.cfg.TxnRecords || t.bytes >= p.cfg.TxnBytes {
+			flush()
 			if err := p.commit(ctx, t, cur); err != nil {
 				return nil, err
 			}
@@ -659,6 +671,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			}
 		}
 	}
+	flush()
 	p.metrics.read(w.batch.Group, sc.Offset())
 	report(n, true)
 	if fw.full {
