@@ -16,32 +16,33 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
+	"github.com/sragent/sragent/producer/kafkatest"
 	"github.com/sragent/sragent/schemas/srgen"
 )
 
 // env is a broker, a registry and the folders of one agent.
 type env struct {
 	t                       *testing.T
-	cluster                 *kfake.Cluster
-	registry                *srfake.Registry
+	k                       *kafkatest.Env
+	registry                string // the URL the agent uses
 	cfg                     Config
 	in, archive, quarantine string
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv runs on the broker and registry the test tier selects: kfake and
+// srfake, or the real ones of the integration tier.
+func newEnv(t *testing.T) *env { return envOn(t, kafkatest.New(t)) }
+
+// newFakeEnv runs on kfake on every tier, for tests that inject faults
+// through kfake's request hooks.
+func newFakeEnv(t *testing.T, opts ...kfake.Opt) *env { return envOn(t, kafkatest.Fake(t, opts...)) }
+
+func envOn(t *testing.T, k *kafkatest.Env) *env {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	reg := srfake.New()
-	t.Cleanup(reg.Close)
 	dir := t.TempDir()
-	return &env{t: t, cluster: c, registry: reg,
-		cfg: Config{Brokers: c.ListenAddrs(), TopicPrefix: "systmone", Partitions: 3, TxnRecords: 150, Linger: time.Millisecond},
+	return &env{t: t, k: k, registry: k.Registry,
+		cfg: Config{Brokers: k.Brokers, TopicPrefix: k.Prefix, Partitions: 3, TxnRecords: 150, Linger: time.Millisecond},
 		in:  filepath.Join(dir, "in"), archive: filepath.Join(dir, "archive"), quarantine: filepath.Join(dir, "quarantine")}
 }
 
@@ -60,7 +61,7 @@ func (e *env) runWith(ctx context.Context, opts ...Opt) (*Pass, error) {
 // withAgent starts a publisher and agent, calls fn, and closes them.
 func (e *env) withAgent(ctx context.Context, opts []Opt, fn func(*Agent) error) error {
 	e.t.Helper()
-	reg, err := NewRegistry(e.registry.URL())
+	reg, err := NewRegistry(e.registry)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ type event struct {
 func (e *env) consume(topics ...string) []event {
 	e.t.Helper()
 	ctx := context.Background()
-	src, err := sr.NewClient(sr.URLs(e.registry.URL()))
+	src, err := sr.NewClient(sr.URLs(e.k.Registry))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func rebuild(t *testing.T, events []event) map[string]map[string]*table {
 	}
 	groupOfKey := map[string]string{} // topic + key → group, for tombstones
 	for _, ev := range events {
-		name := strings.TrimPrefix(ev.topic, "systmone.")
+		name := ev.topic[strings.IndexByte(ev.topic, '.')+1:] // after the prefix
 		k := fmt.Sprint(ev.key)
 		if ev.value == nil {
 			g := groupOfKey[ev.topic+k]
@@ -355,12 +356,4 @@ func checkMarkersAndTombstones(t *testing.T, e *env, events []event) {
 	}
 }
 
-func newAdmin(t *testing.T, e *env) *kadm.Client {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.cfg.Brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return kadm.NewClient(cl)
-}
+func newAdmin(t *testing.T, e *env) *kadm.Client { return e.k.Admin(t) }

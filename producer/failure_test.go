@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sragent/sragent/schemas"
 	"github.com/sragent/sragent/schemas/srgen"
 )
 
@@ -85,14 +86,14 @@ func TestResumeAfterProduceFailure(t *testing.T) {
 	})
 	for _, failAt := range []int64{2, 5, 9, 14} {
 		t.Run(fmt.Sprint(failAt), func(t *testing.T) {
-			e := newEnv(t)
+			e := newFakeEnv(t)
 			e.cfg.TxnRecords = 40
 			g := srgen.New(srgen.Options{Seed: 5, Groups: 1, Orgs: 2, Batches: 3, Rows: 60})
 			if err := g.Write(e.in); err != nil {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			failProduce(e.cluster, failAt)
+			failProduce(e.k.Fake, failAt)
 			if _, err := e.run(ctx); err == nil {
 				t.Fatal("the injected produce error was not reported")
 			}
@@ -220,7 +221,7 @@ func TestQuarantineHaltsOneChain(t *testing.T) {
 
 func (e *env) state(ctx context.Context) *State {
 	e.t.Helper()
-	reg, _ := NewRegistry(e.registry.URL())
+	reg, _ := NewRegistry(e.registry)
 	pub, err := New(ctx, e.cfg, reg)
 	if err != nil {
 		e.t.Fatal(err)
@@ -233,7 +234,7 @@ func (e *env) state(ctx context.Context) *State {
 }
 
 func (e *env) resume(ctx context.Context, group string) error {
-	reg, _ := NewRegistry(e.registry.URL())
+	reg, _ := NewRegistry(e.registry)
 	pub, err := New(ctx, e.cfg, reg)
 	if err != nil {
 		return err
@@ -290,17 +291,15 @@ func TestIncompatibleSchemaFailsBeforeProducing(t *testing.T) {
 	if err := g.Write(e.in); err != nil {
 		t.Fatal(err)
 	}
-	e.registry.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-		if strings.HasPrefix(r.URL.Path, "/compatibility/subjects/systmone.SRPatient-value") {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"is_compatible":false,"messages":["reader field DateBirth changed type"]}`))
-			return true
-		}
-		return false
-	})
-	_, err := e.run(context.Background())
+	subject := e.cfg.TopicFor("SRPatient") + "-value"
+	avsc, err := schemas.Embedded("SRPatient")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.k.MakeIncompatible(t, subject, avsc.Value, "DateBirth")
+	_, err = e.run(context.Background())
 	var ie *IncompatibleError
-	if !errors.As(err, &ie) || ie.Subject != "systmone.SRPatient-value" || !strings.Contains(err.Error(), "DateBirth changed type") {
+	if !errors.As(err, &ie) || ie.Subject != subject || !strings.Contains(err.Error(), subject+": schema is not compatible") {
 		t.Fatalf("got %v, want an IncompatibleError", err)
 	}
 	if n := len(e.consume(e.cfg.TopicFor("SRPatient"), e.cfg.BatchesTopic())); n != 0 {
@@ -325,8 +324,8 @@ func TestWrongTopicConfigReported(t *testing.T) {
 	}
 	_, err := e.run(context.Background())
 	var te *TopicError
-	if !errors.As(err, &te) || !strings.Contains(err.Error(), "topic systmone.batches: cleanup.policy is \"delete\"") ||
-		!strings.Contains(err.Error(), "topic systmone.deadletter: has 2 partitions, kafka.partitions says 3") {
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "topic "+e.cfg.BatchesTopic()+": cleanup.policy is \"delete\"") ||
+		!strings.Contains(err.Error(), "topic "+e.cfg.DeadLetterTopic()+": has 2 partitions, kafka.partitions says 3") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -356,14 +355,14 @@ func verifyExactlyOnce(t *testing.T, e *env, g *srgen.Generator) {
 func TestCoordinatorErrors(t *testing.T) {
 	for _, code := range []int16{kerr.CoordinatorNotAvailable.Code, kerr.NotCoordinator.Code, kerr.ConcurrentTransactions.Code} {
 		t.Run(kerr.ErrorForCode(code).Error(), func(t *testing.T) {
-			e := newEnv(t)
+			e := newFakeEnv(t)
 			e.cfg.TxnRecords = 60
 			g := srgen.New(srgen.Options{Seed: 31, Groups: 1, Orgs: 2, Batches: 2, Rows: 60})
 			if err := g.Write(e.in); err != nil {
 				t.Fatal(err)
 			}
 			var n atomic.Int64
-			e.cluster.ControlKey(int16(kmsg.EndTxn), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+			e.k.Fake.ControlKey(int16(kmsg.EndTxn), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 				if n.Add(1) != 3 {
 					return nil, nil, false
 				}
@@ -394,8 +393,10 @@ func TestRegistryErrors(t *testing.T) {
 	if err := g.Write(e.in); err != nil {
 		t.Fatal(err)
 	}
-	e.registry.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "systmone.SRCode") {
+	proxy := e.k.RegistryProxy(t)
+	e.registry = proxy.URL
+	proxy.Fail(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, e.cfg.TopicFor("SRCode")) {
 			w.WriteHeader(http.StatusInternalServerError)
 			w.Write([]byte(`{"error_code":50001,"message":"Error in the backend data store"}`))
 			return true
@@ -404,13 +405,13 @@ func TestRegistryErrors(t *testing.T) {
 	})
 	ctx := context.Background()
 	_, err := e.run(ctx)
-	if err == nil || !strings.Contains(err.Error(), "systmone.SRCode") || !strings.Contains(err.Error(), "backend data store") {
+	if err == nil || !strings.Contains(err.Error(), e.cfg.TopicFor("SRCode")) || !strings.Contains(err.Error(), "backend data store") {
 		t.Fatalf("got %v", err)
 	}
 	if n := len(e.consume(allTopics(g, e.cfg)...)); n != 0 {
 		t.Fatalf("%d records produced although the registry failed", n)
 	}
-	e.registry.ClearInterceptors()
+	proxy.Heal()
 	if pass, err := e.run(ctx); err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != "published" {
 		t.Fatalf("after the registry recovered: %+v %v", pass, err)
 	}
@@ -430,10 +431,9 @@ func TestBrokerRestart(t *testing.T) {
 		}
 		return c
 	}
-	e := newEnv(t)
-	e.cluster.Close()
-	e.cluster = start()
-	e.cfg.Brokers = e.cluster.ListenAddrs()
+	e := newFakeEnv(t)
+	cluster := start()
+	e.cfg.Brokers = cluster.ListenAddrs()
 	e.cfg.TxnRecords, e.cfg.DeliveryTimeout = 100, 3*time.Second
 	g := srgen.New(srgen.Options{Seed: 33, Groups: 1, Orgs: 2, Batches: 2, Rows: 3000, Tables: []string{"SRPatient", "SRCode"}})
 	if err := g.Write(e.in); err != nil {
@@ -441,9 +441,9 @@ func TestBrokerRestart(t *testing.T) {
 	}
 	ctx := context.Background()
 	var seen atomic.Int64
-	e.cluster.ControlKey(int16(kmsg.EndTxn), func(kmsg.Request) (kmsg.Response, error, bool) {
+	cluster.ControlKey(int16(kmsg.EndTxn), func(kmsg.Request) (kmsg.Response, error, bool) {
 		if seen.Add(1) == 5 {
-			go e.cluster.Close() // the broker dies after a few commits
+			go cluster.Close() // the broker dies after a few commits
 		}
 		return nil, nil, false
 	})
@@ -455,8 +455,8 @@ func TestBrokerRestart(t *testing.T) {
 	if err == nil {
 		t.Fatal("publishing through a dead broker did not fail")
 	}
-	e.cluster = start()
-	t.Cleanup(e.cluster.Close)
+	cluster = start()
+	t.Cleanup(cluster.Close)
 	if pass, err := e.run(ctx); err != nil || len(pass.Halted) != 0 {
 		t.Fatalf("after the restart: %+v %v", pass, err)
 	}
@@ -519,7 +519,7 @@ func TestDeadLetters(t *testing.T) {
 	}
 	cols := end["data_collections"].([]any)
 	c := cols[0].(map[string]any)
-	if c["data_collection"] != "systmone.SRPatient" || c["event_count"] != int64(2) || c["dead_letters"] != int64(2) {
+	if c["data_collection"] != e.cfg.TopicFor("SRPatient") || c["event_count"] != int64(2) || c["dead_letters"] != int64(2) {
 		t.Errorf("END event %v", end)
 	}
 }

@@ -58,7 +58,7 @@ func label(m *dto.Metric, name string) string {
 // The metrics count exactly what was committed, with bounded labels, and
 // pass promlint; franz-go's client metrics are on the same registry.
 func TestMetrics(t *testing.T) {
-	e := newEnv(t)
+	e := newFakeEnv(t)
 	e.cfg.TxnRecords = 50
 	g := srgen.New(srgen.Options{Seed: 41, Groups: 2, Orgs: 2, Batches: 3, Rows: 40})
 	if err := g.Write(e.in); err != nil {
@@ -69,7 +69,7 @@ func TestMetrics(t *testing.T) {
 	os.WriteFile(bad, append(raw, []byte("x1,A1,,,,,,,,,,,,,,,,0\r\n")...), 0o644)
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg, "test")
-	failProduce(e.cluster, 6) // one aborted transaction on the way
+	failProduce(e.k.Fake, 6) // one aborted transaction on the way
 	ctx := context.Background()
 	if _, err := e.runWith(ctx, WithMetrics(m)); err == nil {
 		t.Fatal("no injected failure")

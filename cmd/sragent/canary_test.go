@@ -15,7 +15,7 @@ import (
 // quarantined never appear in anything any command prints or logs, nor in
 // the quarantine's error.txt.
 func TestCanariesNeverLeak(t *testing.T) {
-	cluster, registry := brokerAndRegistry(t)
+	k := brokerAndRegistry(t)
 	dir := t.TempDir()
 	in, logFile := filepath.Join(dir, "in"), filepath.Join(dir, "logs", "sragent.log")
 	canaries := []string{"CANARY-Ailsa", "CANARY9999", "CANARY£Street", "31 Feb 1999 CANARY"}
@@ -36,11 +36,9 @@ func TestCanariesNeverLeak(t *testing.T) {
 	cfg := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s, poll: 100ms}
 archive: {dir: %q}
 quarantine: {dir: %q}
-kafka: {brokers: [%q], partitions: 2}
-schema_registry: {url: %q}
-metrics: {listen: %q}
+%smetrics: {listen: %q}
 log: {level: debug, file: %q}
-`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine"), cluster.ListenAddrs()[0], registry.URL(), freeAddr(t), logFile))
+`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine"), kafkaConfig(k, ", partitions: 2"), freeAddr(t), logFile))
 
 	var outputs []string
 	for _, args := range [][]string{

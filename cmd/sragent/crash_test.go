@@ -20,12 +20,11 @@ import (
 	"time"
 
 	"github.com/linkedin/goavro/v2"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/sragent/sragent/producer"
+	"github.com/sragent/sragent/producer/kafkatest"
 	"github.com/sragent/sragent/schemas/srgen"
 )
 
@@ -38,17 +37,23 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// brokerAndRegistry starts an in-process kfake and srfake for a test.
-func brokerAndRegistry(t *testing.T) (*kfake.Cluster, *srfake.Registry) {
+// brokerAndRegistry returns the broker and registry of the test tier:
+// in-process kfake and srfake, or the integration tier's real ones.
+func brokerAndRegistry(t *testing.T) *kafkatest.Env {
 	t.Helper()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	registry := srfake.New()
-	t.Cleanup(registry.Close)
-	return cluster, registry
+	return kafkatest.New(t)
+}
+
+// kafkaConfig renders the kafka and schema_registry sections of a config
+// for k; extra holds more kafka keys (", partitions: 3").
+func kafkaConfig(k *kafkatest.Env, extra string) string {
+	return kafkaConfigURL(k, k.Registry, extra)
+}
+
+// kafkaConfigURL is kafkaConfig with another registry URL (a proxy).
+func kafkaConfigURL(k *kafkatest.Env, registry, extra string) string {
+	brokers, _ := json.Marshal(k.Brokers)
+	return fmt.Sprintf("kafka: {brokers: %s, topic_prefix: %s%s}\nschema_registry: {url: %q}\n", brokers, k.Prefix, extra, registry)
 }
 
 // syncBuffer collects a subprocess's output; it may be read while the
@@ -87,7 +92,7 @@ func agentProcess(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
 // large chain and restarting it never duplicates or loses a row for a
 // read_committed consumer.
 func TestKillAndResumeExactlyOnce(t *testing.T) {
-	cluster, registry := brokerAndRegistry(t)
+	k := brokerAndRegistry(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	g := srgen.New(srgen.Options{Seed: 21, Groups: 2, Orgs: 2, Batches: 3, Rows: 20000, Tables: []string{"SRPatient", "SREvent", "SRCode"}})
@@ -97,10 +102,8 @@ func TestKillAndResumeExactlyOnce(t *testing.T) {
 	cfg := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s}
 archive: {dir: %q}
 quarantine: {dir: %q}
-kafka: {brokers: [%q], partitions: 3, transaction_records: 300, linger: 1ms}
-schema_registry: {url: %q}
-log: {level: warn}
-`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine"), cluster.ListenAddrs()[0], registry.URL()))
+%slog: {level: warn}
+`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine"), kafkaConfig(k, ", partitions: 3, transaction_records: 300, linger: 1ms")))
 
 	kills := 0
 	for _, after := range []time.Duration{60, 90, 120, 150, 180, 220, 260, 300, 350, 400, 500, 600, 700} {
@@ -138,8 +141,8 @@ log: {level: warn}
 	}
 	seen := map[string]int{}
 	lines := map[string]bool{}
-	dec := newAvroDecoder(t, registry.URL())
-	for _, r := range readCommitted(t, cluster.ListenAddrs(), "systmone.SRPatient", "systmone.SREvent", "systmone.SRCode") {
+	dec := newAvroDecoder(t, k.Registry)
+	for _, r := range readCommitted(t, k, k.Prefix+".SRPatient", k.Prefix+".SREvent", k.Prefix+".SRCode") {
 		if r.Value == nil || len(r.Headers) > 0 {
 			continue // tombstones and markers
 		}
@@ -189,10 +192,10 @@ func sourceOf(v map[string]any) source {
 }
 
 // readCommitted reads every committed record of the topics.
-func readCommitted(t *testing.T, brokers []string, topics ...string) []*kgo.Record {
+func readCommitted(t *testing.T, k *kafkatest.Env, topics ...string) []*kgo.Record {
 	t.Helper()
 	var out []*kgo.Record
-	cfg := Config{Kafka: KafkaConfig{Brokers: brokers}}
+	cfg := Config{Kafka: KafkaConfig{Brokers: k.Brokers, TopicPrefix: k.Prefix}}
 	if err := producer.ReadCommitted(context.Background(), cfg.Producer(), topics, func(r *kgo.Record) { out = append(out, r) }); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +244,7 @@ func (d *avroDecoder) decode(t *testing.T, b []byte) map[string]any {
 // The daemon publishes what is there, then a batch that arrives while it
 // runs, and stops cleanly on SIGTERM.
 func TestRunDaemon(t *testing.T) {
-	cluster, registry := brokerAndRegistry(t)
+	k := brokerAndRegistry(t)
 	dir := t.TempDir()
 	in, archive := filepath.Join(dir, "in"), filepath.Join(dir, "archive")
 	later := filepath.Join(dir, "later")
@@ -258,11 +261,9 @@ func TestRunDaemon(t *testing.T) {
 	cfg := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s, poll: 200ms}
 archive: {dir: %q}
 quarantine: {dir: %q}
-kafka: {brokers: [%q], partitions: 2}
-schema_registry: {url: %q}
-metrics: {listen: %q}
+%smetrics: {listen: %q}
 log: {level: info, format: json}
-`, in, archive, filepath.Join(dir, "quarantine"), cluster.ListenAddrs()[0], registry.URL(), listen))
+`, in, archive, filepath.Join(dir, "quarantine"), kafkaConfig(k, ", partitions: 2"), listen))
 	cmd, out := agentProcess(t, "run", "--config", cfg)
 	waitFor := func(path string) {
 		t.Helper()
@@ -286,10 +287,10 @@ log: {level: info, format: json}
 	// /metrics counts exactly what a read_committed consumer finds.
 	var topics []string
 	for _, tb := range g.Tables() {
-		topics = append(topics, "systmone."+tb)
+		topics = append(topics, k.Prefix+"."+tb)
 	}
 	rows := 0
-	for _, r := range readCommitted(t, cluster.ListenAddrs(), topics...) {
+	for _, r := range readCommitted(t, k, topics...) {
 		if r.Value != nil && len(r.Headers) == 0 {
 			rows++
 		}

@@ -46,7 +46,7 @@ type composeFile struct {
 // bad row included) and returns every series name its /metrics serves.
 func liveMetricNames(t *testing.T) map[string]bool {
 	t.Helper()
-	cluster, registry := brokerAndRegistry(t)
+	k := brokerAndRegistry(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	g := srgen.New(srgen.Options{Seed: 61, Groups: 1, Orgs: 1, Batches: 2, Rows: 20})
@@ -56,8 +56,8 @@ func liveMetricNames(t *testing.T) map[string]bool {
 	f := filepath.Join(in, "group1", g.BatchName(1), "SRMapping.csv")
 	raw, _ := os.ReadFile(f)
 	os.WriteFile(f, append(raw, []byte("x,1,y\r\n")...), 0o644)
-	cfg, err := loadConfig(writeConfig(t, fmt.Sprintf("input: {dir: %q, settle: 0s}\narchive: {dir: %q}\nkafka: {brokers: [%q]}\nschema_registry: {url: %q}\n",
-		in, filepath.Join(dir, "a"), cluster.ListenAddrs()[0], registry.URL())), nil)
+	cfg, err := loadConfig(writeConfig(t, fmt.Sprintf("input: {dir: %q, settle: 0s}\narchive: {dir: %q}\n%s",
+		in, filepath.Join(dir, "a"), kafkaConfig(k, ""))), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,8 @@ import (
 // A halted chain makes the agent not ready (unless configured otherwise),
 // and /readyz says which chain and why.
 func TestReadyzReportsHaltedChain(t *testing.T) {
-	cluster, registry := brokerAndRegistry(t)
+	k := brokerAndRegistry(t)
+	proxy := k.RegistryProxy(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	g := srgen.New(srgen.Options{Seed: 51, Groups: 2, Orgs: 1, Batches: 3, Rows: 10, Tables: []string{"SRPatient"}})
@@ -28,9 +29,7 @@ func TestReadyzReportsHaltedChain(t *testing.T) {
 	cfgPath := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s}
 archive: {dir: %q}
 quarantine: {dir: %q}
-kafka: {brokers: [%q], partitions: 1}
-schema_registry: {url: %q}
-`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "q"), cluster.ListenAddrs()[0], registry.URL()))
+%s`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "q"), kafkaConfigURL(k, proxy.URL, ", partitions: 1")))
 	cfg, err := loadConfig(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +80,10 @@ schema_registry: {url: %q}
 		t.Fatalf("the session was disturbed by status: %v", err)
 	}
 
-	registry.Close() // the registry goes away
+	proxy.Fail(func(w http.ResponseWriter, r *http.Request) bool { // the registry goes away
+		w.WriteHeader(http.StatusBadGateway)
+		return true
+	})
 	rec := httptest.NewRecorder()
 	health{s: s, readyWhenHalted: true}.mux().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"schema_registry":{"ok":false`) {

@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/sragent/sragent/schemas"
 	"github.com/sragent/sragent/schemas/srgen"
@@ -322,31 +324,33 @@ func allTables() []string {
 // --check-registry asks the registry about every schema without
 // registering anything; a refused schema blocks the batch.
 func TestValidateCheckRegistry(t *testing.T) {
-	_, registry := brokerAndRegistry(t)
+	k := brokerAndRegistry(t)
+	subject := k.Prefix + ".SRPatient-value"
 	in := filepath.Join(t.TempDir(), "in")
 	batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow)}.write(t, filepath.Join(in, "g1", "20240102_1707"))
-	cfg := testConfig(t, in, fmt.Sprintf("schema_registry: {url: %q}", registry.URL()))
+	cfg := testConfig(t, in, kafkaConfig(k, ""))
 	res := runSragent(t, nil, "validate", "--json", "--check-registry", "--config", cfg)
 	if rep := decodeReport(t, res.stdout); res.code != exitOK || rep.Batches[0].Verdict != verdictValid {
 		t.Fatalf("compatible: exit %d %s %s", res.code, res.stdout, res.stderr)
 	}
-	if registry.SubjectExists("systmone.SRPatient-value") {
-		t.Error("validate registered a schema")
+	src, err := sr.NewClient(sr.URLs(k.Registry))
+	if err != nil {
+		t.Fatal(err)
 	}
-	registry.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
-		if strings.HasPrefix(r.URL.Path, "/compatibility/subjects/systmone.SRPatient-value") {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"is_compatible":false,"messages":["field DateBirth changed type"]}`))
-			return true
-		}
-		return false
-	})
+	if subjects, err := src.Subjects(context.Background()); err != nil || slices.Contains(subjects, subject) {
+		t.Errorf("validate registered a schema (%v)", err)
+	}
+	avsc, err := schemas.Embedded("SRPatient")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.MakeIncompatible(t, subject, avsc.Value, "DateBirth")
 	res = runSragent(t, nil, "validate", "--json", "--check-registry", "--config", cfg)
 	res.noCanary(t)
 	rep := decodeReport(t, res.stdout)
 	br := rep.Batches[0]
 	if res.code != exitInvalid || br.Verdict != verdictBlocked || len(br.Problems) == 0 ||
-		!strings.Contains(fmt.Sprint(br.Problems), "subject systmone.SRPatient-value: schema is not compatible") {
+		!strings.Contains(fmt.Sprint(br.Problems), "subject "+subject+": schema is not compatible") {
 		t.Fatalf("incompatible: exit %d %+v", res.code, br)
 	}
 }

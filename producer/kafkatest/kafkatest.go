@@ -1,0 +1,201 @@
+// Package kafkatest gives sragent's tests a Kafka broker and a Schema
+// Registry, the way net/http/httptest gives them a server.
+//
+// By default both are in-process: franz-go's kfake and srfake, so that
+// `go test ./...` needs only Go. The integration tier (.ci/integration)
+// names a real Apache Kafka and a real registry in the environment instead,
+// and the same suites run against them unchanged:
+//
+//	KAFKATEST_BROKERS   bootstrap list of a real single-node broker
+//	KAFKATEST_REGISTRY  URL of a real Confluent-compatible registry
+//	KAFKATEST_CLUSTER   bootstrap list of a real 3-node cluster
+//	KAFKATEST_CTL       the kafka.sh that started them (kill, restart)
+//
+// On a real broker every Env gets a topic prefix of its own, so tests
+// sharing one broker never see each other's topics or transactional ids,
+// and its topics are deleted when the test ends.
+package kafkatest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+)
+
+// Environment variables that select the real tier.
+const (
+	EnvBrokers  = "KAFKATEST_BROKERS"
+	EnvRegistry = "KAFKATEST_REGISTRY"
+	EnvCluster  = "KAFKATEST_CLUSTER"
+	EnvControl  = "KAFKATEST_CTL"
+)
+
+// DefaultPrefix is the topic prefix on in-process brokers (sragent's
+// default, so that tests read like the documentation).
+const DefaultPrefix = "systmone"
+
+// Env is one test's broker and registry.
+type Env struct {
+	// Brokers is the bootstrap list.
+	Brokers []string
+	// Registry is the Schema Registry's base URL.
+	Registry string
+	// Prefix is the topic prefix the test must publish under.
+	Prefix string
+	// Fake is the in-process broker; nil on a real one.
+	Fake *kfake.Cluster
+	// FakeRegistry is the in-process registry; nil on a real one.
+	FakeRegistry *srfake.Registry
+	// mode is "single" or "cluster" on a real broker (kafka.sh's modes).
+	mode string
+}
+
+// Real reports whether the broker is a real Apache Kafka.
+func (e *Env) Real() bool { return e.Fake == nil }
+
+// RealRegistry reports whether the registry is a real one, which enforces
+// compatibility (srfake accepts every schema change).
+func (e *Env) RealRegistry() bool { return e.FakeRegistry == nil }
+
+// New returns the broker and registry the tier selects: the real ones
+// named by KAFKATEST_BROKERS and KAFKATEST_REGISTRY, or in-process
+// ones (each independently).
+func New(t testing.TB) *Env {
+	t.Helper()
+	if b := os.Getenv(EnvBrokers); b != "" {
+		return realEnv(t, "single", b)
+	}
+	return Fake(t)
+}
+
+// Fake returns an in-process kfake broker (with opts) and the registry the
+// tier selects. Tests that inject protocol-level faults (kfake's
+// ControlKey) use it on every tier; the real tier has real faults of its
+// own (a killed broker, a failed-over leader).
+func Fake(t testing.TB, opts ...kfake.Opt) *Env {
+	t.Helper()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
+	if err != nil {
+		t.Fatalf("start kfake: %v", err)
+	}
+	t.Cleanup(c.Close)
+	e := &Env{Brokers: c.ListenAddrs(), Fake: c, Prefix: DefaultPrefix}
+	e.registry(t)
+	return e
+}
+
+// Cluster returns the real 3-node cluster of the integration tier; it
+// fails the test when the tier did not start one.
+func Cluster(t testing.TB) *Env {
+	t.Helper()
+	b := os.Getenv(EnvCluster)
+	if b == "" {
+		t.Fatalf("%s is not set: this test needs the real 3-node cluster that .ci/integration starts", EnvCluster)
+	}
+	return realEnv(t, "cluster", b)
+}
+
+// Single returns the real single-node broker of the integration tier; it
+// fails the test when the tier did not start one.
+func Single(t testing.TB) *Env {
+	t.Helper()
+	b := os.Getenv(EnvBrokers)
+	if b == "" {
+		t.Fatalf("%s is not set: this test needs the real broker that .ci/integration starts", EnvBrokers)
+	}
+	return realEnv(t, "single", b)
+}
+
+func realEnv(t testing.TB, mode, brokers string) *Env {
+	t.Helper()
+	var suffix [4]byte
+	rand.Read(suffix[:])
+	e := &Env{Brokers: strings.Split(brokers, ","), mode: mode,
+		Prefix: "it" + hex.EncodeToString(suffix[:])}
+	e.registry(t)
+	t.Logf("real %s broker %s, topic prefix %s, registry %s", mode, brokers, e.Prefix, e.Registry)
+	t.Cleanup(func() { e.deleteTopics(t) })
+	return e
+}
+
+func (e *Env) registry(t testing.TB) {
+	if u := os.Getenv(EnvRegistry); u != "" {
+		e.Registry = u
+		return
+	}
+	e.FakeRegistry = srfake.New()
+	t.Cleanup(e.FakeRegistry.Close)
+	e.Registry = e.FakeRegistry.URL()
+}
+
+// Admin returns an admin client of the broker, closed with the test.
+func (e *Env) Admin(t testing.TB) *kadm.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return kadm.NewClient(cl)
+}
+
+// deleteTopics removes the test's topics so that a long tier does not
+// fill the broker with partitions.
+func (e *Env) deleteTopics(t testing.TB) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Brokers...))
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	list, err := adm.ListTopics(ctx)
+	if err != nil {
+		t.Logf("list topics to delete: %v", err)
+		return
+	}
+	var mine []string
+	for _, name := range list.Names() {
+		if strings.HasPrefix(name, e.Prefix+".") {
+			mine = append(mine, name)
+		}
+	}
+	if len(mine) > 0 {
+		if _, err := adm.DeleteTopics(ctx, mine...); err != nil {
+			t.Logf("delete topics: %v", err)
+		}
+	}
+}
+
+// Kill kills node n (1-based) of the real broker with SIGKILL: no clean
+// shutdown, no flushed segments.
+func (e *Env) Kill(t testing.TB, n int) { e.control(t, "kill", n) }
+
+// Restart starts node n again on its storage and waits until it serves.
+func (e *Env) Restart(t testing.TB, n int) { e.control(t, "restart", n) }
+
+func (e *Env) control(t testing.TB, verb string, n int) {
+	t.Helper()
+	if e.mode == "" {
+		t.Fatalf("%s node %d: not a real broker", verb, n)
+	}
+	ctl := os.Getenv(EnvControl)
+	if ctl == "" {
+		t.Fatalf("%s is not set: cannot %s a broker node", EnvControl, verb)
+	}
+	out, err := exec.Command("bash", ctl, verb, e.mode, string(rune('0'+n))).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kafka.sh %s %s %d: %v\n%s", verb, e.mode, n, err, out)
+	}
+}
