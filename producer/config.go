@@ -42,6 +42,11 @@ type Config struct {
 	// with a checkpoint. Defaults: 50,000 records, 64 MiB.
 	TxnRecords int
 	TxnBytes   int
+	// TxnTimeout is the transaction timeout asked of the broker: a
+	// transaction open longer (a stalled read) is aborted by the broker,
+	// and the next pass resumes after the last checkpoint. It must not
+	// exceed the broker's transaction.max.timeout.ms. Default 1 minute.
+	TxnTimeout time.Duration
 	// TLS and SASL secure the connection.
 	TLS  TLSConfig
 	SASL SASLConfig
@@ -95,6 +100,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TxnBytes == 0 {
 		c.TxnBytes = 64 << 20
+	}
+	if c.TxnTimeout == 0 {
+		c.TxnTimeout = time.Minute
 	}
 	return c
 }
@@ -169,7 +177,7 @@ func (c Config) producerOpts(txnID string) ([]kgo.Opt, error) {
 	}
 	return append(opts,
 		kgo.TransactionalID(txnID),
-		kgo.TransactionTimeout(time.Minute),
+		kgo.TransactionTimeout(c.TxnTimeout),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchCompression(codec),
 		kgo.ProducerLinger(c.Linger),

@@ -57,6 +57,7 @@ type KafkaConfig struct {
 	DeliveryTimeout    time.Duration `mapstructure:"delivery_timeout"`
 	TransactionRecords int           `mapstructure:"transaction_records"`
 	TransactionBytes   int           `mapstructure:"transaction_bytes"`
+	TransactionTimeout time.Duration `mapstructure:"transaction_timeout"`
 	TLS                TLSConfig     `mapstructure:"tls"`
 	SASL               SASLConfig    `mapstructure:"sasl"`
 }
@@ -125,6 +126,7 @@ var defaults = map[string]any{
 	"kafka.delivery_timeout":    "2m",
 	"kafka.transaction_records": 50000,
 	"kafka.transaction_bytes":   64 << 20,
+	"kafka.transaction_timeout": "1m",
 	"kafka.tls.enabled":         false,
 	"kafka.tls.ca_file":         "",
 	"kafka.tls.cert_file":       "",
@@ -316,7 +318,7 @@ func (c Config) Producer() producer.Config {
 		Brokers: k.Brokers, ClientID: k.ClientID, TopicPrefix: k.TopicPrefix,
 		Partitions: int32(k.Partitions), ReplicationFactor: int16(k.ReplicationFactor),
 		Compression: k.Compression, Linger: k.Linger, BatchMaxBytes: int32(k.BatchMaxBytes),
-		DeliveryTimeout: k.DeliveryTimeout, TxnRecords: k.TransactionRecords, TxnBytes: k.TransactionBytes,
+		DeliveryTimeout: k.DeliveryTimeout, TxnRecords: k.TransactionRecords, TxnBytes: k.TransactionBytes, TxnTimeout: k.TransactionTimeout,
 		TLS: producer.TLSConfig{Enabled: k.TLS.Enabled, CAFile: k.TLS.CAFile, CertFile: k.TLS.CertFile,
 			KeyFile: k.TLS.KeyFile, ServerName: k.TLS.ServerName},
 		SASL: producer.SASLConfig{Mechanism: k.SASL.Mechanism, User: k.SASL.Username, Password: k.SASL.Password},

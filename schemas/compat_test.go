@@ -1,0 +1,145 @@
+package schemas_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sragent/sragent/producer/kafkatest"
+)
+
+// releasedDir holds the schemas of the last release; see its README.
+const releasedDir = "testdata/released"
+
+// compareWithReleased checks every current/*.avsc against released/ and
+// returns one error per incompatible, unparsable or dropped schema, and the
+// names of files new since the release.
+func compareWithReleased(current, released string) (errs []error, added []string) {
+	cur, err := filepath.Glob(filepath.Join(current, "*.avsc"))
+	if err != nil || len(cur) == 0 {
+		return []error{fmt.Errorf("no .avsc files in %s (%v)", current, err)}, nil
+	}
+	rel, err := filepath.Glob(filepath.Join(released, "*.avsc"))
+	if err != nil || len(rel) == 0 {
+		return []error{fmt.Errorf("no .avsc files in %s (%v)", released, err)}, nil
+	}
+	have := map[string]bool{}
+	for _, path := range cur {
+		name := filepath.Base(path)
+		have[name] = true
+		newer, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		older, err := os.ReadFile(filepath.Join(released, name))
+		if errors.Is(err, os.ErrNotExist) {
+			added = append(added, name)
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := kafkatest.BackwardCompatible(string(newer), string(older)); err != nil {
+			errs = append(errs, fmt.Errorf("%s is not BACKWARD compatible with the released %s: %w", name, name, err))
+		}
+	}
+	for _, path := range rel {
+		if name := filepath.Base(path); !have[name] {
+			errs = append(errs, fmt.Errorf("%s was released but is no longer generated: a table dropped from the catalogue is published with an all-string dynamic schema, which is not compatible", name))
+		}
+	}
+	return errs, added
+}
+
+// Every checked-in schema can read data written with its last released
+// version (TestAvscUpToDate ties avsc/ to the catalogue).
+func TestAvscBackwardCompatibleWithRelease(t *testing.T) {
+	errs, added := compareWithReleased("avsc", releasedDir)
+	for _, err := range errs {
+		t.Error(err)
+	}
+	if len(added) > 0 {
+		t.Logf("new since the release (nothing to be compatible with): %s", strings.Join(added, ", "))
+	}
+}
+
+// The check above does catch an incompatible change: a copy of avsc/ with
+// one field's type changed, one field added without a default and one
+// table dropped must be reported, and a new table must not.
+func TestCompareWithReleasedCatchesChanges(t *testing.T) {
+	dir := t.TempDir()
+	files, err := filepath.Glob(filepath.Join("avsc", "*.avsc"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no avsc files: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit := func(name, old, new string) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), old) {
+			t.Fatalf("%s: %q not found", name, old)
+		}
+		if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// RowIdentifier long → string in a key.
+	edit("SRCode-key.avsc", `"name": "RowIdentifier",
+      "type": "long"`, `"name": "RowIdentifier",
+      "type": "string"`)
+	// The first nullable long of SREvent's row becomes a nullable string.
+	edit("SREvent-value.avsc", `"name": "RowIdentifier",
+              "type": [
+                "null",
+                "long"
+              ]`, `"name": "RowIdentifier",
+              "type": [
+                "null",
+                "string"
+              ]`)
+	// A field added to the shared Source record without a default.
+	edit("SRPatient-value.avsc", `"name": "line",`, `"name": "added", "type": "string"}, {"name": "line",`)
+	if err := os.Remove(filepath.Join(dir, "SRTrust-value.avsc")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "SRBrandNew-key.avsc"), []byte(`{"type":"record","name":"Key","fields":[{"name":"table","type":"string"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	errs, added := compareWithReleased(dir, releasedDir)
+	msg := errors.Join(errs...).Error()
+	t.Logf("reported:\n%s", msg)
+	for _, want := range []string{
+		"SRCode-key.avsc is not BACKWARD compatible with the released SRCode-key.avsc: field RowIdentifier: reader schema string not compatible with writer schema long",
+		"SREvent-value.avsc is not BACKWARD compatible with the released SREvent-value.avsc: field before.RowIdentifier: reader union lacking writer schema long",
+		"SRPatient-value.avsc is not BACKWARD compatible with the released SRPatient-value.avsc: field source.added: reader field added is missing in writer schema and has no default",
+		"SRTrust-value.avsc was released but is no longer generated",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	if len(errs) != 4 {
+		t.Errorf("want 4 errors, got %d", len(errs))
+	}
+	if len(added) != 1 || added[0] != "SRBrandNew-key.avsc" {
+		t.Errorf("added = %v, want [SRBrandNew-key.avsc]", added)
+	}
+}
