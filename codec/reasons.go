@@ -1,6 +1,9 @@
 package codec
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // fault is a row-level error with a stable reason code: the bounded label
 // of dead-letter metrics, while the message says more.
@@ -22,6 +25,7 @@ const (
 	ReasonEmptyKey    = "empty_key"
 	ReasonFieldCount  = "field_count"
 	ReasonTooLong     = "record_too_long"
+	ReasonTooLarge    = "too_large_for_broker"
 	ReasonQuote       = "bad_quoting"
 	ReasonEncoding    = "bad_encoding"
 	ReasonOther       = "other"
@@ -35,4 +39,10 @@ func Reason(err error) string {
 		return f.reason
 	}
 	return ReasonOther
+}
+
+// ErrTooLarge is the row-level error of an event of size bytes that its
+// topic cannot take (max.message.bytes, or the producer's batch bound).
+func ErrTooLarge(size, limit int) error {
+	return newFault(ReasonTooLarge, fmt.Sprintf("the event is %d bytes, over the %d bytes its topic accepts (max.message.bytes)", size, limit))
 }

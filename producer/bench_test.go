@@ -14,9 +14,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/sragent/sragent/manifest"
+	"github.com/sragent/sragent/producer/kafkatest"
 	"github.com/sragent/sragent/schemas/srgen"
 )
 
@@ -25,9 +25,10 @@ var benchRows = flag.Int("publish-rows", 1_000_000, "rows of the SREvent full fi
 // BenchmarkPublish publishes one SREvent full file of -publish-rows rows
 // end to end (read, convert, encode, transactions with checkpoints,
 // markers) to an in-process kfake that discards what it is sent
-// (BlackholeProduce: no storage, so memory and CPU are the agent's), and
-// in the same run a bare franz-go producer sending the same number of
-// records of the same sizes to the same broker. Run with -benchtime 1x.
+// (BlackholeProduce: no storage, so memory and CPU are the agent's), or
+// to the real broker named by KAFKATEST_BROKERS, and in the same run a
+// bare franz-go producer sending the same number of records of the same
+// sizes to the same broker. Run with -benchtime 1x.
 func BenchmarkPublish(b *testing.B) {
 	dir := b.TempDir()
 	in := filepath.Join(dir, "in")
@@ -42,14 +43,15 @@ func BenchmarkPublish(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.BlackholeProduce())
-		if err != nil {
-			b.Fatal(err)
+		var k *kafkatest.Env
+		if os.Getenv(kafkatest.EnvBrokers) != "" {
+			k = kafkatest.New(b) // the real broker
+		} else {
+			k = kafkatest.Fake(b, kfake.BlackholeProduce())
 		}
-		registry := srfake.New()
 		ctx := context.Background()
-		reg, _ := NewRegistry(registry.URL())
-		cfg := Config{Brokers: cluster.ListenAddrs(), TopicPrefix: "bench", Partitions: 6}
+		reg, _ := NewRegistry(k.Registry)
+		cfg := Config{Brokers: k.Brokers, TopicPrefix: k.Prefix, Partitions: 6}
 		var sizes sizeHook
 		pub, err := New(ctx, cfg, reg, WithHooks(&sizes))
 		if err != nil {
@@ -74,9 +76,7 @@ func BenchmarkPublish(b *testing.B) {
 		records, keyBytes, valBytes = sizes.records, sizes.keys, sizes.values
 		batch.Close()
 		pub.Close()
-		b.ReportMetric(bareProducer(b, cluster.ListenAddrs(), records, keyBytes, valBytes), "bare-franz-go-records/s")
-		registry.Close()
-		cluster.Close()
+		b.ReportMetric(bareProducer(b, k.Brokers, k.Prefix+".bare", records, keyBytes, valBytes), "bare-franz-go-records/s")
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -96,15 +96,15 @@ func (h *sizeHook) OnProduceRecordBuffered(r *kgo.Record) {
 
 // bareProducer sends n records of the agent's average key and value sizes
 // with a plain idempotent franz-go producer and returns records/s.
-func bareProducer(b *testing.B, brokers []string, n, keyBytes, valBytes int64) float64 {
+func bareProducer(b *testing.B, brokers []string, topic string, n, keyBytes, valBytes int64) float64 {
 	b.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic("bare"),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(topic),
 		kgo.ProducerBatchCompression(kgo.SnappyCompression()), kgo.ProducerLinger(5*time.Millisecond))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 6, 1, nil, "bare"); err != nil {
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 6, 1, nil, topic); err != nil {
 		b.Fatal(err)
 	}
 	key := make([]byte, keyBytes/max(n, 1))

@@ -302,6 +302,7 @@ func TestPublishChainsRebuildTables(t *testing.T) {
 		}
 	}
 	checkMarkersAndTombstones(t, e, events)
+	checkSchemas(t, e)
 }
 
 // Every full file has a begin and an end marker on every partition, the

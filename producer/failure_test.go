@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sragent/sragent/producer/kafkatest"
 	"github.com/sragent/sragent/schemas"
 	"github.com/sragent/sragent/schemas/srgen"
 )
@@ -331,9 +332,11 @@ func TestWrongTopicConfigReported(t *testing.T) {
 }
 
 // verifyExactlyOnce checks that every row of every batch of g is on the
-// topics exactly once and that the tables rebuild to srgen's state.
+// topics exactly once, that the tables rebuild to srgen's state and that
+// every schema the agent registered evolved BACKWARD compatibly.
 func verifyExactlyOnce(t *testing.T, e *env, g *srgen.Generator) {
 	t.Helper()
+	checkSchemas(t, e)
 	events := e.consume(allTopics(g, e.cfg)...)
 	rowEvents(t, events)
 	tables := rebuild(t, events)
@@ -352,6 +355,13 @@ func verifyExactlyOnce(t *testing.T, e *env, g *srgen.Generator) {
 
 // Transaction coordinator errors on commit are retried or end in an
 // abort that the next run repairs: never a duplicate or a gap.
+func checkSchemas(t *testing.T, e *env) {
+	t.Helper()
+	if err := kafkatest.CheckSubjectEvolution(context.Background(), e.k.Registry, e.cfg.TopicPrefix+"."); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestCoordinatorErrors(t *testing.T) {
 	for _, code := range []int16{kerr.CoordinatorNotAvailable.Code, kerr.NotCoordinator.Code, kerr.ConcurrentTransactions.Code} {
 		t.Run(kerr.ErrorForCode(code).Error(), func(t *testing.T) {
@@ -521,5 +531,32 @@ func TestDeadLetters(t *testing.T) {
 	c := cols[0].(map[string]any)
 	if c["data_collection"] != e.cfg.TopicFor("SRPatient") || c["event_count"] != int64(2) || c["dead_letters"] != int64(2) {
 		t.Errorf("END event %v", end)
+	}
+}
+
+// A row whose event is larger than its topic accepts (max.message.bytes,
+// 1 MiB by default) is a dead letter, without its cells; the rest of the
+// batch publishes and the chain goes on.
+func TestRecordTooLargeIsDeadLetter(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Join(e.in, "g1", "20240102_1707")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "SRManifest.csv"), []byte("FileName,IsDelta,IsReference,DateExtractFrom,DateExtractTo\r\nSRPatient,N,N,,20240102_1707\r\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "SRPatient.csv"), []byte("RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n"+
+		"1,A1,Ann,0\r\n"+
+		"2,A1,"+strings.Repeat("B", 1536<<10)+",0\r\n"+
+		"3,A1,Cat,0\r\n"), 0o644)
+	pass, err := e.run(context.Background())
+	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != "published" || pass.Batches[0].Events != 2 || pass.Batches[0].DeadLetters != 1 {
+		t.Fatalf("%+v %v", pass, err)
+	}
+	var dead []map[string]any
+	for _, ev := range e.consume(e.cfg.DeadLetterTopic(), e.cfg.TopicFor("SRPatient")) {
+		if ev.topic == e.cfg.DeadLetterTopic() {
+			dead = append(dead, ev.value)
+		}
+	}
+	if len(dead) != 1 || dead[0]["line"] != int64(3) || !strings.Contains(dead[0]["reason"].(string), "max.message.bytes") || dead[0]["fields"] != nil {
+		t.Fatalf("dead letters: %d %v", len(dead), dead)
 	}
 }

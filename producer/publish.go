@@ -232,6 +232,7 @@ type fileWork struct {
 	keyID, valID int
 	topic        string
 	parts        int32
+	maxRecord    int // largest key + value the topic accepts
 	orgs         []string
 	src          codec.Source
 }
@@ -323,7 +324,7 @@ func (p *Publisher) prepare(ctx context.Context, b *manifest.Batch) (*work, stri
 		return nil, "", err
 	}
 	for _, fw := range w.files {
-		fw.parts = p.topics.partitionsOf(fw.topic)
+		fw.parts, fw.maxRecord = p.topics.partitionsOf(fw.topic), p.topics.maxRecord(fw.topic)
 	}
 	return w, "", nil
 }
@@ -639,18 +640,23 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		case line < cur.Line:
 			continue // committed before a restart
 		case errors.As(err, &re):
-			rec, err := p.deadLetter(w, fw, re, sc.Fields())
-			if err != nil {
+			if err := p.deadLetter(ctx, t, w, fw, count, re, sc.Fields()); err != nil {
 				return t, err
 			}
-			t.produce(ctx, rec)
-			count.DeadLetters++
-			t.dead[[2]string{fw.file.Table, codec.Reason(re)}]++
 		case err != nil:
 			return t, fmt.Errorf("%s: %w", fw.file.Name, err)
 		default:
 			ev.Op, ev.Row, ev.Source.Line, ev.TsMs = codec.OpFor(fw.full, row.Removed), row, line, p.now().UnixMilli()
-			if err := p.event(ctx, t, fw, tc, &ev); err != nil {
+			err := p.event(ctx, t, fw, tc, &ev)
+			if errors.As(err, &re) {
+				// Too large for the broker: a dead letter, without its
+				// cells, which would be too large as well.
+				if err := p.deadLetter(ctx, t, w, fw, count, re, nil); err != nil {
+					return t, err
+				}
+				break
+			}
+			if err != nil {
 				return t, fmt.Errorf("%s line %d: %w", fw.file.Name, line, err)
 			}
 			count.Events++
@@ -683,7 +689,9 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	return t, nil
 }
 
-// event produces a row's event, and after a delete its tombstone.
+// event produces a row's event, and after a delete its tombstone. An
+// event larger than the topic accepts is not produced: it returns a
+// *codec.RowError for the dead-letter topic.
 func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, ev *codec.Event) error {
 	key, err := tc.AppendKey(frame(make([]byte, 0, 48), fw.keyID), ev.Row)
 	if err != nil {
@@ -692,6 +700,9 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	val, err := tc.AppendValue(frame(make([]byte, 0, 512), fw.valID), ev)
 	if err != nil {
 		return errors.New("row does not encode under the table's value schema")
+	}
+	if n := len(key) + len(val); n > fw.maxRecord {
+		return &codec.RowError{Line: ev.Source.Line, Err: codec.ErrTooLarge(n, fw.maxRecord)}
 	}
 	t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Value: val})
 	if ev.Op == codec.OpDelete {

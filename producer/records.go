@@ -110,19 +110,25 @@ func (p *Publisher) batchEvent(status string, w *work, counts map[string]*TableC
 	return &kgo.Record{Topic: p.cfg.BatchesTopic(), Key: key, Value: val}, nil
 }
 
-// deadLetter builds the dead-letter record of a row that did not convert.
-func (p *Publisher) deadLetter(w *work, f *fileWork, re *codec.RowError, fields [][]byte) (*kgo.Record, error) {
+// deadLetter produces the dead-letter record of a row that did not
+// convert or was too large for its topic, and counts it. The row's cells
+// are left out when they would make the dead letter too large as well.
+func (p *Publisher) deadLetter(ctx context.Context, t *txn, w *work, f *fileWork, count *TableCount, re *codec.RowError, fields [][]byte) error {
 	b := w.batch
 	key, err := p.deadKey.encode(map[string]any{"group": b.Group, "batch": b.Name, "file": f.file.Name, "line": re.Line})
 	if err != nil {
-		return nil, fmt.Errorf("encode dead-letter key: %w", err)
+		return fmt.Errorf("encode dead-letter key: %w", err)
 	}
 	v := map[string]any{"group": b.Group, "batch": b.Name, "table": f.file.Table, "file": f.file.Name,
 		"line": re.Line, "column": nil, "reason": re.Err.Error(), "fields": nil, "ts_ms": p.now().UnixMilli()}
 	if re.Column != "" {
 		v["column"] = goavro.Union("string", re.Column)
 	}
-	if fields != nil {
+	size := 0
+	for _, c := range fields {
+		size += len(c) + 5
+	}
+	if fields != nil && len(key)+size < p.topics.maxRecord(p.cfg.DeadLetterTopic())-4096 {
 		cells := make([]any, len(fields))
 		for i, c := range fields {
 			cells[i] = string(c)
@@ -131,7 +137,10 @@ func (p *Publisher) deadLetter(w *work, f *fileWork, re *codec.RowError, fields 
 	}
 	val, err := p.deadValue.encode(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode dead letter: %w", err)
+		return fmt.Errorf("encode dead letter: %w", err)
 	}
-	return &kgo.Record{Topic: p.cfg.DeadLetterTopic(), Key: key, Value: val}, nil
+	t.produce(ctx, &kgo.Record{Topic: p.cfg.DeadLetterTopic(), Key: key, Value: val})
+	count.DeadLetters++
+	t.dead[[2]string{f.file.Table, codec.Reason(re)}]++
+	return nil
 }

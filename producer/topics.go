@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -43,15 +45,21 @@ func (e *TopicError) Error() string { return fmt.Sprintf("topic %s: %v", e.Topic
 func (e *TopicError) Unwrap() error { return e.Err }
 
 // topics creates missing topics and checks existing ones, remembering
-// partition counts (markers go to every partition).
+// partition counts (markers go to every partition) and the largest record
+// each accepts.
 type topics struct {
 	adm        *kadm.Client
 	cfg        Config
 	partitions map[string]int32
+	maxBytes   map[string]int32
 }
 
+// defaultMaxMessageBytes is Kafka's message.max.bytes default, assumed
+// when a broker does not report a topic's max.message.bytes.
+const defaultMaxMessageBytes = 1048588
+
 func newTopics(adm *kadm.Client, cfg Config) *topics {
-	return &topics{adm: adm, cfg: cfg, partitions: map[string]int32{}}
+	return &topics{adm: adm, cfg: cfg, partitions: map[string]int32{}, maxBytes: map[string]int32{}}
 }
 
 // ensure makes sure every named topic exists, compacted, with the
@@ -78,22 +86,27 @@ func (t *topics) ensure(ctx context.Context, names ...string) error {
 		}
 		d, ok := details[n]
 		if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
-			if err := t.create(ctx, n, want); err != nil {
+			existed, err := t.create(ctx, n, want)
+			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			t.partitions[n] = want
-			continue
+			if !existed {
+				if err := t.inspect(ctx, n); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				t.partitions[n] = want
+				continue
+			}
+			// Created meanwhile by someone else, or not yet in the
+			// metadata a real broker serves: check it as it is.
+			if d, err = t.await(ctx, n); err != nil {
+				errs = append(errs, err)
+				continue
+			}
 		}
-		if d.Err != nil {
-			errs = append(errs, &TopicError{Topic: n, Err: d.Err})
-			continue
-		}
-		if got := int32(len(d.Partitions)); got != want {
-			errs = append(errs, &TopicError{Topic: n, Err: fmt.Errorf("has %d partitions, kafka.partitions says %d; keys would hash differently, so sragent will not publish to it", got, want)})
-			continue
-		}
-		if err := t.checkCompacted(ctx, n); err != nil {
+		if err := t.check(ctx, d, want); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -102,19 +115,57 @@ func (t *topics) ensure(ctx context.Context, names ...string) error {
 	return errors.Join(errs...)
 }
 
-func (t *topics) create(ctx context.Context, name string, partitions int32) error {
+// check validates an existing topic.
+func (t *topics) check(ctx context.Context, d kadm.TopicDetail, want int32) error {
+	if d.Err != nil {
+		return &TopicError{Topic: d.Topic, Err: d.Err}
+	}
+	if got := int32(len(d.Partitions)); got != want {
+		return &TopicError{Topic: d.Topic, Err: fmt.Errorf("has %d partitions, kafka.partitions says %d; keys would hash differently, so sragent will not publish to it", got, want)}
+	}
+	return t.inspect(ctx, d.Topic)
+}
+
+// await lists a topic that exists until the broker's metadata shows it.
+func (t *topics) await(ctx context.Context, name string) (kadm.TopicDetail, error) {
+	for i := 0; ; i++ {
+		details, err := t.adm.ListTopics(ctx, name)
+		if err != nil {
+			return kadm.TopicDetail{}, fmt.Errorf("list topics: %w", err)
+		}
+		if d, ok := details[name]; ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+			return d, nil
+		}
+		if i == 50 {
+			return kadm.TopicDetail{}, &TopicError{Topic: name, Err: errors.New("exists, but the brokers' metadata does not show it")}
+		}
+		select {
+		case <-ctx.Done():
+			return kadm.TopicDetail{}, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// create creates a compacted topic; existed reports that it was there.
+func (t *topics) create(ctx context.Context, name string, partitions int32) (existed bool, err error) {
 	compact := "compact"
 	resp, err := t.adm.CreateTopic(ctx, partitions, t.cfg.ReplicationFactor, map[string]*string{"cleanup.policy": &compact}, name)
 	if err == nil {
 		err = resp.Err
 	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return &TopicError{Topic: name, Err: fmt.Errorf("create: %w", err)}
+	if errors.Is(err, kerr.TopicAlreadyExists) {
+		return true, nil
 	}
-	return nil
+	if err != nil {
+		return false, &TopicError{Topic: name, Err: fmt.Errorf("create: %w", err)}
+	}
+	return false, nil
 }
 
-func (t *topics) checkCompacted(ctx context.Context, name string) error {
+// inspect checks that the topic is compacted and remembers its
+// max.message.bytes.
+func (t *topics) inspect(ctx context.Context, name string) error {
 	rcs, err := t.adm.DescribeTopicConfigs(ctx, name)
 	if err != nil {
 		return &TopicError{Topic: name, Err: fmt.Errorf("describe configs: %w", err)}
@@ -123,12 +174,33 @@ func (t *topics) checkCompacted(ctx context.Context, name string) error {
 	if err != nil {
 		return &TopicError{Topic: name, Err: fmt.Errorf("describe configs: %w", err)}
 	}
+	t.maxBytes[name] = defaultMaxMessageBytes
 	for _, c := range rc.Configs {
-		if c.Key == "cleanup.policy" && c.Value != nil && !strings.Contains(*c.Value, "compact") {
-			return &TopicError{Topic: name, Err: fmt.Errorf("cleanup.policy is %q; it must include compact so that tombstones delete rows", *c.Value)}
+		if c.Value == nil {
+			continue
+		}
+		switch c.Key {
+		case "cleanup.policy":
+			if !strings.Contains(*c.Value, "compact") {
+				return &TopicError{Topic: name, Err: fmt.Errorf("cleanup.policy is %q; it must include compact so that tombstones delete rows", *c.Value)}
+			}
+		case "max.message.bytes":
+			if n, err := strconv.ParseInt(*c.Value, 10, 32); err == nil && n > 0 {
+				t.maxBytes[name] = int32(n)
+			}
 		}
 	}
 	return nil
+}
+
+// recordOverhead is what a record batch of one record adds to its key and
+// value (batch header, record framing, a marker's header), rounded up.
+const recordOverhead = 1024
+
+// maxRecord returns the largest key plus value the topic and the producer
+// accept in one record.
+func (t *topics) maxRecord(name string) int {
+	return int(min(t.maxBytes[name], t.cfg.BatchMaxBytes)) - recordOverhead
 }
 
 // partitionsOf returns the partition count of an ensured topic.
