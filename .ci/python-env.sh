@@ -4,20 +4,20 @@
 #
 #   py=$(bash .ci/python-env.sh)        # or: source .ci/python-env.sh
 #
-# The venv lives at ${SRAGENT_CI_CACHE:-$HOME/.cache/sragent-ci}/pyenv and is
+# The venv lives at ${SRCI_CACHE:-$HOME/.cache/sragent-ci}/pyenv and is
 # rebuilt only when it is missing, broken, or when the requirements file or
 # the base interpreter changed (a hash of both is kept inside the venv). The
 # venv's python is printed as the last line of stdout (when sourced, it is
-# also left in SRAGENT_CI_PYTHON); progress goes to stderr, pip's output only
-# when pip fails. Set SRAGENT_CI_BASE_PYTHON to build from another python3.
+# also left in SRCI_PYTHON); progress goes to stderr, pip's output only
+# when pip fails. Set SRCI_BASE_PYTHON to build from another python3.
 
 _sragent_python_env() (
   set -euo pipefail
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   req="$here/requirements-interop.txt"
-  cache="${SRAGENT_CI_CACHE:-$HOME/.cache/sragent-ci}"
+  cache="${SRCI_CACHE:-$HOME/.cache/sragent-ci}"
   venv="$cache/pyenv"
-  base="${SRAGENT_CI_BASE_PYTHON:-python3}"
+  base="${SRCI_BASE_PYTHON:-python3}"
   say() { echo "python-env: $*" >&2; }
 
   [ -f "$req" ] || { say "missing $req"; exit 1; }
@@ -83,9 +83,9 @@ print("python-env: python %s, confluent-kafka %s, librdkafka %s, fastavro %s"
 
 if [ "${BASH_SOURCE[0]}" != "$0" ]; then
   # Sourced: leave the caller's shell options alone, return instead of exit.
-  if SRAGENT_CI_PYTHON=$(_sragent_python_env); then
-    export SRAGENT_CI_PYTHON
-    echo "$SRAGENT_CI_PYTHON"
+  if SRCI_PYTHON=$(_sragent_python_env); then
+    export SRCI_PYTHON
+    echo "$SRCI_PYTHON"
     unset -f _sragent_python_env
   else
     unset -f _sragent_python_env

@@ -11,18 +11,18 @@
 #   kafka.sh brokers MODE     print the bootstrap list of single or cluster
 #
 # Jars come from Maven Central through pom.xml (cached in ~/.m2; copied to
-# target/libs once). State, logs and PIDs live in $SRAGENT_CI_RUN/kafka-<mode>
+# target/libs once). State, logs and PIDs live in $SRCI_RUN/kafka-<mode>
 # (default /tmp/sragent-ci). Java 17 or newer; JAVA_HOME is honoured.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-run=${SRAGENT_CI_RUN:-/tmp/sragent-ci}
+run=${SRCI_RUN:-/tmp/sragent-ci}
 java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 libs=$here/target/libs
 
 fetch() {
   if [ ! -f "$libs/.complete" ] || [ "$here/pom.xml" -nt "$libs/.complete" ]; then
     rm -rf "$libs"
-    mvn -q -B -f "$here/pom.xml" package >&2
+    mvn -q -B -Dstyle.color=never -f "$here/pom.xml" package >&2
     touch "$libs/.complete"
   fi
 }
@@ -88,7 +88,7 @@ num.io.threads=4
 num.recovery.threads.per.data.dir=1
 log.cleaner.threads=1
 PROPS
-  if [ -n "${SRAGENT_KAFKA_EXTRA:-}" ]; then printf '%s\n' "$SRAGENT_KAFKA_EXTRA" >>"$dir/server.properties"; fi
+  if [ -n "${SRCI_KAFKA_EXTRA:-}" ]; then printf '%s\n' "$SRCI_KAFKA_EXTRA" >>"$dir/server.properties"; fi
 }
 
 # jvm MODE N ARGS... execs a JVM with Kafka's classpath: call it in a subshell.

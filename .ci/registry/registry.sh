@@ -5,21 +5,22 @@
 #   registry.sh start PORT   fetch/unpack the app if needed (see pom.xml), start it on
 #                            127.0.0.1:PORT, wait until the ccompat API answers
 #   registry.sh stop         stop the registry started by `start` (by PID file)
+#   registry.sh fetch        only fetch/unpack the app
 #
 # Clients use the Confluent API at http://127.0.0.1:PORT/apis/ccompat/v7 (give that
 # whole URL to franz-go's sr.URLs / confluent-kafka's schema.registry.url).
 # Global compatibility is BACKWARD (Apicurio's default is no rule at all).
 #
 # Environment:
-#   SRAGENT_CI_RUN           run directory (default /tmp/sragent-ci); log and PID file
-#                            go to $SRAGENT_CI_RUN/registry/
+#   SRCI_RUN           run directory (default /tmp/sragent-ci); log and PID file
+#                            go to $SRCI_RUN/registry/
 #   REGISTRY_JAVA            java binary (default: first Java 21+ found)
 #   REGISTRY_JAVA_OPTS       extra JVM options / -D config overrides, appended last
 #   REGISTRY_START_TIMEOUT   seconds to wait for readiness (default 120)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-run_dir=${SRAGENT_CI_RUN:-/tmp/sragent-ci}/registry
+run_dir=${SRCI_RUN:-/tmp/sragent-ci}/registry
 app=$here/target/quarkus-app
 stamp=$app/.pom.sha256
 pid_file=$run_dir/registry.pid
@@ -179,7 +180,8 @@ start() {
 }
 
 case "${1:-}" in
+fetch) mkdir -p "$run_dir"; build ;;
 start) shift; start "$@" ;;
 stop) stop ;;
-*) die "usage: $0 start PORT | stop" ;;
+*) die "usage: $0 fetch | start PORT | stop" ;;
 esac
