@@ -535,8 +535,9 @@ func TestDeadLetters(t *testing.T) {
 }
 
 // A row whose event is larger than its topic accepts (max.message.bytes,
-// 1 MiB by default) is a dead letter, without its cells; the rest of the
-// batch publishes and the chain goes on.
+// 1 MiB by default) is a dead letter, without its cells; so is a bad row
+// whose cells would make its dead letter too large. The rest of the batch
+// publishes and the chain goes on.
 func TestRecordTooLargeIsDeadLetter(t *testing.T) {
 	e := newEnv(t)
 	dir := filepath.Join(e.in, "g1", "20240102_1707")
@@ -545,9 +546,10 @@ func TestRecordTooLargeIsDeadLetter(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "SRPatient.csv"), []byte("RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n"+
 		"1,A1,Ann,0\r\n"+
 		"2,A1,"+strings.Repeat("B", 1536<<10)+",0\r\n"+
-		"3,A1,Cat,0\r\n"), 0o644)
+		"x3,A1,"+strings.Repeat("C", 1536<<10)+",0\r\n"+ // not an integer, and too large to quote
+		"4,A1,Dan,0\r\n"), 0o644)
 	pass, err := e.run(context.Background())
-	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != "published" || pass.Batches[0].Events != 2 || pass.Batches[0].DeadLetters != 1 {
+	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != "published" || pass.Batches[0].Events != 2 || pass.Batches[0].DeadLetters != 2 {
 		t.Fatalf("%+v %v", pass, err)
 	}
 	var dead []map[string]any
@@ -556,7 +558,9 @@ func TestRecordTooLargeIsDeadLetter(t *testing.T) {
 			dead = append(dead, ev.value)
 		}
 	}
-	if len(dead) != 1 || dead[0]["line"] != int64(3) || !strings.Contains(dead[0]["reason"].(string), "max.message.bytes") || dead[0]["fields"] != nil {
+	sort.Slice(dead, func(i, j int) bool { return dead[i]["line"].(int64) < dead[j]["line"].(int64) })
+	if len(dead) != 2 || dead[0]["line"] != int64(3) || !strings.Contains(dead[0]["reason"].(string), "max.message.bytes") || dead[0]["fields"] != nil ||
+		dead[1]["line"] != int64(4) || !strings.Contains(dead[1]["reason"].(string), "not an integer") || dead[1]["fields"] != nil {
 		t.Fatalf("dead letters: %d %v", len(dead), dead)
 	}
 }

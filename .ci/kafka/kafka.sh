@@ -22,7 +22,12 @@ libs=$here/target/libs
 fetch() {
   if [ ! -f "$libs/.complete" ] || [ "$here/pom.xml" -nt "$libs/.complete" ]; then
     rm -rf "$libs"
-    mvn -q -B -Dstyle.color=never -f "$here/pom.xml" package >&2
+    mkdir -p "$run"
+    if ! mvn -q -B -Dstyle.color=never -f "$here/pom.xml" package >"$run/kafka-mvn.log" 2>&1; then
+      cat "$run/kafka-mvn.log" >&2
+      echo "kafka.sh: fetching Kafka from Maven Central failed (log above)" >&2
+      exit 1
+    fi
     touch "$libs/.complete"
   fi
 }
