@@ -193,18 +193,7 @@ func TestCompactedTopicsRebuildTables(t *testing.T) {
 	if removable == 0 || len(before)-len(events) < removable/2 {
 		t.Fatalf("the log cleaner removed %d of %d superseded records in 90 s", len(before)-len(events), removable)
 	}
-	tables := rebuild(t, events)
-	for _, group := range g.Groups() {
-		for _, name := range g.Tables() {
-			got := 0
-			if tb := tables[group][name]; tb != nil {
-				got = len(tb.rows)
-			}
-			if want := len(g.Expected(group, name)); got != want {
-				t.Errorf("%s %s: %d rows rebuilt after compaction, srgen expects %d", group, name, got, want)
-			}
-		}
-	}
+	checkRowCounts(t, rebuild(t, events), g)
 }
 
 // nudge rolls the active segments: a segment only rolls (and becomes

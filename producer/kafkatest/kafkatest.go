@@ -98,22 +98,23 @@ func Fake(t testing.TB, opts ...kfake.Opt) *Env {
 // fails the test when the tier did not start one.
 func Cluster(t testing.TB) *Env {
 	t.Helper()
-	b := os.Getenv(EnvCluster)
-	if b == "" {
-		t.Fatalf("%s is not set: this test needs the real 3-node cluster that .ci/integration starts", EnvCluster)
-	}
-	return realEnv(t, "cluster", b)
+	return required(t, "cluster", EnvCluster)
 }
 
 // Single returns the real single-node broker of the integration tier; it
 // fails the test when the tier did not start one.
 func Single(t testing.TB) *Env {
 	t.Helper()
-	b := os.Getenv(EnvBrokers)
+	return required(t, "single", EnvBrokers)
+}
+
+func required(t testing.TB, mode, variable string) *Env {
+	t.Helper()
+	b := os.Getenv(variable)
 	if b == "" {
-		t.Fatalf("%s is not set: this test needs the real broker that .ci/integration starts", EnvBrokers)
+		t.Fatalf("%s is not set: this test needs the real %s broker that .ci/integration starts", variable, mode)
 	}
-	return realEnv(t, "single", b)
+	return realEnv(t, mode, b)
 }
 
 func realEnv(t testing.TB, mode, brokers string) *Env {
