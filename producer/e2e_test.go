@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/linkedin/goavro/v2"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -247,10 +246,7 @@ func cellString(v any) (string, bool) {
 
 func TestPublishChainsRebuildTables(t *testing.T) {
 	e := newEnv(t)
-	g := srgen.New(srgen.Options{Seed: 11, Groups: 2, Orgs: 2, Batches: 4, Rows: 40, Zip: true})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 11, Groups: 2, Orgs: 2, Batches: 4, Rows: 40, Zip: true})
 	ctx := context.Background()
 	pass, err := e.run(ctx)
 	if err != nil {
@@ -364,4 +360,12 @@ func checkMarkersAndTombstones(t *testing.T, e *env, events []event) {
 	}
 }
 
-func newAdmin(t *testing.T, e *env) *kadm.Client { return e.k.Admin(t) }
+// chain writes srgen's batches for opts into the input folder.
+func (e *env) chain(opts srgen.Options) *srgen.Generator {
+	e.t.Helper()
+	g := srgen.New(opts)
+	if err := g.Write(e.in); err != nil {
+		e.t.Fatal(err)
+	}
+	return g
+}

@@ -88,10 +88,7 @@ func TestResumeAfterProduceFailure(t *testing.T) {
 		t.Run(fmt.Sprint(failAt), func(t *testing.T) {
 			e := newFakeEnv(t)
 			e.cfg.TxnRecords = 40
-			g := srgen.New(srgen.Options{Seed: 5, Groups: 1, Orgs: 2, Batches: 3, Rows: 60})
-			if err := g.Write(e.in); err != nil {
-				t.Fatal(err)
-			}
+			g := e.chain(srgen.Options{Seed: 5, Groups: 1, Orgs: 2, Batches: 3, Rows: 60})
 			ctx := context.Background()
 			failProduce(e.k.Fake, failAt)
 			if _, err := e.run(ctx); err == nil {
@@ -125,10 +122,7 @@ func TestResumeAfterProduceFailure(t *testing.T) {
 // a different batch under a used folder name is quarantined.
 func TestRedeliveryAndConflict(t *testing.T) {
 	e := newEnv(t)
-	g := srgen.New(srgen.Options{Seed: 6, Groups: 1, Orgs: 1, Batches: 2, Rows: 20})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 6, Groups: 1, Orgs: 1, Batches: 2, Rows: 20})
 	ctx := context.Background()
 	if _, err := e.run(ctx); err != nil {
 		t.Fatal(err)
@@ -174,10 +168,7 @@ func TestRedeliveryAndConflict(t *testing.T) {
 // other chain publishes. After `chain resume`, the next batch publishes.
 func TestQuarantineHaltsOneChain(t *testing.T) {
 	e := newEnv(t)
-	g := srgen.New(srgen.Options{Seed: 7, Groups: 2, Orgs: 1, Batches: 3, Rows: 20, Zip: true})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 7, Groups: 2, Orgs: 1, Batches: 3, Rows: 20, Zip: true})
 	bad := filepath.Join(e.in, "group1", g.BatchName(1), "SRExtract.zip")
 	raw, _ := os.ReadFile(bad)
 	os.WriteFile(bad, raw[:len(raw)/2], 0o644) // truncated
@@ -250,10 +241,7 @@ func (e *env) resume(ctx context.Context, group string) error {
 // batch of the gapped tables lifts the halt by itself.
 func TestGapHaltsUntilFullBatch(t *testing.T) {
 	e := newEnv(t)
-	g := srgen.New(srgen.Options{Seed: 8, Groups: 2, Orgs: 1, Batches: 3, Rows: 20, Tables: []string{"SRPatient", "SRCode"}})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 8, Groups: 2, Orgs: 1, Batches: 3, Rows: 20, Tables: []string{"SRPatient", "SRCode"}})
 	os.RemoveAll(filepath.Join(e.in, "group1", g.BatchName(1))) // lost delta
 	ctx := context.Background()
 	pass, err := e.run(ctx)
@@ -287,10 +275,7 @@ func TestGapHaltsUntilFullBatch(t *testing.T) {
 // record is produced.
 func TestIncompatibleSchemaFailsBeforeProducing(t *testing.T) {
 	e := newEnv(t)
-	g := srgen.New(srgen.Options{Seed: 9, Groups: 1, Orgs: 1, Batches: 1, Rows: 10, Tables: []string{"SRPatient"}})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 9, Groups: 1, Orgs: 1, Batches: 1, Rows: 10, Tables: []string{"SRPatient"}})
 	subject := e.cfg.TopicFor("SRPatient") + "-value"
 	avsc, err := schemas.Embedded("SRPatient")
 	if err != nil {
@@ -314,7 +299,7 @@ func TestIncompatibleSchemaFailsBeforeProducing(t *testing.T) {
 // are reported, all at once, and not used.
 func TestWrongTopicConfigReported(t *testing.T) {
 	e := newEnv(t)
-	adm := newAdmin(t, e)
+	adm := e.k.Admin(t)
 	del := "delete"
 	if _, err := adm.CreateTopic(context.Background(), 3, 1, map[string]*string{"cleanup.policy": &del}, e.cfg.BatchesTopic()); err != nil {
 		t.Fatal(err)
@@ -374,10 +359,7 @@ func TestCoordinatorErrors(t *testing.T) {
 		t.Run(kerr.ErrorForCode(code).Error(), func(t *testing.T) {
 			e := newFakeEnv(t)
 			e.cfg.TxnRecords = 60
-			g := srgen.New(srgen.Options{Seed: 31, Groups: 1, Orgs: 2, Batches: 2, Rows: 60})
-			if err := g.Write(e.in); err != nil {
-				t.Fatal(err)
-			}
+			g := e.chain(srgen.Options{Seed: 31, Groups: 1, Orgs: 2, Batches: 2, Rows: 60})
 			var n atomic.Int64
 			e.k.Fake.ControlKey(int16(kmsg.EndTxn), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 				if n.Add(1) != 3 {
@@ -406,10 +388,7 @@ func TestCoordinatorErrors(t *testing.T) {
 // the registry is back the batch publishes.
 func TestRegistryErrors(t *testing.T) {
 	e := newEnv(t)
-	g := srgen.New(srgen.Options{Seed: 32, Groups: 1, Orgs: 1, Batches: 1, Rows: 20})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 32, Groups: 1, Orgs: 1, Batches: 1, Rows: 20})
 	proxy := e.k.RegistryProxy(t)
 	e.registry = proxy.URL
 	proxy.Fail(func(w http.ResponseWriter, r *http.Request) bool {
@@ -452,10 +431,7 @@ func TestBrokerRestart(t *testing.T) {
 	cluster := start()
 	e.cfg.Brokers = cluster.ListenAddrs()
 	e.cfg.TxnRecords, e.cfg.DeliveryTimeout = 100, 3*time.Second
-	g := srgen.New(srgen.Options{Seed: 33, Groups: 1, Orgs: 2, Batches: 2, Rows: 3000, Tables: []string{"SRPatient", "SRCode"}})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 33, Groups: 1, Orgs: 2, Batches: 2, Rows: 3000, Tables: []string{"SRPatient", "SRCode"}})
 	ctx := context.Background()
 	var seen atomic.Int64
 	cluster.ControlKey(int16(kmsg.EndTxn), func(kmsg.Request) (kmsg.Response, error, bool) {

@@ -47,10 +47,7 @@ func (e *env) passWithKill(ctx context.Context, rows int64, kill func()) error {
 func TestBrokerKilledMidTransaction(t *testing.T) {
 	e := envOn(t, kafkatest.Single(t))
 	e.cfg.TxnRecords, e.cfg.DeliveryTimeout = 2000, 15*time.Second
-	g := srgen.New(srgen.Options{Seed: 71, Groups: 1, Orgs: 2, Batches: 2, Rows: 20000, Tables: []string{"SRPatient", "SREvent"}})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 71, Groups: 1, Orgs: 2, Batches: 2, Rows: 20000, Tables: []string{"SRPatient", "SREvent"}})
 	ctx := context.Background()
 	began := time.Now()
 	err := e.passWithKill(ctx, 9000, func() { e.k.Kill(t, 1) })
@@ -72,10 +69,7 @@ func TestBrokerKilledMidTransaction(t *testing.T) {
 func TestLeaderFailover(t *testing.T) {
 	e := envOn(t, kafkatest.Cluster(t))
 	e.cfg.ReplicationFactor, e.cfg.TxnRecords, e.cfg.DeliveryTimeout = 3, 2000, 30*time.Second
-	g := srgen.New(srgen.Options{Seed: 72, Groups: 2, Orgs: 2, Batches: 2, Rows: 12000, Tables: []string{"SRPatient", "SRCode"}})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 72, Groups: 2, Orgs: 2, Batches: 2, Rows: 12000, Tables: []string{"SRPatient", "SRCode"}})
 	ctx := context.Background()
 	adm := e.k.Admin(t)
 	var killed int
@@ -130,10 +124,7 @@ func leaderOf(t *testing.T, adm *kadm.Client, topic string) int {
 // state into the agent for that).
 func TestCompactedTopicsRebuildTables(t *testing.T) {
 	e := envOn(t, kafkatest.Single(t))
-	g := srgen.New(srgen.Options{Seed: 73, Groups: 1, Orgs: 3, Batches: 4, Rows: 300})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 73, Groups: 1, Orgs: 3, Batches: 4, Rows: 300})
 	ctx := context.Background()
 	adm := e.k.Admin(t)
 	// The agent accepts existing compacted topics with its partition
@@ -223,10 +214,7 @@ func nudge(t *testing.T, e *env, topics []string) {
 // markers carry a reserved key.
 func TestCompactedTopicRefusesNullKey(t *testing.T) {
 	e := envOn(t, kafkatest.Single(t))
-	g := srgen.New(srgen.Options{Seed: 74, Groups: 1, Orgs: 1, Batches: 2, Rows: 30})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 74, Groups: 1, Orgs: 1, Batches: 2, Rows: 30})
 	ctx := context.Background()
 	if _, err := e.run(ctx); err != nil {
 		t.Fatal(err)
@@ -253,10 +241,7 @@ func TestCompactedTopicRefusesNullKey(t *testing.T) {
 func TestTransactionTimeout(t *testing.T) {
 	e := envOn(t, kafkatest.Single(t))
 	e.cfg.TxnRecords, e.cfg.TxnTimeout = 5000, 3*time.Second
-	g := srgen.New(srgen.Options{Seed: 75, Groups: 1, Orgs: 1, Batches: 1, Rows: 40000, Tables: []string{"SREvent"}})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 75, Groups: 1, Orgs: 1, Batches: 1, Rows: 40000, Tables: []string{"SREvent"}})
 	ctx := context.Background()
 	err := e.passWithKill(ctx, 8192, func() { time.Sleep(3*e.cfg.TxnTimeout + 2*time.Second) })
 	t.Logf("stalled pass: %v", err)
@@ -274,10 +259,7 @@ func TestTransactionTimeout(t *testing.T) {
 func TestTransactionTimeoutOverBrokerMax(t *testing.T) {
 	e := envOn(t, kafkatest.Single(t))
 	e.cfg.TxnTimeout = 20 * time.Minute
-	g := srgen.New(srgen.Options{Seed: 76, Groups: 1, Orgs: 1, Batches: 1, Rows: 10, Tables: []string{"SRPatient"}})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	e.chain(srgen.Options{Seed: 76, Groups: 1, Orgs: 1, Batches: 1, Rows: 10, Tables: []string{"SRPatient"}})
 	_, err := e.run(context.Background())
 	if !errors.Is(err, kerr.InvalidTransactionTimeout) || !strings.Contains(err.Error(), "transactional producer") {
 		t.Fatalf("got %v, want INVALID_TRANSACTION_TIMEOUT naming the producer", err)

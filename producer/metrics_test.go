@@ -60,10 +60,7 @@ func label(m *dto.Metric, name string) string {
 func TestMetrics(t *testing.T) {
 	e := newFakeEnv(t)
 	e.cfg.TxnRecords = 50
-	g := srgen.New(srgen.Options{Seed: 41, Groups: 2, Orgs: 2, Batches: 3, Rows: 40})
-	if err := g.Write(e.in); err != nil {
-		t.Fatal(err)
-	}
+	g := e.chain(srgen.Options{Seed: 41, Groups: 2, Orgs: 2, Batches: 3, Rows: 40})
 	bad := filepath.Join(e.in, "group2", g.BatchName(1), "SRPatient.csv")
 	raw, _ := os.ReadFile(bad)
 	os.WriteFile(bad, append(raw, []byte("x1,A1,,,,,,,,,,,,,,,,0\r\n")...), 0o644)

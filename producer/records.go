@@ -124,10 +124,11 @@ func (p *Publisher) deadLetter(ctx context.Context, t *txn, w *work, f *fileWork
 	if re.Column != "" {
 		v["column"] = goavro.Union("string", re.Column)
 	}
-	size := 0
+	size := 0 // the cells' encoded size: each a length prefix (at most 5 bytes) and its bytes
 	for _, c := range fields {
 		size += len(c) + 5
 	}
+	// 4 KiB leaves room for the other fields (names, reason, column).
 	if fields != nil && len(key)+size < p.topics.maxRecord(p.cfg.DeadLetterTopic())-4096 {
 		cells := make([]any, len(fields))
 		for i, c := range fields {

@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -195,7 +196,7 @@ func (e *Env) control(t testing.TB, verb string, n int) {
 	if ctl == "" {
 		t.Fatalf("%s is not set: cannot %s a broker node", EnvControl, verb)
 	}
-	out, err := exec.Command("bash", ctl, verb, e.mode, string(rune('0'+n))).CombinedOutput()
+	out, err := exec.Command("bash", ctl, verb, e.mode, strconv.Itoa(n)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kafka.sh %s %s %d: %v\n%s", verb, e.mode, n, err, out)
 	}
