@@ -49,16 +49,16 @@ const (
 
 // AppendKey appends the Avro key of row to dst: the table name, then the
 // key columns.
-func (tc *TableCodec) AppendKey(dst []byte, row *Row) ([]byte, error) {
+func (tc *TableCodec) AppendKey(dst []byte, row *Row) []byte {
 	dst = appendString(dst, tc.l.Table.Name)
 	for _, k := range tc.l.keyFields {
 		dst = appendValue(dst, row.Values[k])
 	}
-	return dst, nil
+	return dst
 }
 
 // AppendValue appends the Avro envelope of ev to dst.
-func (tc *TableCodec) AppendValue(dst []byte, ev *Event) ([]byte, error) {
+func (tc *TableCodec) AppendValue(dst []byte, ev *Event) []byte {
 	dst = appendLong(dst, 1)
 	dst = append(dst, byte(ev.Op))
 	if ev.Op == OpDelete {
@@ -69,7 +69,7 @@ func (tc *TableCodec) AppendValue(dst []byte, ev *Event) ([]byte, error) {
 	}
 	dst = tc.src.append(dst, &ev.Source)
 	dst = appendLong(dst, ev.TsMs)
-	return append(dst, branchNull), nil // marker
+	return append(dst, branchNull) // marker
 }
 
 func (tc *TableCodec) appendRow(dst []byte, row *Row) []byte {

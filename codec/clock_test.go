@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sragent/sragent/manifest"
 )
 
 func TestParseDateTime(t *testing.T) {
@@ -68,20 +70,74 @@ func TestParseDateTime(t *testing.T) {
 	}
 }
 
-// Outside the changeover hours the cached conversion agrees with time.Date
-// for every hour of every day from 1900 to 2040.
-func TestClockMatchesTimeDate(t *testing.T) {
+// A manifest stamp and a date-time cell naming the same wall-clock time
+// are the same instant, for every minute of the changeover nights, where
+// time.Date (the old Stamp.Time) disagreed in the repeated hour.
+func TestStampTimeMatchesParseDateTime(t *testing.T) {
 	c := NewClock(nil)
-	for d := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2040; d = d.AddDate(0, 0, 1) {
-		for h := 0; h < 24; h++ {
-			want := time.Date(d.Year(), d.Month(), d.Day(), h, 17, 42, 0, London)
-			// Skip wall-clock times that do not exist or exist twice.
-			if want.Hour() != h || want.Add(-time.Hour).Hour() == h || want.Add(time.Hour).Hour() == h {
-				continue
+	for _, day := range []time.Time{
+		time.Date(2024, 10, 27, 0, 0, 0, 0, time.UTC),
+		time.Date(2024, 3, 31, 0, 0, 0, 0, time.UTC),
+	} {
+		for m := 0; m < 3*60; m++ {
+			w := day.Add(time.Duration(m) * time.Minute)
+			s, err := manifest.ParseStamp(w.Format("20060102_1504"))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if got := c.UnixMilli(d.Year(), int(d.Month()), d.Day(), h, 17, 42); got != want.UnixMilli() {
-				t.Fatalf("%s %02d:17:42: got %s, want %s", d.Format("2006-01-02"), h, time.UnixMilli(got).UTC(), want.UTC())
+			cell := w.Format("02 Jan 2006 15:04:05")
+			ms, err := c.ParseDateTime([]byte(cell), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Time(); got.UnixMilli() != ms {
+				t.Errorf("%s: Stamp.Time %s, cell %q %s", s, got.UTC(), cell, time.UnixMilli(ms).UTC())
 			}
 		}
 	}
+	s, _ := manifest.ParseStamp("20241027_0130")
+	if got, want := s.Time(), time.Date(2024, 10, 27, 0, 30, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("20241027_0130: %s, want %s", got.UTC(), want)
+	}
+}
+
+// codec's Clock is the manifest one: the same zone and both overlap
+// choices.
+func TestClockIsManifestClock(t *testing.T) {
+	if London != manifest.London {
+		t.Error("codec.London is not manifest.London")
+	}
+	c := NewClock(nil)
+	if c.Location() != manifest.London {
+		t.Errorf("NewClock(nil) reads %v", c.Location())
+	}
+	early, later := c.UnixMilli(2024, 10, 27, 1, 30, 0), c.UnixMilliLater(2024, 10, 27, 1, 30, 0)
+	if later-early != time.Hour.Milliseconds() {
+		t.Errorf("27 Oct 2024 01:30: earlier %s, later %s", time.UnixMilli(early).UTC(), time.UnixMilli(later).UTC())
+	}
+	if utc := NewClock(time.UTC); utc.UnixMilli(2024, 10, 27, 1, 30, 0) != time.Date(2024, 10, 27, 1, 30, 0, 0, time.UTC).UnixMilli() {
+		t.Error("NewClock(time.UTC) does not read UTC")
+	}
+}
+
+// BenchmarkParseDateTime measures the date-time cell conversion alone, over
+// a spread of years and both sides of the changes.
+func BenchmarkParseDateTime(b *testing.B) {
+	cells := [][]byte{
+		[]byte("15 Jan 2024 12:00:00"), []byte("15 Jul 2024 12:00:00"), []byte("29 Sep 2011 14:53:28"),
+		[]byte("27 Oct 2024 01:30:00"), []byte("31 Mar 2024 01:30:00"), []byte("5 Mar 1987 10:00:00"),
+		[]byte("01 Jan 1950 00:00:00"), []byte("31 Dec 2030 23:59:59"),
+	}
+	c := NewClock(nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var sum int64
+	for i := 0; i < b.N; i++ {
+		ms, err := c.ParseDateTime(cells[i%len(cells)], false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum += ms
+	}
+	_ = sum
 }

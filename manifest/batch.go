@@ -63,25 +63,16 @@ type Batch struct {
 	zip *zip.ReadCloser
 }
 
-// Options says how a batch's files are written.
-type Options struct {
-	// Delimiter of the manifest (the data files share it).
-	Delimiter rune
-}
-
 // ignored are files operating systems leave in folders, and the ones
 // sragent itself writes into a batch it archives (SHA256SUMS) or
 // quarantines (error.txt), so that a batch copied back is read as it was.
 var ignored = map[string]bool{"thumbs.db": true, "desktop.ini": true, ".ds_store": true, "sha256sums": true, "error.txt": true}
 
 // Load opens the batch folder dir of group and checks its structure: the
-// folder name, the manifest, and that the folder (and SRExtract.zip) hold
+// folder name, the manifest (read with opt), and that the folder (and SRExtract.zip) hold
 // exactly the files the manifest lists, plus the list files. All problems
 // are returned together as an ErrorList. Close the batch when done.
 func Load(dir, group string, opt Options) (*Batch, error) {
-	if opt.Delimiter == 0 {
-		opt.Delimiter = ','
-	}
 	b := &Batch{Group: group, Name: filepath.Base(dir), Dir: dir}
 	var errs ErrorList
 	fail := func(file string, err error) { errs = append(errs, &Error{File: file, Err: err}) }
@@ -89,7 +80,7 @@ func Load(dir, group string, opt Options) (*Batch, error) {
 	if b.Stamp, err = ParseStamp(b.Name); err != nil {
 		fail("", fmt.Errorf("folder name: %w", err))
 	}
-	b.Manifest, b.ManifestSHA256, err = readManifest(dir, opt.Delimiter)
+	b.Manifest, b.ManifestSHA256, err = readManifest(dir, opt)
 	if err != nil {
 		var list ErrorList
 		if !errors.As(err, &list) {
@@ -109,7 +100,7 @@ func Load(dir, group string, opt Options) (*Batch, error) {
 	return b, nil
 }
 
-func readManifest(dir string, delim rune) (*Manifest, string, error) {
+func readManifest(dir string, opt Options) (*Manifest, string, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, FileName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", errors.New("no SRManifest.csv in the batch folder")
@@ -118,7 +109,7 @@ func readManifest(dir string, delim rune) (*Manifest, string, error) {
 		return nil, "", fmt.Errorf("read manifest: %w", err)
 	}
 	sum := sha256.Sum256(raw)
-	m, err := Parse(bytes.NewReader(raw), delim)
+	m, err := Parse(bytes.NewReader(raw), opt)
 	return m, hex.EncodeToString(sum[:]), err
 }
 

@@ -57,6 +57,11 @@ const StaleAfter = 21 * 24 * time.Hour
 
 // Classify compares every entry of cur with the latest earlier batch of the
 // chain (history, oldest first) that lists the same table with dates.
+//
+// The comparison is of wall clocks, as SystmOne writes them: a From equal
+// to the previous To is continuous also across the autumn change. Only a
+// gap or overlap that starts in the repeated hour itself cannot be told
+// apart, since the manifest does not say which 01:xx it means.
 func Classify(history []Link, cur *Manifest) []FileContinuity {
 	out := make([]FileContinuity, 0, len(cur.Entries))
 	for _, e := range cur.Entries {

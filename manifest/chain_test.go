@@ -8,7 +8,7 @@ import (
 
 func mustManifest(t *testing.T, rows ...string) *Manifest {
 	t.Helper()
-	m, err := Parse(strings.NewReader(hdr+strings.Join(rows, "\r\n")+"\r\n"), ',')
+	m, err := Parse(strings.NewReader(hdr+strings.Join(rows, "\r\n")+"\r\n"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

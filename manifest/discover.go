@@ -18,7 +18,16 @@ const DefaultGroup = "default"
 // Pending is a batch folder found in the input folder.
 type Pending struct {
 	Group, Name, Dir string
-	Stamp            Stamp
+	// Stamp is the folder name parsed: when the batch was extracted.
+	Stamp Stamp
+	// CutOff is the instant of the manifest's data cut-off
+	// (Manifest.CutOffTime); zero when the manifest cannot be read (yet)
+	// or has no dated row.
+	CutOff time.Time
+	// From and To are the manifest's wall-clock DateExtractFrom of its
+	// deltas (Manifest.DeltaFrom) and DateExtractTo (Manifest.CutOff);
+	// zero when the manifest cannot be read or has none.
+	From, To Stamp
 	// Ready is true when the batch can be read: the manifest and every
 	// file it lists are there and nothing changed for the settle time.
 	Ready bool
@@ -27,9 +36,25 @@ type Pending struct {
 }
 
 // Discover lists the batch folders under root, directly (group
-// DefaultGroup) or one level down in reporting-group folders, ordered by
-// group and then by folder timestamp. Other folders and files are ignored.
-func Discover(root string, settle time.Duration, now time.Time) ([]Pending, error) {
+// DefaultGroup) or one level down in reporting-group folders. Other
+// folders and files are ignored. Manifests are read with opt.
+//
+// Groups are sorted by name, and the batches of each group are ordered as
+// a chain by their data cut-off, not by folder name:
+//   - first the batch with the earliest cut-off instant (Pending.CutOff);
+//   - then, while batches remain: a batch whose deltas start (From, wall
+//     clock) exactly at the cut-off of the batch just placed (To, wall
+//     clock) comes next, the earliest cut-off first if several do;
+//     otherwise the batch with the earliest cut-off instant;
+//   - ties go by folder name; batches whose manifest cannot be read keep
+//     their place in folder-name order, the others fill the other places.
+//
+// So hourly deltas across the autumn change, whose folder names and
+// cut-offs repeat 01:00-01:59, are returned in the order they were cut.
+func Discover(root string, opt Options, settle time.Duration, now time.Time) ([]Pending, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, fmt.Errorf("manifest options: %w", err)
+	}
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return nil, fmt.Errorf("read input folder: %w", err)
@@ -41,7 +66,7 @@ func Discover(root string, settle time.Duration, now time.Time) ([]Pending, erro
 		}
 		dir := filepath.Join(root, de.Name())
 		if s, err := ParseStamp(de.Name()); err == nil {
-			out = append(out, pending(DefaultGroup, dir, s, settle, now))
+			out = append(out, pending(DefaultGroup, dir, s, opt, settle, now))
 			continue
 		}
 		sub, err := os.ReadDir(dir)
@@ -50,7 +75,7 @@ func Discover(root string, settle time.Duration, now time.Time) ([]Pending, erro
 		}
 		for _, se := range sub {
 			if s, err := ParseStamp(se.Name()); err == nil && se.IsDir() {
-				out = append(out, pending(de.Name(), filepath.Join(dir, se.Name()), s, settle, now))
+				out = append(out, pending(de.Name(), filepath.Join(dir, se.Name()), s, opt, settle, now))
 			}
 		}
 	}
@@ -58,21 +83,110 @@ func Discover(root string, settle time.Duration, now time.Time) ([]Pending, erro
 		if out[i].Group != out[j].Group {
 			return out[i].Group < out[j].Group
 		}
-		return out[i].Stamp.Before(out[j].Stamp)
+		if c := out[i].Stamp.Compare(out[j].Stamp); c != 0 {
+			return c < 0
+		}
+		return out[i].Name < out[j].Name
 	})
+	for i := 0; i < len(out); {
+		j := i + 1
+		for j < len(out) && out[j].Group == out[i].Group {
+			j++
+		}
+		orderChain(out[i:j])
+		i = j
+	}
 	return out, nil
 }
 
-func pending(group, dir string, s Stamp, settle time.Duration, now time.Time) Pending {
+// orderChain reorders the batches of one group, sorted by folder name, as
+// Discover describes.
+func orderChain(ps []Pending) {
+	var slots []int // places of the batches with a cut-off, ascending
+	for i, p := range ps {
+		if !p.CutOff.IsZero() {
+			slots = append(slots, i)
+		}
+	}
+	if len(slots) < 2 {
+		return
+	}
+	byCut := make([]Pending, len(slots))
+	for k, i := range slots {
+		byCut[k] = ps[i]
+	}
+	sort.SliceStable(byCut, func(a, b int) bool {
+		if c := byCut[a].CutOff.Compare(byCut[b].CutOff); c != 0 {
+			return c < 0
+		}
+		return byCut[a].Name < byCut[b].Name
+	})
+	// starts lists, per wall-clock start, the batches beginning there in
+	// byCut order.
+	starts := map[string][]int{}
+	for k, p := range byCut {
+		if !p.From.IsZero() {
+			starts[p.From.String()] = append(starts[p.From.String()], k)
+		}
+	}
+	used := make([]bool, len(byCut))
+	next := 0 // first possibly unused place in byCut
+	cur := -1
+	for n := 0; n < len(slots); n++ {
+		pick := -1
+		if cur >= 0 {
+			key := byCut[cur].To.String()
+			cands := starts[key]
+			for len(cands) > 0 && used[cands[0]] {
+				cands = cands[1:]
+			}
+			starts[key] = cands
+			if len(cands) > 0 {
+				pick = cands[0]
+			}
+		}
+		if pick < 0 {
+			for used[next] {
+				next++
+			}
+			pick = next
+		}
+		used[pick] = true
+		ps[slots[n]] = byCut[pick]
+		cur = pick
+	}
+}
+
+func pending(group, dir string, s Stamp, opt Options, settle time.Duration, now time.Time) Pending {
 	p := Pending{Group: group, Name: filepath.Base(dir), Dir: dir, Stamp: s}
-	p.Waiting = waiting(dir, settle, now)
+	m, present := readPendingManifest(dir, opt)
+	if m != nil {
+		p.CutOff, p.From, p.To = m.CutOffTime(), m.DeltaFrom(), m.CutOff()
+	}
+	p.Waiting = waiting(dir, m, present, settle, now)
 	p.Ready = p.Waiting == ""
 	return p
 }
 
-// waiting returns why dir is not ready yet, or "".
-func waiting(dir string, settle time.Duration, now time.Time) string {
-	if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil {
+// readPendingManifest parses the manifest of dir with opt: nil when it is
+// absent or cannot be read or parsed (present tells which).
+func readPendingManifest(dir string, opt Options) (m *Manifest, present bool) {
+	f, err := os.Open(filepath.Join(dir, FileName))
+	if err != nil {
+		return nil, !errors.Is(err, fs.ErrNotExist)
+	}
+	defer f.Close()
+	m, err = Parse(f, opt)
+	if err != nil {
+		return nil, true
+	}
+	return m, true
+}
+
+// waiting returns why dir is not ready yet, or "". m is its manifest, nil
+// when absent (present false) or unreadable.
+func waiting(dir string, m *Manifest, present bool, settle time.Duration, now time.Time) string {
+	if !present {
 		return "no SRManifest.csv yet"
 	}
 	newest, err := newestChange(dir)
@@ -82,7 +196,7 @@ func waiting(dir string, settle time.Duration, now time.Time) string {
 	if age := now.Sub(newest); age < settle {
 		return fmt.Sprintf("changed %s ago; waiting until nothing changed for %s", age.Round(time.Second), settle)
 	}
-	if missing := missingListed(dir); missing != "" {
+	if missing := missingListed(dir, m); missing != "" {
 		return missing + " is listed in SRManifest.csv but not present yet"
 	}
 	return ""
@@ -106,17 +220,11 @@ func newestChange(dir string) (time.Time, error) {
 	return newest, nil
 }
 
-// missingListed returns the first listed file that is absent, or "". A
-// manifest or zip that cannot be read counts as ready: reading the batch
-// then reports the problem.
-func missingListed(dir string) string {
-	f, err := os.Open(filepath.Join(dir, FileName))
-	if err != nil {
-		return ""
-	}
-	m, err := Parse(f, ',')
-	f.Close()
-	if err != nil {
+// missingListed returns the first file the manifest m of dir lists that is
+// absent, or "". A manifest (nil m) or zip that cannot be read counts as
+// ready: reading the batch then reports the problem.
+func missingListed(dir string, m *Manifest) string {
+	if m == nil {
 		return ""
 	}
 	inZip := map[string]bool{}

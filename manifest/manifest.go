@@ -1,72 +1,15 @@
 package manifest
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
-	_ "time/tzdata" // Windows has no zoneinfo database
 )
 
 // FileName is the name of the manifest in a batch folder.
 const FileName = "SRManifest.csv"
-
-// Stamp is a `yyyyMMdd_HHmm` wall-clock time (UK local), as used for batch
-// folder names and the manifest's extract dates. The zero Stamp is "no date".
-type Stamp struct{ t time.Time }
-
-const stampLayout = "20060102_1504"
-
-var london = func() *time.Location {
-	l, err := time.LoadLocation("Europe/London")
-	if err != nil {
-		panic(fmt.Sprintf("load Europe/London: %v", err))
-	}
-	return l
-}()
-
-// ParseStamp parses `yyyyMMdd_HHmm`.
-func ParseStamp(s string) (Stamp, error) {
-	if len(s) != len(stampLayout) {
-		return Stamp{}, fmt.Errorf("not a yyyyMMdd_HHmm date")
-	}
-	t, err := time.Parse(stampLayout, s)
-	if err != nil {
-		return Stamp{}, fmt.Errorf("not a yyyyMMdd_HHmm date")
-	}
-	return Stamp{t}, nil
-}
-
-// IsZero reports whether s is "no date".
-func (s Stamp) IsZero() bool { return s.t.IsZero() }
-
-// String returns s as `yyyyMMdd_HHmm`, or "" for no date.
-func (s Stamp) String() string {
-	if s.IsZero() {
-		return ""
-	}
-	return s.t.Format(stampLayout)
-}
-
-// Before reports whether s is earlier than o.
-func (s Stamp) Before(o Stamp) bool { return s.t.Before(o.t) }
-
-// Equal reports whether s and o are the same wall-clock time.
-func (s Stamp) Equal(o Stamp) bool { return s.t.Equal(o.t) }
-
-// Sub returns the wall-clock duration s-o.
-func (s Stamp) Sub(o Stamp) time.Duration { return s.t.Sub(o.t) }
-
-// Time returns the instant of s read as UK wall-clock time.
-func (s Stamp) Time() time.Time {
-	w := s.t
-	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), 0, 0, london)
-}
-
-// MarshalText renders s as `yyyyMMdd_HHmm`.
-func (s Stamp) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Entry is one manifest row: one table file of the batch.
 type Entry struct {
@@ -116,36 +59,82 @@ func (m *Manifest) CutOff() Stamp {
 	return Stamp{}
 }
 
+// DeltaFrom returns the DateExtractFrom its deltas share: where the data of
+// the batch starts (zero if no delta row is dated, as in a full download).
+func (m *Manifest) DeltaFrom() Stamp {
+	for _, e := range m.Entries {
+		if e.IsDelta && !e.From.IsZero() {
+			return e.From
+		}
+	}
+	return Stamp{}
+}
+
+// CutOffTime returns the instant of the cut-off (zero if no row has one),
+// resolved against the deltas' start by ResolveRange: normally CutOff().Time(),
+// but the later instant when the deltas' range crossed the autumn change
+// (DateExtractFrom 20241027_0130, DateExtractTo 20241027_0115 is 01:15Z).
+// A batch of full files only has no start to resolve against: its cut-off
+// in the autumn repeat is the earlier instant.
+func (m *Manifest) CutOffTime() time.Time {
+	to := m.CutOff()
+	if to.IsZero() {
+		return time.Time{}
+	}
+	_, t := ResolveRange(m.DeltaFrom(), to)
+	return t
+}
+
 // Columns of the manifest, all required.
 var columns = []string{"FileName", "IsDelta", "IsReference", "DateExtractFrom", "DateExtractTo"}
 
-// Parse reads a manifest strictly: columns by name, Y/N flags,
-// `yyyyMMdd_HHmm` dates, an empty DateExtractFrom on full files, one
-// DateExtractTo for the batch and one DateExtractFrom for its deltas.
-// Every problem is reported, as an ErrorList of *Error.
-func Parse(r io.Reader, delimiter rune) (*Manifest, error) {
-	cr := csv.NewReader(r)
-	cr.Comma = delimiter
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = false
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
+var required = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range columns {
+		m[c] = true
+	}
+	return m
+}()
+
+// Parse reads a manifest strictly: the dialect of opt (see Options; lines
+// end in CRLF or LF, empty lines are skipped, a byte-order mark before the
+// header is dropped), columns by name, Y/N flags, `yyyyMMdd_HHmm` dates,
+// an empty DateExtractFrom on full files, one DateExtractTo for the batch
+// and one DateExtractFrom for its deltas, which must be before it as
+// instants (ResolveRange). Every problem is reported, as an ErrorList of
+// *Error.
+func Parse(r io.Reader, opt Options) (*Manifest, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, ErrorList{{File: FileName, Err: fmt.Errorf("options: %w", err)}}
+	}
+	opt = opt.resolved()
+	lines, err := readLines(r)
+	if err != nil {
+		return nil, ErrorList{{File: FileName, Err: err}}
+	}
+	if len(lines) == 0 {
 		return nil, ErrorList{{File: FileName, Line: 1, Err: errors.New("empty file: no header")}}
 	}
+	head := lines[0]
+	var header []string
+	err = head.err
+	if err == nil {
+		header, err = splitFields(head.text, opt)
+	}
 	if err != nil {
-		return nil, ErrorList{csvError(err)}
-	}
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\ufeff")
-	}
-	idx := map[string]int{}
-	for i, h := range header {
-		idx[h] = i
+		return nil, ErrorList{{File: FileName, Line: head.num, Err: err}}
 	}
 	var errs ErrorList
+	idx := map[string]int{}
+	for i, h := range header {
+		if _, dup := idx[h]; dup && required[h] {
+			errs = append(errs, &Error{File: FileName, Line: head.num, Column: h, Err: errors.New("appears twice in the header")})
+		}
+		idx[h] = i
+	}
 	for _, c := range columns {
 		if _, ok := idx[c]; !ok {
-			errs = append(errs, &Error{File: FileName, Line: 1, Column: c, Err: errors.New("missing column")})
+			errs = append(errs, &Error{File: FileName, Line: head.num, Column: c, Err: errors.New("missing column")})
 		}
 	}
 	if len(errs) > 0 {
@@ -153,22 +142,21 @@ func Parse(r io.Reader, delimiter rune) (*Manifest, error) {
 	}
 	m := &Manifest{}
 	seen := map[string]int64{}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	for _, l := range lines[1:] {
+		rec, err := []string(nil), l.err
+		if err == nil {
+			rec, err = splitFields(l.text, opt)
 		}
 		if err != nil {
-			errs = append(errs, csvError(err))
-			break
+			errs = append(errs, &Error{File: FileName, Line: l.num, Err: err})
+			continue
 		}
-		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
-			errs = append(errs, &Error{File: FileName, Line: int64(line),
+			errs = append(errs, &Error{File: FileName, Line: l.num,
 				Err: fmt.Errorf("%d fields, header has %d", len(rec), len(header))})
 			continue
 		}
-		e, rowErrs := parseEntry(rec, idx, int64(line))
+		e, rowErrs := parseEntry(rec, idx, l.num)
 		errs = append(errs, rowErrs...)
 		if prev, dup := seen[e.FileName]; dup && e.FileName != "" {
 			errs = append(errs, &Error{File: FileName, Line: e.Line, Column: "FileName",
@@ -182,14 +170,6 @@ func Parse(r io.Reader, delimiter rune) (*Manifest, error) {
 		return nil, errs
 	}
 	return m, nil
-}
-
-func csvError(err error) *Error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return &Error{File: FileName, Line: int64(pe.StartLine), Err: pe.Err}
-	}
-	return &Error{File: FileName, Err: err}
 }
 
 func parseEntry(rec []string, idx map[string]int, line int64) (Entry, ErrorList) {
@@ -239,8 +219,12 @@ func parseEntry(rec []string, idx map[string]int, line int64) (Entry, ErrorList)
 		bad("DateExtractFrom", errors.New("must be empty on a full file (IsDelta=N)"))
 	case e.IsDelta && e.From.IsZero():
 		bad("DateExtractFrom", errors.New("empty on a delta file (IsDelta=Y)"))
-	case e.IsDelta && !e.From.Before(e.To):
-		bad("DateExtractFrom", errors.New("not before DateExtractTo"))
+	case e.IsDelta:
+		// As instants: across the autumn change a To may read earlier
+		// than its From on the wall clock (see ResolveRange).
+		if from, to := ResolveRange(e.From, e.To); !from.Before(to) {
+			bad("DateExtractFrom", errors.New("not before DateExtractTo"))
+		}
 	}
 	return e, errs
 }

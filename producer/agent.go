@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -13,19 +15,12 @@ import (
 	"github.com/sragent/sragent/manifest"
 )
 
-// AgentConfig says where batches come from and go to.
-type AgentConfig struct {
-	InputDir, ArchiveDir, QuarantineDir string
-	// Settle is how long a batch folder must be unchanged to be ready.
-	Settle time.Duration
-	// Delimiter of the manifest; the default is ','.
-	Delimiter rune
-}
-
 // Agent publishes the pending batches of every chain in order, archives
 // what it published, quarantines what is bad and halts a chain on a gap.
+// Over a dry-run Publisher it predicts all of that and changes nothing.
 type Agent struct {
 	pub *Publisher
+	reg *Registry
 	cfg AgentConfig
 	log *slog.Logger
 	now func() time.Time
@@ -34,39 +29,26 @@ type Agent struct {
 	halted map[string]string // after the last pass, for health checks
 }
 
-// NewAgent returns an Agent over a started Publisher.
-func NewAgent(pub *Publisher, cfg AgentConfig, log *slog.Logger) *Agent {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Delimiter == 0 {
-		cfg.Delimiter = ','
-	}
-	return &Agent{pub: pub, cfg: cfg, log: log, now: time.Now}
-}
-
-// BatchReport is what one pass did with one batch. Reason never quotes a
-// cell.
+// BatchReport is what one pass did (or, in a dry run, would do) with one
+// batch.
 type BatchReport struct {
-	Group, Batch string
-	// Outcome is an Outcome name, or "waiting".
-	Outcome                      string
-	Reason                       string
-	Events, Deletes, DeadLetters int64
-	// MovedTo is the archive or quarantine folder.
-	MovedTo string
+	Group string `json:"group"`
+	Batch string `json:"batch"`
+	Result
+	// MovedTo is the archive or quarantine folder ("" in a dry run).
+	MovedTo string `json:"moved_to,omitempty"`
 }
 
 // Pass is the result of one RunOnce.
 type Pass struct {
 	Batches []BatchReport
-	// Halted maps each halted group to why.
+	// Halted maps each group whose chain needs an operator to why.
 	Halted map[string]string
 }
 
-// Groups lists the reporting groups with batch folders in the input.
-func (a *Agent) Groups() ([]string, error) {
-	ps, err := manifest.Discover(a.cfg.InputDir, 0, a.now())
+// groups lists the reporting groups with batch folders in the input.
+func (a *Agent) groups() ([]string, error) {
+	ps, err := manifest.Discover(a.cfg.InputDir, a.cfg.Dialect.Manifest(), 0, a.now())
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +61,13 @@ func (a *Agent) Groups() ([]string, error) {
 	return out, nil
 }
 
-// RunOnce publishes every ready batch, chain by chain in folder order. A
-// chain stops at a batch that is not ready, that is quarantined, or that
-// has a gap; other chains go on. The error is for failures of Kafka, the
-// registry or the file system, after which the pass stopped.
-func (a *Agent) RunOnce(ctx context.Context) (*Pass, error) {
-	ps, err := manifest.Discover(a.cfg.InputDir, a.cfg.Settle, a.now())
+// RunOnce publishes every ready batch, chain by chain in cut-off order (or
+// only the batch folders named in dirs, which are read whether settled or
+// not). A chain stops at a batch that is not ready, that is quarantined,
+// or that has a gap; other chains go on. The error is for failures of
+// Kafka, the registry or the file system, after which the pass stopped.
+func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
+	ps, err := a.pending(dirs)
 	if err != nil {
 		return nil, err
 	}
@@ -113,10 +96,156 @@ func (a *Agent) RunOnce(ctx context.Context) (*Pass, error) {
 	return pass, errors.Join(errs...)
 }
 
+// pending returns the input's pending batches, or the named folders (the
+// group is their parent folder's name, or DefaultGroup directly in the
+// input folder).
+func (a *Agent) pending(dirs []string) ([]manifest.Pending, error) {
+	if len(dirs) == 0 {
+		return manifest.Discover(a.cfg.InputDir, a.cfg.Dialect.Manifest(), a.cfg.Settle, a.now())
+	}
+	in, _ := filepath.Abs(a.cfg.InputDir)
+	var out []manifest.Pending
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("resolve %s: %w", d, err)
+		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%s is not a batch folder", d)
+		}
+		group := filepath.Base(filepath.Dir(abs))
+		if filepath.Dir(abs) == in {
+			group = manifest.DefaultGroup
+		}
+		s, _ := manifest.ParseStamp(filepath.Base(abs))
+		out = append(out, manifest.Pending{Group: group, Name: filepath.Base(abs), Dir: abs, Stamp: s, Ready: true})
+	}
+	return out, nil
+}
+
+func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending, pass *Pass) error {
+	for i, p := range pending {
+		prog := a.pub.State().Progress(g)
+		if prog.Halted != "" {
+			if !a.gapResolved(prog, pending[i:]) {
+				pass.Halted[g] = prog.Halted
+				waiting(pass, pending[i:], Halted, "the chain is halted: "+prog.Halted)
+				return nil
+			}
+			a.log.Info("a full batch follows the gap; resuming the chain", "group", g, "batch", p.Name)
+			if err := a.pub.Resume(ctx, g); err != nil {
+				return err
+			}
+		}
+		if !p.Ready {
+			pass.Batches = append(pass.Batches, BatchReport{Group: g, Batch: p.Name, Result: Result{Outcome: Incomplete, Reason: p.Waiting}})
+			waiting(pass, pending[i+1:], Incomplete, fmt.Sprintf("waits for batch %s to be complete", p.Name))
+			return nil
+		}
+		stop, err := a.batch(ctx, p, pass)
+		if err != nil {
+			return err
+		}
+		if stop {
+			waiting(pass, pending[i+1:], Halted, fmt.Sprintf("the chain waits at batch %s", p.Name))
+			return nil
+		}
+	}
+	return nil
+}
+
+// waiting reports the batches a chain does not reach in this pass.
+func waiting(pass *Pass, rest []manifest.Pending, o Outcome, reason string) {
+	for _, p := range rest {
+		pass.Batches = append(pass.Batches, BatchReport{Group: p.Group, Batch: p.Name, Result: Result{Outcome: o, Reason: reason}})
+	}
+}
+
+// gapResolved reports whether a halt is a gap that a later ready batch
+// closes with full files of every gapped table.
+func (a *Agent) gapResolved(prog *Progress, pending []manifest.Pending) bool {
+	if len(prog.GapTables) == 0 {
+		return false
+	}
+	for _, p := range pending[1:] {
+		if !p.Ready {
+			return false
+		}
+		b, err := manifest.Load(p.Dir, p.Group, a.cfg.Dialect.Manifest())
+		if err != nil {
+			return false
+		}
+		full := true
+		for _, t := range prog.GapTables {
+			e, ok := b.Manifest.Entry(t)
+			full = full && ok && !e.IsDelta
+		}
+		b.Close()
+		if full {
+			return true
+		}
+	}
+	return false
+}
+
+// batch publishes one ready batch; stop is true when the chain must wait.
+func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop bool, err error) {
+	log := a.log.With("group", p.Group, "batch", p.Name)
+	rep := BatchReport{Group: p.Group, Batch: p.Name}
+	b, err := manifest.Load(p.Dir, p.Group, a.cfg.Dialect.Manifest())
+	if err != nil {
+		var list manifest.ErrorList
+		if !errors.As(err, &list) {
+			return true, err
+		}
+		rep.Result = Result{Outcome: Invalid, Reason: list.Error(), Files: []*FileReport{}}
+		for _, e := range list {
+			rep.problem(Problem{Severity: SeverityError, File: e.File, Line: e.Line, Column: e.Column, Reason: e.Err.Error()})
+		}
+		a.pub.metrics.batch(p.Group, Invalid, 0, time.Time{})
+		return true, a.quarantine(ctx, p, &rep, pass, log)
+	}
+	began := a.now()
+	res, err := a.pub.Publish(ctx, b)
+	cutoff := b.Manifest.CutOffTime()
+	b.Close()
+	rep.Result = res
+	if err != nil {
+		if res.Outcome == Blocked {
+			pass.Batches = append(pass.Batches, rep)
+		}
+		return true, err
+	}
+	a.pub.metrics.batch(p.Group, res.Outcome, a.now().Sub(began), cutoff)
+	for _, pr := range res.Problems {
+		if pr.Severity == SeverityWarning {
+			log.Warn(pr.Reason, "file", pr.File, "line", pr.Line, "column", pr.Column)
+		}
+	}
+	switch res.Outcome {
+	case Published, Duplicate:
+		if err := a.archive(p, &rep); err != nil {
+			return true, err
+		}
+		log.Info("batch "+res.Outcome.String(), "events", res.Events, "dead_letters", res.DeadLetters, "archived_to", rep.MovedTo)
+		pass.Batches = append(pass.Batches, rep)
+		return false, nil
+	case Blocked: // a dry run's prediction; publishing returned the error
+		pass.Batches = append(pass.Batches, rep)
+		return true, nil
+	case Halted:
+		log.Warn("chain halted", "reason", res.Reason)
+		pass.Batches = append(pass.Batches, rep)
+		pass.Halted[p.Group] = res.Reason
+		return true, a.pub.Halt(ctx, p.Group, res.Reason, res.GapTables)
+	}
+	return true, a.quarantine(ctx, p, &rep, pass, log)
+}
+
 // observe refreshes the chain gauges and the halts health checks read.
 func (a *Agent) observe(pass *Pass) {
 	pending := map[string]int{}
-	if ps, err := manifest.Discover(a.cfg.InputDir, a.cfg.Settle, a.now()); err == nil {
+	if ps, err := manifest.Discover(a.cfg.InputDir, a.cfg.Dialect.Manifest(), a.cfg.Settle, a.now()); err == nil {
 		for _, p := range ps {
 			pending[p.Group]++
 		}
@@ -151,9 +280,9 @@ func (a *Agent) Halted() map[string]string {
 	return maps.Clone(a.halted)
 }
 
-// PrimeMetrics sets the per-group gauges from the state read at start, so
+// primeMetrics sets the per-group gauges from the state read at start, so
 // that the 21-day countdown survives a restart.
-func (a *Agent) PrimeMetrics() {
+func (a *Agent) primeMetrics() {
 	st := a.pub.State()
 	if st == nil || a.pub.metrics == nil {
 		return
@@ -166,150 +295,4 @@ func (a *Agent) PrimeMetrics() {
 		}
 	}
 	a.observe(&Pass{Halted: map[string]string{}})
-}
-
-func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending, pass *Pass) error {
-	for i, p := range pending {
-		prog := a.pub.State().Progress(g)
-		if prog.Halted != "" {
-			if !a.gapResolved(prog, pending[i:]) {
-				pass.Halted[g] = prog.Halted
-				return nil
-			}
-			a.log.Info("a full batch follows the gap; resuming the chain", "group", g, "batch", p.Name)
-			if err := a.pub.Resume(ctx, g); err != nil {
-				return err
-			}
-		}
-		if !p.Ready {
-			pass.Batches = append(pass.Batches, BatchReport{Group: g, Batch: p.Name, Outcome: "waiting", Reason: p.Waiting})
-			return nil
-		}
-		stop, err := a.batch(ctx, p, pass)
-		if err != nil || stop {
-			return err
-		}
-	}
-	return nil
-}
-
-// gapResolved reports whether a halt is a gap that a later ready batch
-// closes with full files of every gapped table.
-func (a *Agent) gapResolved(prog *Progress, pending []manifest.Pending) bool {
-	if len(prog.GapTables) == 0 {
-		return false
-	}
-	for _, p := range pending[1:] {
-		if !p.Ready {
-			return false
-		}
-		b, err := manifest.Load(p.Dir, p.Group, manifest.Options{Delimiter: a.cfg.Delimiter})
-		if err != nil {
-			return false
-		}
-		full := true
-		for _, t := range prog.GapTables {
-			e, ok := b.Manifest.Entry(t)
-			full = full && ok && !e.IsDelta
-		}
-		b.Close()
-		if full {
-			return true
-		}
-	}
-	return false
-}
-
-// batch publishes one ready batch; stop is true when the chain must wait.
-func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop bool, err error) {
-	log := a.log.With("group", p.Group, "batch", p.Name)
-	rep := BatchReport{Group: p.Group, Batch: p.Name}
-	b, err := manifest.Load(p.Dir, p.Group, manifest.Options{Delimiter: a.cfg.Delimiter})
-	if err != nil {
-		var list manifest.ErrorList
-		if !errors.As(err, &list) {
-			return true, err
-		}
-		rep.Outcome, rep.Reason = Invalid.String(), list.Error()
-		a.pub.metrics.batch(p.Group, Invalid, 0, time.Time{})
-		return true, a.quarantine(ctx, p, &rep, pass, log)
-	}
-	began := a.now()
-	res, err := a.pub.Publish(ctx, b)
-	cutoff := b.Manifest.CutOff()
-	b.Close()
-	if err != nil {
-		return true, err
-	}
-	rep.Outcome, rep.Reason = res.Outcome.String(), res.Reason
-	rep.Events, rep.Deletes, rep.DeadLetters = res.Events, res.Deletes, res.DeadLetters
-	var cut time.Time
-	if !cutoff.IsZero() {
-		cut = cutoff.Time()
-	}
-	a.pub.metrics.batch(p.Group, res.Outcome, a.now().Sub(began), cut)
-	switch res.Outcome {
-	case Published, Duplicate:
-		dst, err := archive(p, a.cfg.ArchiveDir)
-		if err != nil {
-			return true, err
-		}
-		rep.MovedTo = dst
-		log.Info("batch "+res.Outcome.String(), "events", res.Events, "dead_letters", res.DeadLetters, "archived_to", dst)
-		pass.Batches = append(pass.Batches, rep)
-		return false, nil
-	case Halted:
-		log.Warn("chain halted", "reason", res.Reason)
-		pass.Batches = append(pass.Batches, rep)
-		pass.Halted[p.Group] = res.Reason
-		return true, a.pub.Halt(ctx, p.Group, res.Reason, res.GapTables)
-	}
-	return true, a.quarantine(ctx, p, &rep, pass, log)
-}
-
-func (a *Agent) quarantine(ctx context.Context, p manifest.Pending, rep *BatchReport, pass *Pass, log *slog.Logger) error {
-	dst, err := quarantine(p, a.cfg.QuarantineDir, rep.Reason, a.now())
-	if err != nil {
-		return err
-	}
-	rep.MovedTo = dst
-	pass.Batches = append(pass.Batches, *rep)
-	reason := fmt.Sprintf("batch %s was quarantined (%s): %s", p.Name, rep.Outcome, rep.Reason)
-	pass.Halted[p.Group] = reason
-	log.Error("batch quarantined; the chain waits", "outcome", rep.Outcome, "quarantined_to", dst)
-	return a.pub.Halt(ctx, p.Group, reason, nil)
-}
-
-// Halt records that a group's chain waits, and why.
-func (p *Publisher) Halt(ctx context.Context, group, reason string, gapTables []string) error {
-	return p.updateProgress(ctx, group, func(pr *Progress) {
-		pr.Halted, pr.GapTables, pr.Resume = reason, gapTables, false
-	})
-}
-
-// Resume lifts a group's halt: the next batch is published even though it
-// does not continue the chain (an operator accepted the gap).
-func (p *Publisher) Resume(ctx context.Context, group string) error {
-	return p.updateProgress(ctx, group, func(pr *Progress) {
-		pr.Halted, pr.GapTables, pr.Resume = "", nil, true
-	})
-}
-
-func (p *Publisher) updateProgress(ctx context.Context, group string, mutate func(*Progress)) error {
-	if p.stale || p.state == nil {
-		if err := p.reload(ctx); err != nil {
-			return err
-		}
-	}
-	cl, err := p.client(ctx, group)
-	if err != nil {
-		return err
-	}
-	cur := copyProgress(p.state.Progress(group))
-	mutate(&cur)
-	t, err := p.begin(cl, group)
-	if err != nil {
-		return err
-	}
-	return p.commit(ctx, t, &cur)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -14,117 +15,161 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
-// Config is how sragent talks to Kafka and what it publishes.
+// Config is how sragent talks to Kafka and what it publishes. Its
+// mapstructure tags are the keys of the kafka section of sragent's
+// configuration; DefaultConfig holds their defaults.
 type Config struct {
 	// Brokers are the seed brokers.
-	Brokers []string
-	// ClientID names the client to the brokers; the default is "sragent".
-	ClientID string
+	Brokers []string `mapstructure:"brokers"`
+	// ClientID names the client to the brokers.
+	ClientID string `mapstructure:"client_id"`
 	// TopicPrefix starts every topic name: <prefix>.<Table>,
 	// <prefix>.batches, <prefix>.deadletter, <prefix>.state.
-	TopicPrefix string
+	TopicPrefix string `mapstructure:"topic_prefix"`
 	// Partitions and ReplicationFactor apply to topics sragent creates
 	// (ReplicationFactor -1: the broker default).
-	Partitions        int32
-	ReplicationFactor int16
-	// Compression is snappy (default), zstd, lz4, gzip or none.
-	Compression string
-	// Linger is how long a partition's batch may wait to fill; the default
-	// is 5ms.
-	Linger time.Duration
-	// BatchMaxBytes bounds one produce batch; the default is 1 MiB.
-	BatchMaxBytes int32
+	Partitions        int32 `mapstructure:"partitions"`
+	ReplicationFactor int16 `mapstructure:"replication_factor"`
+	// Compression is snappy, zstd, lz4, gzip or none.
+	Compression string `mapstructure:"compression"`
+	// Linger is how long a partition's batch may wait to fill.
+	Linger time.Duration `mapstructure:"linger"`
+	// BatchMaxBytes bounds one produce batch.
+	BatchMaxBytes int32 `mapstructure:"batch_max_bytes"`
 	// DeliveryTimeout bounds how long a record may take to be acknowledged
-	// (franz-go retries forever by default); the default is 2 minutes.
-	DeliveryTimeout time.Duration
+	// (franz-go retries forever by default).
+	DeliveryTimeout time.Duration `mapstructure:"delivery_timeout"`
 	// TxnRecords and TxnBytes bound one transaction: a batch is published
 	// in transactions of at most this many records or bytes, each ending
-	// with a checkpoint. Defaults: 50,000 records, 64 MiB.
-	TxnRecords int
-	TxnBytes   int
+	// with a checkpoint.
+	TxnRecords int `mapstructure:"transaction_records"`
+	TxnBytes   int `mapstructure:"transaction_bytes"`
 	// TxnTimeout is the transaction timeout asked of the broker: a
 	// transaction open longer (a stalled read) is aborted by the broker,
 	// and the next pass resumes after the last checkpoint. It must not
-	// exceed the broker's transaction.max.timeout.ms. Default 1 minute.
-	TxnTimeout time.Duration
+	// exceed the broker's transaction.max.timeout.ms.
+	TxnTimeout time.Duration `mapstructure:"transaction_timeout"`
 	// TLS and SASL secure the connection.
-	TLS  TLSConfig
-	SASL SASLConfig
+	TLS  TLSConfig  `mapstructure:"tls"`
+	SASL SASLConfig `mapstructure:"sasl"`
 }
 
 // TLSConfig enables TLS to the brokers.
 type TLSConfig struct {
-	Enabled bool
+	Enabled bool `mapstructure:"enabled"`
 	// CAFile verifies the brokers (system roots when empty); CertFile and
 	// KeyFile are the client certificate for mutual TLS.
-	CAFile, CertFile, KeyFile string
+	CAFile   string `mapstructure:"ca_file"`
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
 	// ServerName overrides the name checked in the brokers' certificates.
-	ServerName string
+	ServerName string `mapstructure:"server_name"`
 }
 
 // SASLConfig authenticates with SASL.
 type SASLConfig struct {
 	// Mechanism is "" (none), PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
-	Mechanism      string
-	User, Password string
+	Mechanism string `mapstructure:"mechanism"`
+	User      string `mapstructure:"username"`
+	Password  string `mapstructure:"password"`
 }
 
-// withDefaults fills unset fields.
+// DefaultConfig is the one table of Kafka defaults: what every unset key
+// means.
+func DefaultConfig() Config {
+	return Config{
+		Brokers: []string{"localhost:9092"}, ClientID: "sragent", TopicPrefix: "systmone",
+		Partitions: 6, ReplicationFactor: -1, Compression: "snappy", Linger: 5 * time.Millisecond,
+		BatchMaxBytes: 1 << 20, DeliveryTimeout: 2 * time.Minute,
+		TxnRecords: 50_000, TxnBytes: 64 << 20, TxnTimeout: time.Minute,
+	}
+}
+
+// withDefaults fills unset fields from DefaultConfig (brokers excepted).
 func (c Config) withDefaults() Config {
-	if c.ClientID == "" {
-		c.ClientID = "sragent"
+	d := DefaultConfig()
+	set := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
 	}
-	if c.TopicPrefix == "" {
-		c.TopicPrefix = "systmone"
-	}
+	set(&c.ClientID, d.ClientID)
+	set(&c.TopicPrefix, d.TopicPrefix)
+	set(&c.Compression, d.Compression)
 	if c.Partitions == 0 {
-		c.Partitions = 6
+		c.Partitions = d.Partitions
 	}
 	if c.ReplicationFactor == 0 {
-		c.ReplicationFactor = -1
-	}
-	if c.Compression == "" {
-		c.Compression = "snappy"
+		c.ReplicationFactor = d.ReplicationFactor
 	}
 	if c.Linger == 0 {
-		c.Linger = 5 * time.Millisecond
+		c.Linger = d.Linger
 	}
 	if c.BatchMaxBytes == 0 {
-		c.BatchMaxBytes = 1 << 20
+		c.BatchMaxBytes = d.BatchMaxBytes
 	}
 	if c.DeliveryTimeout == 0 {
-		c.DeliveryTimeout = 2 * time.Minute
+		c.DeliveryTimeout = d.DeliveryTimeout
 	}
 	if c.TxnRecords == 0 {
-		c.TxnRecords = 50_000
+		c.TxnRecords = d.TxnRecords
 	}
 	if c.TxnBytes == 0 {
-		c.TxnBytes = 64 << 20
+		c.TxnBytes = d.TxnBytes
 	}
 	if c.TxnTimeout == 0 {
-		c.TxnTimeout = time.Minute
+		c.TxnTimeout = d.TxnTimeout
 	}
 	return c
 }
 
-// Validate reports settings that cannot work.
+// Validate reports every setting that cannot work, naming its key in
+// sragent's configuration (kafka.<key>).
 func (c Config) Validate() error {
 	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("kafka.%s: %s", key, fmt.Sprintf(format, args...)))
+	}
 	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("no brokers"))
+		bad("brokers", "must list at least one broker")
+	}
+	if c.TopicPrefix == "" || strings.ContainsAny(c.TopicPrefix, " /\\") {
+		bad("topic_prefix", "must be a non-empty topic name prefix")
+	}
+	if c.Partitions < 1 {
+		bad("partitions", "must be at least 1")
+	}
+	if c.ReplicationFactor == 0 || c.ReplicationFactor < -1 {
+		bad("replication_factor", "must be positive, or -1 for the broker default")
 	}
 	if _, err := compression(c.Compression); err != nil {
-		errs = append(errs, err)
+		bad("compression", "%v", err)
 	}
-	if c.TxnRecords < 0 || c.TxnBytes < 0 {
-		errs = append(errs, errors.New("transaction bounds must be positive"))
+	for key, v := range map[string]time.Duration{"linger": c.Linger, "delivery_timeout": c.DeliveryTimeout, "transaction_timeout": c.TxnTimeout} {
+		if v < 0 {
+			bad(key, "must not be negative")
+		}
+	}
+	if c.BatchMaxBytes < 0 {
+		bad("batch_max_bytes", "must be positive")
+	}
+	if c.TxnRecords < 0 {
+		bad("transaction_records", "must be positive")
+	}
+	if c.TxnBytes < 0 {
+		bad("transaction_bytes", "must be positive")
 	}
 	switch strings.ToUpper(c.SASL.Mechanism) {
 	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
 	default:
-		errs = append(errs, fmt.Errorf("unknown SASL mechanism %q (want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", c.SASL.Mechanism))
+		bad("sasl.mechanism", "unknown SASL mechanism %q (want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", c.SASL.Mechanism)
 	}
+	sortErrs(errs)
 	return errors.Join(errs...)
+}
+
+func sortErrs(errs []error) {
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 }
 
 func compression(name string) (kgo.CompressionCodec, error) {

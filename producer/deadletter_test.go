@@ -35,7 +35,7 @@ func TestDeadLetters(t *testing.T) {
 		"x3,A1,Cat,,0\r\n" +
 		"4,A1,Dan,,0\r\n")
 	pass, err := e.run(context.Background())
-	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != "published" || pass.Batches[0].Events != 2 || pass.Batches[0].DeadLetters != 2 {
+	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != Published || pass.Batches[0].Events != 2 || pass.Batches[0].DeadLetters != 2 {
 		t.Fatalf("%+v %v", pass, err)
 	}
 	var dead []map[string]any
@@ -84,7 +84,7 @@ func TestRecordTooLargeIsDeadLetter(t *testing.T) {
 		"x3,A1," + strings.Repeat("C", 1536<<10) + ",0\r\n" + // not an integer, and too large to quote
 		"4,A1,Dan,0\r\n")
 	pass, err := e.run(context.Background())
-	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != "published" || pass.Batches[0].Events != 2 || pass.Batches[0].DeadLetters != 2 {
+	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != Published || pass.Batches[0].Events != 2 || pass.Batches[0].DeadLetters != 2 {
 		t.Fatalf("%+v %v", pass, err)
 	}
 	var dead []map[string]any

@@ -57,27 +57,21 @@ func (e *env) runWith(ctx context.Context, opts ...Opt) (*Pass, error) {
 	return pass, err
 }
 
-// withAgent starts a publisher and agent, calls fn, and closes them.
+// withAgent opens an agent, calls fn, and closes it.
 func (e *env) withAgent(ctx context.Context, opts []Opt, fn func(*Agent) error) error {
 	e.t.Helper()
-	reg, err := NewRegistry(e.registry)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	pub, err := New(ctx, e.cfg, reg, opts...)
+	a, err := Open(ctx, e.agentConfig(), opts...)
 	if err != nil {
 		return err
 	}
-	defer pub.Close()
-	a := NewAgent(pub, AgentConfig{InputDir: e.in, ArchiveDir: e.archive, QuarantineDir: e.quarantine}, nil)
-	groups, err := a.Groups()
-	if err != nil {
-		return err
-	}
-	if err := pub.Start(ctx, groups); err != nil {
-		return err
-	}
+	defer a.Close()
 	return fn(a)
+}
+
+// agentConfig is the configuration of the env's agent.
+func (e *env) agentConfig() AgentConfig {
+	return AgentConfig{InputDir: e.in, ArchiveDir: e.archive, QuarantineDir: e.quarantine,
+		Kafka: e.cfg, Registry: RegistryConfig{URL: e.registry}}
 }
 
 // event is one decoded record.
@@ -256,7 +250,7 @@ func TestPublishChainsRebuildTables(t *testing.T) {
 		t.Fatalf("pass %+v", pass)
 	}
 	for _, b := range pass.Batches {
-		if b.Outcome != "published" || b.MovedTo == "" {
+		if b.Outcome != Published || b.MovedTo == "" {
 			t.Errorf("%s/%s: %s %s", b.Group, b.Batch, b.Outcome, b.Reason)
 		}
 	}

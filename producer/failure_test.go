@@ -102,7 +102,7 @@ func TestResumeAfterProduceFailure(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, b := range pass.Batches {
-				if b.Outcome != "published" {
+				if b.Outcome != Published {
 					t.Errorf("%s after resume: %s %s", b.Batch, b.Outcome, b.Reason)
 				}
 			}
@@ -137,7 +137,7 @@ func TestRedeliveryAndConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pass.Batches) != 1 || pass.Batches[0].Outcome != "duplicate" || !strings.HasPrefix(pass.Batches[0].MovedTo, e.archive) {
+	if len(pass.Batches) != 1 || pass.Batches[0].Outcome != Duplicate || !strings.HasPrefix(pass.Batches[0].MovedTo, e.archive) {
 		t.Fatalf("redelivery: %+v", pass.Batches)
 	}
 	if after := len(e.consume(allTopics(g, e.cfg)...)); after != before {
@@ -156,7 +156,7 @@ func TestRedeliveryAndConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pass.Batches) != 1 || pass.Batches[0].Outcome != "conflict" || !strings.HasPrefix(pass.Batches[0].MovedTo, e.quarantine) {
+	if len(pass.Batches) != 1 || pass.Batches[0].Outcome != Conflict || !strings.HasPrefix(pass.Batches[0].MovedTo, e.quarantine) {
 		t.Fatalf("conflict: %+v", pass.Batches)
 	}
 	if _, err := os.Stat(filepath.Join(pass.Batches[0].MovedTo, ErrorFile)); err != nil {
@@ -179,7 +179,7 @@ func TestQuarantineHaltsOneChain(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, b := range pass.Batches {
-		got[b.Group+"/"+b.Batch] = b.Outcome
+		got[b.Group+"/"+b.Batch] = b.Outcome.String()
 	}
 	want := map[string]string{"group1/" + g.BatchName(0): "published", "group1/" + g.BatchName(1): "invalid",
 		"group2/" + g.BatchName(0): "published", "group2/" + g.BatchName(1): "published", "group2/" + g.BatchName(2): "published"}
@@ -188,15 +188,18 @@ func TestQuarantineHaltsOneChain(t *testing.T) {
 			t.Errorf("%s: %q, want %q", k, got[k], v)
 		}
 	}
-	if _, ok := got["group1/"+g.BatchName(2)]; ok || pass.Halted["group1"] == "" {
+	if got["group1/"+g.BatchName(2)] != "halted" || pass.Halted["group1"] == "" {
 		t.Fatalf("group1 should wait behind the quarantined batch: %+v", pass)
+	}
+	if _, err := os.Stat(filepath.Join(e.in, "group1", g.BatchName(2))); err != nil {
+		t.Errorf("the batch behind the quarantined one moved: %v", err)
 	}
 	text, _ := os.ReadFile(filepath.Join(e.quarantine, "group1", g.BatchName(1), ErrorFile))
 	if !strings.Contains(string(text), "corrupt or truncated zip") {
 		t.Errorf("error.txt:\n%s", text)
 	}
 	// Still halted on the next pass.
-	if pass, _ = e.run(ctx); len(pass.Batches) != 0 || pass.Halted["group1"] == "" {
+	if pass, _ = e.run(ctx); len(pass.Batches) != 1 || pass.Batches[0].Outcome != Halted || pass.Halted["group1"] == "" {
 		t.Fatalf("second pass: %+v", pass)
 	}
 	// The operator resumes: batch 3 has a gap (batch 2 never published) and
@@ -205,36 +208,22 @@ func TestQuarantineHaltsOneChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	pass, err = e.run(ctx)
-	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != "published" {
+	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != Published {
 		t.Fatalf("after resume: %+v %v", pass, err)
 	}
 }
 
 func (e *env) state(ctx context.Context) *State {
 	e.t.Helper()
-	reg, _ := NewRegistry(e.registry)
-	pub, err := New(ctx, e.cfg, reg)
-	if err != nil {
+	var st *State
+	if err := e.withAgent(ctx, nil, func(a *Agent) error { st = a.State(); return nil }); err != nil {
 		e.t.Fatal(err)
 	}
-	defer pub.Close()
-	if err := pub.Start(ctx, nil); err != nil {
-		e.t.Fatal(err)
-	}
-	return pub.State()
+	return st
 }
 
 func (e *env) resume(ctx context.Context, group string) error {
-	reg, _ := NewRegistry(e.registry)
-	pub, err := New(ctx, e.cfg, reg)
-	if err != nil {
-		return err
-	}
-	defer pub.Close()
-	if err := pub.Start(ctx, []string{group}); err != nil {
-		return err
-	}
-	return pub.Resume(ctx, group)
+	return e.withAgent(ctx, nil, func(a *Agent) error { return a.Resume(ctx, group) })
 }
 
 // A lost delta halts its chain without moving the batch; a later full
@@ -266,7 +255,7 @@ func TestGapHaltsUntilFullBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pass.Batches) != 2 || pass.Batches[0].Outcome != "published" || pass.Batches[1].Outcome != "published" || len(pass.Halted) != 0 {
+	if len(pass.Batches) != 2 || pass.Batches[0].Outcome != Published || pass.Batches[1].Outcome != Published || len(pass.Halted) != 0 {
 		t.Fatalf("after the full batch: %+v", pass)
 	}
 }
@@ -408,7 +397,7 @@ func TestRegistryErrors(t *testing.T) {
 		t.Fatalf("%d records produced although the registry failed", n)
 	}
 	proxy.Heal()
-	if pass, err := e.run(ctx); err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != "published" {
+	if pass, err := e.run(ctx); err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != Published {
 		t.Fatalf("after the registry recovered: %+v %v", pass, err)
 	}
 	verifyExactlyOnce(t, e, g)

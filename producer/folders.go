@@ -1,11 +1,13 @@
 package producer
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -145,4 +147,32 @@ func copyDir(src, dst string) error {
 		}
 		return out.Close()
 	})
+}
+
+// archive moves a published (or duplicate) batch to the archive; a dry run
+// moves nothing.
+func (a *Agent) archive(p manifest.Pending, rep *BatchReport) error {
+	if a.pub.dry != nil {
+		return nil
+	}
+	dst, err := archive(p, a.cfg.ArchiveDir)
+	rep.MovedTo = dst
+	return err
+}
+
+// quarantine moves a bad batch to the quarantine with error.txt, and halts
+// its chain; a dry run only reports it.
+func (a *Agent) quarantine(ctx context.Context, p manifest.Pending, rep *BatchReport, pass *Pass, log *slog.Logger) error {
+	reason := fmt.Sprintf("batch %s was quarantined (%s): %s", p.Name, rep.Outcome, rep.Reason)
+	pass.Halted[p.Group] = reason
+	if a.pub.dry == nil {
+		dst, err := quarantine(p, a.cfg.QuarantineDir, rep.Reason, a.now())
+		if err != nil {
+			return err
+		}
+		rep.MovedTo = dst
+		log.Error("batch quarantined; the chain waits", "outcome", rep.Outcome.String(), "quarantined_to", dst)
+	}
+	pass.Batches = append(pass.Batches, *rep)
+	return a.pub.Halt(ctx, p.Group, reason, nil)
 }

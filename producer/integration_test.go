@@ -248,7 +248,7 @@ func TestTransactionTimeout(t *testing.T) {
 	if err == nil {
 		t.Fatal("a transaction open past its timeout committed")
 	}
-	if pass, err := e.run(ctx); err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != "published" {
+	if pass, err := e.run(ctx); err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != Published {
 		t.Fatalf("after the abort: %+v %v", pass, err)
 	}
 	verifyExactlyOnce(t, e, g)

@@ -58,12 +58,12 @@ type fixedCodec struct {
 	id    int
 }
 
-func registerFixed(ctx context.Context, reg *Registry, subject, schema string) (fixedCodec, error) {
+func (p *Publisher) registerFixed(ctx context.Context, subject, schema string) (fixedCodec, error) {
 	c, err := codec.NewAvroCodec(schema)
 	if err != nil {
 		return fixedCodec{}, fmt.Errorf("schema of %s: %w", subject, err)
 	}
-	id, err := reg.Register(ctx, subject, schema)
+	id, err := p.register(ctx, subject, schema)
 	if err != nil {
 		return fixedCodec{}, err
 	}
@@ -142,6 +142,7 @@ func (p *Publisher) deadLetter(ctx context.Context, t *txn, w *work, f *fileWork
 	}
 	t.produce(ctx, &kgo.Record{Topic: p.cfg.DeadLetterTopic(), Key: key, Value: val})
 	count.DeadLetters++
+	w.res.problem(Problem{Severity: SeverityError, File: f.file.Name, Line: re.Line, Column: re.Column, Reason: re.Err.Error()})
 	t.dead[[2]string{f.file.Table, codec.Reason(re)}]++
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -33,6 +34,9 @@ type Progress struct {
 	// Batch and Manifest (SHA-256 of SRManifest.csv) identify the batch.
 	Batch    string `json:"batch"`
 	Manifest string `json:"manifest_sha256"`
+	// BatchCutOff is the instant of Batch's cut-off: a later batch of the
+	// chain must not have an earlier one.
+	BatchCutOff time.Time `json:"batch_cut_off,omitzero"`
 	// Done is true once the whole batch is committed.
 	Done bool `json:"done"`
 	// File is the index in Batch.Files of the file in progress; Line is
@@ -311,3 +315,5 @@ func (p *Progress) CutOff() string {
 	}
 	return to
 }
+
+func isUnknownTopic(err error) bool { return errors.Is(err, kerr.UnknownTopicOrPartition) }

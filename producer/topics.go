@@ -48,7 +48,10 @@ func (e *TopicError) Unwrap() error { return e.Err }
 // partition counts (markers go to every partition) and the largest record
 // each accepts.
 type topics struct {
-	adm        *kadm.Client
+	adm *kadm.Client // nil: offline, every topic is as sragent would create it
+	// dry: describe, never create; a missing topic is taken as sragent
+	// would create it.
+	dry        bool
 	cfg        Config
 	partitions map[string]int32
 	maxBytes   map[string]int32
@@ -74,6 +77,12 @@ func (t *topics) ensure(ctx context.Context, names ...string) error {
 	if len(missing) == 0 {
 		return nil
 	}
+	if t.adm == nil {
+		for _, n := range missing {
+			t.assume(n)
+		}
+		return nil
+	}
 	details, err := t.adm.ListTopics(ctx, missing...)
 	if err != nil {
 		return fmt.Errorf("list topics: %w", err)
@@ -85,6 +94,10 @@ func (t *topics) ensure(ctx context.Context, names ...string) error {
 			want = 1
 		}
 		d, ok := details[n]
+		if (!ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition)) && t.dry {
+			t.assume(n)
+			continue
+		}
 		if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
 			existed, err := t.create(ctx, n, want)
 			if err != nil {
@@ -113,6 +126,15 @@ func (t *topics) ensure(ctx context.Context, names ...string) error {
 		t.partitions[n] = want
 	}
 	return errors.Join(errs...)
+}
+
+// assume takes a missing topic as ensure would create it (a dry run).
+func (t *topics) assume(name string) {
+	t.partitions[name] = t.cfg.Partitions
+	if name == t.cfg.StateTopic() {
+		t.partitions[name] = 1
+	}
+	t.maxBytes[name] = defaultMaxMessageBytes
 }
 
 // check validates an existing topic.

@@ -3,34 +3,40 @@ package main
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
 	"github.com/sragent/sragent/codec"
 	"github.com/sragent/sragent/producer"
 )
 
-// Config is sragent's whole configuration. Every key has a default, can be
-// set in the YAML file given with --config, and can be overridden by the
-// environment variable SRAGENT_<KEY> (dots become underscores), e.g.
-// SRAGENT_KAFKA_BROKERS=a:9092,b:9092.
+// Config is sragent's whole configuration. Every key has a default (the
+// one table is defaultConfig), can be set in the YAML file given with
+// --config, and can be overridden by the environment variable
+// SRAGENT_<KEY> (dots become underscores), e.g.
+// SRAGENT_KAFKA_BROKERS=a:9092,b:9092. The kafka and schema_registry
+// sections decode straight into the producer package's types.
 type Config struct {
-	Input          InputConfig    `mapstructure:"input"`
-	Archive        DirConfig      `mapstructure:"archive"`
-	Quarantine     DirConfig      `mapstructure:"quarantine"`
-	State          DirConfig      `mapstructure:"state"`
-	Kafka          KafkaConfig    `mapstructure:"kafka"`
-	SchemaRegistry RegistryConfig `mapstructure:"schema_registry"`
-	Metrics        MetricsConfig  `mapstructure:"metrics"`
-	Log            LogConfig      `mapstructure:"log"`
+	Input          InputConfig             `mapstructure:"input"`
+	Archive        DirConfig               `mapstructure:"archive"`
+	Quarantine     DirConfig               `mapstructure:"quarantine"`
+	State          DirConfig               `mapstructure:"state"`
+	Kafka          producer.Config         `mapstructure:"kafka"`
+	SchemaRegistry producer.RegistryConfig `mapstructure:"schema_registry"`
+	Metrics        MetricsConfig           `mapstructure:"metrics"`
+	Log            LogConfig               `mapstructure:"log"`
 }
 
 // InputConfig is where batches arrive and how their files are written.
 type InputConfig struct {
-	Dir            string        `mapstructure:"dir"`
+	Dir string `mapstructure:"dir"`
+	// Delimiter and Quote are one character each; "\t" or "tab" is a tab,
+	// an empty Quote means no quoting.
 	Delimiter      string        `mapstructure:"delimiter"`
 	Quote          string        `mapstructure:"quote"`
 	Encoding       string        `mapstructure:"encoding"`
@@ -42,47 +48,6 @@ type InputConfig struct {
 // DirConfig is a folder setting.
 type DirConfig struct {
 	Dir string `mapstructure:"dir"`
-}
-
-// KafkaConfig is the cluster and topics sragent publishes to.
-type KafkaConfig struct {
-	Brokers            []string      `mapstructure:"brokers"`
-	TopicPrefix        string        `mapstructure:"topic_prefix"`
-	Partitions         int           `mapstructure:"partitions"`
-	ReplicationFactor  int           `mapstructure:"replication_factor"`
-	ClientID           string        `mapstructure:"client_id"`
-	Compression        string        `mapstructure:"compression"`
-	Linger             time.Duration `mapstructure:"linger"`
-	BatchMaxBytes      int           `mapstructure:"batch_max_bytes"`
-	DeliveryTimeout    time.Duration `mapstructure:"delivery_timeout"`
-	TransactionRecords int           `mapstructure:"transaction_records"`
-	TransactionBytes   int           `mapstructure:"transaction_bytes"`
-	TransactionTimeout time.Duration `mapstructure:"transaction_timeout"`
-	TLS                TLSConfig     `mapstructure:"tls"`
-	SASL               SASLConfig    `mapstructure:"sasl"`
-}
-
-// TLSConfig secures the broker connections.
-type TLSConfig struct {
-	Enabled    bool   `mapstructure:"enabled"`
-	CAFile     string `mapstructure:"ca_file"`
-	CertFile   string `mapstructure:"cert_file"`
-	KeyFile    string `mapstructure:"key_file"`
-	ServerName string `mapstructure:"server_name"`
-}
-
-// SASLConfig authenticates to the brokers.
-type SASLConfig struct {
-	Mechanism string `mapstructure:"mechanism"`
-	Username  string `mapstructure:"username"`
-	Password  string `mapstructure:"password"`
-}
-
-// RegistryConfig is the Confluent-compatible Schema Registry.
-type RegistryConfig struct {
-	URL      string `mapstructure:"url"`
-	Username string `mapstructure:"username"`
-	Password string `mapstructure:"password"`
 }
 
 // MetricsConfig is the HTTP listener for /metrics and health.
@@ -102,49 +67,45 @@ type LogConfig struct {
 	MaxFiles  int    `mapstructure:"max_files"`
 }
 
-// defaults lists every config key with its default value; a key not here is
+// defaultConfig is the one table of defaults; the Kafka ones are the
+// producer package's.
+func defaultConfig() Config {
+	return Config{
+		Input: InputConfig{Dir: "input", Delimiter: ",", Quote: `"`, Encoding: "windows-1252",
+			Settle: 30 * time.Second, Poll: time.Minute, MaxRecordBytes: 16 << 20},
+		Archive: DirConfig{"archive"}, Quarantine: DirConfig{"quarantine"}, State: DirConfig{"state"},
+		Kafka:          producer.DefaultConfig(),
+		SchemaRegistry: producer.RegistryConfig{URL: "http://localhost:8081"},
+		Metrics:        MetricsConfig{Listen: "127.0.0.1:9464"},
+		Log:            LogConfig{Level: "info", Format: "text", MaxSizeMB: 10, MaxFiles: 5},
+	}
+}
+
+// defaults maps every config key to its default value; a key not here is
 // rejected.
-var defaults = map[string]any{
-	"input.dir":                 "input",
-	"input.delimiter":           ",",
-	"input.quote":               `"`,
-	"input.encoding":            "windows-1252",
-	"input.settle":              "30s",
-	"input.poll":                "1m",
-	"input.max_record_bytes":    16 << 20,
-	"archive.dir":               "archive",
-	"quarantine.dir":            "quarantine",
-	"state.dir":                 "state",
-	"kafka.brokers":             []string{"localhost:9092"},
-	"kafka.topic_prefix":        "systmone",
-	"kafka.partitions":          6,
-	"kafka.replication_factor":  -1,
-	"kafka.client_id":           "sragent",
-	"kafka.compression":         "snappy",
-	"kafka.linger":              "5ms",
-	"kafka.batch_max_bytes":     1 << 20,
-	"kafka.delivery_timeout":    "2m",
-	"kafka.transaction_records": 50000,
-	"kafka.transaction_bytes":   64 << 20,
-	"kafka.transaction_timeout": "1m",
-	"kafka.tls.enabled":         false,
-	"kafka.tls.ca_file":         "",
-	"kafka.tls.cert_file":       "",
-	"kafka.tls.key_file":        "",
-	"kafka.tls.server_name":     "",
-	"kafka.sasl.mechanism":      "",
-	"kafka.sasl.username":       "",
-	"kafka.sasl.password":       "",
-	"schema_registry.username":  "",
-	"schema_registry.password":  "",
-	"schema_registry.url":       "http://localhost:8081",
-	"metrics.listen":            "127.0.0.1:9464",
-	"metrics.ready_when_halted": false,
-	"log.level":                 "info",
-	"log.format":                "text",
-	"log.file":                  "",
-	"log.max_size_mb":           10,
-	"log.max_files":             5,
+var defaults = flatten(defaultConfig())
+
+// flatten lists a config struct's leaves by their dotted mapstructure
+// keys; durations as their text, so that they decode like a file's.
+func flatten(c any) map[string]any {
+	out := map[string]any{}
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Type().Field(i)
+			key := prefix + f.Tag.Get("mapstructure")
+			switch fv := v.Field(i); {
+			case fv.Type() == reflect.TypeOf(time.Duration(0)):
+				out[key] = time.Duration(fv.Int()).String()
+			case fv.Kind() == reflect.Struct:
+				walk(key+".", fv)
+			default:
+				out[key] = fv.Interface()
+			}
+		}
+	}
+	walk("", reflect.ValueOf(c))
+	return out
 }
 
 // loadConfig reads path (if not empty) over the defaults, then applies the
@@ -168,8 +129,9 @@ func loadConfig(path string, environ []string) (Config, error) {
 		return Config{}, err
 	}
 	var c Config
-	if err := v.UnmarshalExact(&c); err != nil {
-		return Config{}, fmt.Errorf("decode config: %w", err)
+	hook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(durationHook, mapstructure.StringToSliceHookFunc(",")))
+	if err := v.UnmarshalExact(&c, hook); err != nil {
+		return Config{}, decodeError(err)
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
@@ -225,6 +187,41 @@ func knownKeys() []string {
 	return keys
 }
 
+// decodeError rewrites mapstructure's "'input.poll' 60 is not ..." lines
+// as "input.poll: 60 is not ...", one per bad key.
+func decodeError(err error) error {
+	var lines []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		l = strings.TrimSpace(l)
+		if !strings.HasPrefix(l, "'") {
+			continue
+		}
+		if key, rest, ok := strings.Cut(l[1:], "' "); ok {
+			lines = append(lines, key+": "+rest)
+		}
+	}
+	if len(lines) == 0 {
+		return fmt.Errorf("decode config: %w", err)
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// durationHook decodes durations from text with a unit ("90s", "1m"); a
+// bare number is an error, not nanoseconds.
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeOf(time.Duration(0)) {
+		return data, nil
+	}
+	if from.Kind() != reflect.String {
+		return nil, fmt.Errorf("%v is not a duration: give a unit, e.g. \"60s\" or \"1m\"", data)
+	}
+	d, err := time.ParseDuration(data.(string))
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a duration: give a number and a unit, e.g. \"60s\" or \"1m\"", data)
+	}
+	return d, nil
+}
+
 // Validate reports every invalid setting, naming its key.
 func (c Config) Validate() error {
 	var errs []error
@@ -235,7 +232,7 @@ func (c Config) Validate() error {
 		bad("input.dir", "must be set")
 	}
 	if _, err := c.Dialect(); err != nil {
-		bad("input", "%v", err)
+		errs = append(errs, err)
 	}
 	if c.Input.Settle < 0 {
 		bad("input.settle", "must not be negative")
@@ -243,20 +240,11 @@ func (c Config) Validate() error {
 	if c.Input.Poll <= 0 {
 		bad("input.poll", "must be positive")
 	}
-	if err := c.Producer().Validate(); err != nil {
-		bad("kafka", "%v", err)
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, err)
 	}
-	if len(c.Kafka.Brokers) == 0 {
-		bad("kafka.brokers", "must list at least one broker")
-	}
-	if c.Kafka.TopicPrefix == "" || strings.ContainsAny(c.Kafka.TopicPrefix, " /\\") {
-		bad("kafka.topic_prefix", "must be a non-empty topic name prefix")
-	}
-	if c.Kafka.Partitions < 1 {
-		bad("kafka.partitions", "must be at least 1")
-	}
-	if c.Kafka.ReplicationFactor == 0 || c.Kafka.ReplicationFactor < -1 {
-		bad("kafka.replication_factor", "must be positive, or -1 for the broker default")
+	if c.SchemaRegistry.URL == "" {
+		bad("schema_registry.url", "must be set")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -271,7 +259,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Dialect returns the CSV dialect of the input settings.
+// Dialect returns the one CSV dialect of the input settings: the manifest
+// reader, the readiness check and the table reader all use it.
 func (c Config) Dialect() (codec.Dialect, error) {
 	d := codec.DefaultDialect()
 	delim, err := oneByte("input.delimiter", c.Input.Delimiter, false)
@@ -291,7 +280,7 @@ func (c Config) Dialect() (codec.Dialect, error) {
 		d.MaxRecordBytes = c.Input.MaxRecordBytes
 	}
 	if err := d.Validate(); err != nil {
-		return d, err
+		return d, fmt.Errorf("input.delimiter, input.quote: %w", err)
 	}
 	return d, nil
 }
@@ -311,22 +300,10 @@ func oneByte(key, s string, emptyOK bool) (byte, error) {
 	return s[0], nil
 }
 
-// Producer returns the Kafka settings of the producer package.
-func (c Config) Producer() producer.Config {
-	k := c.Kafka
-	return producer.Config{
-		Brokers: k.Brokers, ClientID: k.ClientID, TopicPrefix: k.TopicPrefix,
-		Partitions: int32(k.Partitions), ReplicationFactor: int16(k.ReplicationFactor),
-		Compression: k.Compression, Linger: k.Linger, BatchMaxBytes: int32(k.BatchMaxBytes),
-		DeliveryTimeout: k.DeliveryTimeout, TxnRecords: k.TransactionRecords, TxnBytes: k.TransactionBytes, TxnTimeout: k.TransactionTimeout,
-		TLS: producer.TLSConfig{Enabled: k.TLS.Enabled, CAFile: k.TLS.CAFile, CertFile: k.TLS.CertFile,
-			KeyFile: k.TLS.KeyFile, ServerName: k.TLS.ServerName},
-		SASL: producer.SASLConfig{Mechanism: k.SASL.Mechanism, User: k.SASL.Username, Password: k.SASL.Password},
-	}
-}
-
-// Agent returns the folder settings of the producer package.
+// Agent translates the configuration into the producer package's, once:
+// every command (validate, publish, run, demo) starts from this value.
 func (c Config) Agent() producer.AgentConfig {
+	d, _ := c.Dialect() // validated by loadConfig
 	return producer.AgentConfig{InputDir: c.Input.Dir, ArchiveDir: c.Archive.Dir, QuarantineDir: c.Quarantine.Dir,
-		Settle: c.Input.Settle, Delimiter: rune(c.Input.Delimiter[0])}
+		Settle: c.Input.Settle, Dialect: d, Kafka: c.Kafka, Registry: c.SchemaRegistry}
 }

@@ -63,7 +63,12 @@ func TestConfigErrors(t *testing.T) {
 		{"bad encoding", "input:\n  encoding: latin9\n", nil, `unknown encoding "latin9"`},
 		{"same delimiter and quote", "input:\n  quote: ','\n", nil, "delimiter and quote must differ"},
 		{"bad partitions", "kafka:\n  partitions: 0\n", nil, "kafka.partitions: must be at least 1"},
-		{"bad duration", "", []string{"SRAGENT_INPUT_SETTLE=soon"}, "decode config"},
+		{"bad duration", "", []string{"SRAGENT_INPUT_SETTLE=soon"}, "input.settle"},
+		{"duration without a unit", "input:\n  poll: 60\n", nil, "input.poll: 60 is not a duration: give a unit"},
+		{"duration without a unit from the environment", "", []string{"SRAGENT_KAFKA_LINGER=5"}, `kafka.linger: "5" is not a duration`},
+		{"bad compression", "kafka:\n  compression: brotli\n", nil, "kafka.compression: unknown compression"},
+		{"bad sasl", "kafka:\n  sasl: {mechanism: GSSAPI}\n", nil, "kafka.sasl.mechanism"},
+		{"no registry", "schema_registry:\n  url: ''\n", nil, "schema_registry.url: must be set"},
 		{"bad log level", "log:\n  level: loud\n", nil, "log.level"},
 		{"not yaml", "input: [\n", nil, "read config"},
 	}

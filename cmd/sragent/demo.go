@@ -105,7 +105,7 @@ func (a *app) demo(ctx context.Context, rows int, keep bool, listen string) erro
 	fmt.Fprintf(a.stdout, "\nMetrics at http://%s/metrics (health: /healthz, /readyz).\n", listen)
 	fmt.Fprintf(a.stdout, "The broker and registry stay up until Ctrl-C. Consume, for example, with kcat:\n"+
 		"  kcat -b %s -C -t %s -s value=avro -r %s -X isolation.level=read_committed\n",
-		cluster.ListenAddrs()[0], cfg.Producer().TopicFor("SRPatient"), registry.URL())
+		cluster.ListenAddrs()[0], cfg.Kafka.TopicFor("SRPatient"), registry.URL())
 	<-ctx.Done()
 	return nil
 }
@@ -124,7 +124,7 @@ func (a *app) topicSummary(ctx context.Context, cfg Config) error {
 	}
 	var topics []string
 	for _, t := range details.Sorted() {
-		if strings.HasPrefix(t.Topic, cfg.Kafka.TopicPrefix+".") && t.Topic != cfg.Producer().StateTopic() {
+		if strings.HasPrefix(t.Topic, cfg.Kafka.TopicPrefix+".") && t.Topic != cfg.Kafka.StateTopic() {
 			topics = append(topics, t.Topic)
 		}
 	}
@@ -153,7 +153,7 @@ func countTopics(ctx context.Context, cfg Config, topics []string) (map[string]*
 	for _, t := range topics {
 		out[t] = &topicCount{}
 	}
-	err := producer.ReadCommitted(ctx, cfg.Producer(), topics, func(r *kgo.Record) {
+	err := producer.ReadCommitted(ctx, cfg.Kafka, topics, func(r *kgo.Record) {
 		c := out[r.Topic]
 		switch {
 		case r.Value == nil:

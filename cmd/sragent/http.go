@@ -58,8 +58,9 @@ func (h health) ready(w http.ResponseWriter, r *http.Request) {
 		}
 		checks[name] = c
 	}
-	set("kafka", h.s.pub.Ping(ctx))
-	set("schema_registry", h.s.registry.Ping(ctx))
+	kafka, registry := h.s.agent.Ping(ctx)
+	set("kafka", kafka)
+	set("schema_registry", registry)
 	halted := h.s.agent.Halted()
 	checks["chains"] = check{OK: len(halted) == 0 || h.readyWhenHalted, Halted: halted}
 	status, code := "ready", http.StatusOK

@@ -8,12 +8,8 @@ import (
 	"strings"
 )
 
-// newLogger builds the process logger: text or JSON on w, at the level of
-// log.level. Log lines carry group, batch, file and line, never a cell.
-func newLogger(c LogConfig, w io.Writer) *slog.Logger {
-	return slog.New(newHandler(c, w))
-}
-
+// newHandler is text or JSON on w, at the level of log.level. Log lines
+// carry group, batch, file and line, never a cell.
 func newHandler(c LogConfig, w io.Writer) slog.Handler {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(strings.ToUpper(c.Level)))

@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/sragent/sragent/producer"
 )
@@ -17,67 +16,41 @@ import (
 // Exit code of publish and run when a chain needs an operator.
 const exitAttention = 4
 
-// session is a connected publisher and agent.
+// session is a connected agent, its metrics and its log.
 type session struct {
 	closeLog   func()
-	pub        *producer.Publisher
 	agent      *producer.Agent
-	registry   *producer.Registry
 	metricsReg *prometheus.Registry
 	log        *slog.Logger
 }
 
 // Close disconnects and closes the log file.
 func (s *session) Close() {
-	s.pub.Close()
+	s.agent.Close()
 	s.closeLog()
 }
 
-// connect builds the registry client, the publisher (fencing crashed
-// transactions, reading the state) and the agent.
-func (a *app) connect(ctx context.Context, cfg Config) (*session, error) {
+// connect opens the agent (one call: registry, topics, fencing, state,
+// metrics) with the command's logger, metrics and progress display; opts
+// add to them (a dry run).
+func (a *app) connect(ctx context.Context, cfg Config, opts ...producer.Opt) (*session, error) {
 	log, closeLog, err := a.logger(cfg)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			closeLog()
-		}
-	}()
-	d, err := cfg.Dialect()
-	if err != nil {
-		return nil, &exitError{code: exitUsage, err: err}
-	}
-	reg, err := producer.NewRegistry(cfg.SchemaRegistry.URL, registryOpts(cfg)...)
-	if err != nil {
-		return nil, &exitError{code: exitUsage, err: err}
-	}
 	metricsReg := newRegistry()
-	metrics := producer.NewMetrics(metricsReg, version())
 	prog := newProgress(a.stdout, a.stderr, log)
-	pub, err := producer.New(ctx, cfg.Producer(), reg, producer.WithLogger(log), producer.WithDialect(d),
-		producer.WithVersion(version()), producer.WithMetrics(metrics),
+	opts = append([]producer.Opt{producer.WithLogger(log), producer.WithVersion(version()),
+		producer.WithMetrics(producer.NewMetrics(metricsReg, version())),
 		producer.WithProgress(func(_, batch, file string, bytes, total, rows int64, done bool) {
 			prog.update(batch, file, bytes, total, rows, done)
-		}))
+		})}, opts...)
+	agent, err := producer.Open(ctx, cfg.Agent(), opts...)
 	if err != nil {
+		closeLog()
 		return nil, &exitError{code: exitFailed, err: err}
 	}
-	agent := producer.NewAgent(pub, cfg.Agent(), log)
-	groups, err := agent.Groups()
-	if err != nil {
-		pub.Close()
-		return nil, &exitError{code: exitFailed, err: err}
-	}
-	if err := pub.Start(ctx, groups); err != nil {
-		pub.Close()
-		return nil, &exitError{code: exitFailed, err: err}
-	}
-	agent.PrimeMetrics()
-	ok = true
-	return &session{pub: pub, agent: agent, registry: reg, metricsReg: metricsReg, log: log, closeLog: closeLog}, nil
+	return &session{agent: agent, metricsReg: metricsReg, log: log, closeLog: closeLog}, nil
 }
 
 // withSession loads the configuration, connects, runs fn and disconnects.
@@ -92,14 +65,6 @@ func (a *app) withSession(ctx context.Context, fn func(Config, *session) error) 
 	}
 	defer s.Close()
 	return fn(cfg, s)
-}
-
-// registryOpts are the Schema Registry client options of cfg.
-func registryOpts(cfg Config) []sr.ClientOpt {
-	if cfg.SchemaRegistry.Username == "" {
-		return nil
-	}
-	return []sr.ClientOpt{sr.BasicAuth(cfg.SchemaRegistry.Username, cfg.SchemaRegistry.Password)}
 }
 
 func (a *app) publishCommand() *cobra.Command {
@@ -147,7 +112,7 @@ func writePass(w io.Writer, pass *producer.Pass) {
 	}
 	tw.Flush()
 	for _, b := range pass.Batches {
-		if b.Reason != "" && b.Outcome != "published" {
+		if b.Reason != "" && b.Outcome != producer.Published {
 			fmt.Fprintf(w, "%s/%s %s: %s\n", b.Group, b.Batch, b.Outcome, b.Reason)
 		}
 	}
@@ -168,7 +133,7 @@ continue from the last one published.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withSession(cmd.Context(), func(_ Config, s *session) error {
-				if err := s.pub.Resume(cmd.Context(), args[0]); err != nil {
+				if err := s.agent.Resume(cmd.Context(), args[0]); err != nil {
 					return &exitError{code: exitFailed, err: err}
 				}
 				fmt.Fprintf(a.stdout, "chain %s resumed: its next batch will be published\n", args[0])

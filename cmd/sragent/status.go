@@ -60,11 +60,11 @@ agent. SystmOne sends a full download when a chain's last delta is more than
 }
 
 func chainsStatus(ctx context.Context, cfg Config, now time.Time) ([]*chainStatus, error) {
-	st, err := producer.ReadState(ctx, cfg.Producer())
+	st, err := producer.ReadState(ctx, cfg.Kafka)
 	if err != nil {
 		return nil, err
 	}
-	ps, err := manifest.Discover(cfg.Input.Dir, cfg.Input.Settle, now)
+	ps, err := manifest.Discover(cfg.Input.Dir, cfg.Agent().Dialect.Manifest(), cfg.Input.Settle, now)
 	if err != nil {
 		return nil, err
 	}

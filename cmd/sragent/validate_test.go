@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/sragent/sragent/producer"
 	"github.com/sragent/sragent/schemas"
 	"github.com/sragent/sragent/schemas/srgen"
 )
@@ -106,12 +107,19 @@ func loose(man string, files ...string) map[string]string {
 	return m
 }
 
-// testConfig writes a config for input dir in with extra YAML lines.
+// testConfig writes a config for input dir in with extra YAML lines
+// (indented ones extend the input section); without a kafka section in
+// extra, the config points at a broker and registry of its own.
 func testConfig(t *testing.T, in string, extra ...string) string {
 	t.Helper()
 	body := fmt.Sprintf("input:\n  dir: %q\n  settle: 0s\n", in)
+	own := true
 	for _, e := range extra {
 		body += e + "\n"
+		own = own && !strings.HasPrefix(e, "kafka:")
+	}
+	if own {
+		body += kafkaConfig(brokerAndRegistry(t), "")
 	}
 	body += fmt.Sprintf("archive:\n  dir: %q\n", filepath.Join(filepath.Dir(in), "archive"))
 	return writeConfig(t, body)
@@ -134,7 +142,7 @@ func TestValidateBadInput(t *testing.T) {
 		waiting string // discovery reports the batch as waiting, with this reason
 		files   batchFiles
 		config  []string
-		verdict string
+		verdict producer.Outcome
 		file    string
 		line    int64
 		column  string
@@ -142,51 +150,51 @@ func TestValidateBadInput(t *testing.T) {
 		rows    int64 // rows that still convert
 	}{
 		{name: "missing manifest", waiting: "no SRManifest.csv yet", files: batchFiles{loose: loose("", "SRPatient.csv", patHeader+goodRow)},
-			verdict: verdictInvalid, file: "SRManifest.csv", reason: "no SRManifest.csv"},
+			verdict: producer.Invalid, file: "SRManifest.csv", reason: "no SRManifest.csv"},
 		{name: "manifest missing a column", files: batchFiles{loose: loose("FileName,IsDelta,IsReference,DateExtractTo\r\nSRPatient,N,N,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
-			verdict: verdictInvalid, file: "SRManifest.csv", line: 1, column: "DateExtractFrom", reason: "missing column"},
+			verdict: producer.Invalid, file: "SRManifest.csv", line: 1, column: "DateExtractFrom", reason: "missing column"},
 		{name: "manifest renamed column", files: batchFiles{loose: loose("FileName,Delta,IsReference,DateExtractFrom,DateExtractTo\r\nSRPatient,N,N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
-			verdict: verdictInvalid, file: "SRManifest.csv", line: 1, column: "IsDelta", reason: "missing column"},
+			verdict: producer.Invalid, file: "SRManifest.csv", line: 1, column: "IsDelta", reason: "missing column"},
 		{name: "manifest bad flag", files: batchFiles{loose: loose(manHeader+"SRPatient,"+canary+",N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
-			verdict: verdictInvalid, file: "SRManifest.csv", line: 2, column: "IsDelta", reason: "not Y or N"},
+			verdict: producer.Invalid, file: "SRManifest.csv", line: 2, column: "IsDelta", reason: "not Y or N"},
 		{name: "manifest bad date", files: batchFiles{loose: loose(manHeader+"SRPatient,N,N,,"+canary+"\r\n", "SRPatient.csv", patHeader+goodRow)},
-			verdict: verdictInvalid, file: "SRManifest.csv", line: 2, column: "DateExtractTo", reason: "not a yyyyMMdd_HHmm date"},
+			verdict: producer.Invalid, file: "SRManifest.csv", line: 2, column: "DateExtractTo", reason: "not a yyyyMMdd_HHmm date"},
 		{name: "manifest lists an absent file", waiting: "SRCode.csv is listed in SRManifest.csv but not present yet", files: batchFiles{loose: loose(fullMan+"SRCode,N,N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
-			verdict: verdictInvalid, file: "SRCode.csv", reason: "listed in SRManifest.csv line 3 but missing"},
+			verdict: producer.Invalid, file: "SRCode.csv", reason: "listed in SRManifest.csv line 3 but missing"},
 		{name: "csv not in the manifest", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow, "SRCode.csv", patHeader)},
-			verdict: verdictInvalid, file: "SRCode.csv", reason: "not listed in SRManifest.csv"},
+			verdict: producer.Invalid, file: "SRCode.csv", reason: "not listed in SRManifest.csv"},
 		{name: "corrupt zip", files: batchFiles{loose: loose(fullMan), rawZip: []byte("PK\x03\x04" + canary)},
-			verdict: verdictInvalid, file: "SRExtract.zip", reason: "corrupt or truncated zip"},
+			verdict: producer.Invalid, file: "SRExtract.zip", reason: "corrupt or truncated zip"},
 		{name: "truncated zip", files: batchFiles{loose: loose(fullMan), rawZip: goodZip[:len(goodZip)-30]},
-			verdict: verdictInvalid, file: "SRExtract.zip", reason: "corrupt or truncated zip"},
+			verdict: producer.Invalid, file: "SRExtract.zip", reason: "corrupt or truncated zip"},
 		{name: "zip crc mismatch", files: batchFiles{loose: loose(fullMan), rawZip: badCRC},
-			verdict: verdictInvalid, file: "SRPatient.csv", reason: "checksum error"},
+			verdict: producer.Invalid, file: "SRPatient.csv", reason: "checksum error"},
 		{name: "zip entry not a csv", files: batchFiles{loose: loose(fullMan), zipped: map[string]string{"SRPatient.csv": patHeader + goodRow, "SRPatient.xlsx": canary}},
-			verdict: verdictInvalid, file: "SRExtract.zip", reason: "entry SRPatient.xlsx is not a CSV file"},
+			verdict: producer.Invalid, file: "SRExtract.zip", reason: "entry SRPatient.xlsx is not a CSV file"},
 		{name: "empty file", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", "")},
-			verdict: verdictInvalid, file: "SRPatient.csv", line: 1, reason: "empty file: no header row"},
+			verdict: producer.Invalid, file: "SRPatient.csv", line: 1, reason: "empty file: no header row"},
 		{name: "header without RowIdentifier", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", "ID,IDOrganisationVisibleTo\r\n1,"+canary+"\r\n")},
-			verdict: verdictInvalid, file: "SRPatient.csv", line: 1, reason: "no RowIdentifier column"},
+			verdict: producer.Invalid, file: "SRPatient.csv", line: 1, reason: "no RowIdentifier column"},
 		{name: "duplicate column names", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", "RowIdentifier,IDOrganisationVisibleTo,FirstName,FirstName\r\n1,A1,"+canary+",x\r\n")},
-			verdict: verdictInvalid, file: "SRPatient.csv", line: 1, column: "FirstName", reason: "repeats field 3"},
+			verdict: producer.Invalid, file: "SRPatient.csv", line: 1, column: "FirstName", reason: "repeats field 3"},
 		{name: "unterminated quote", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow+"2,A81001,\""+canary+",12 Jun 1987 08:45,TRUE,0\r\n"+goodRow)},
-			verdict: verdictInvalid, file: "SRPatient.csv", line: 3, column: "FirstName", reason: "quoted field not terminated"},
+			verdict: producer.Invalid, file: "SRPatient.csv", line: 3, column: "FirstName", reason: "quoted field not terminated"},
 		{name: "too many fields", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow+"2,A81001,"+canary+",,TRUE,0,"+canary+"\r\n"+goodRow)},
-			verdict: verdictRows, file: "SRPatient.csv", line: 3, reason: "7 fields, header has 6", rows: 2},
+			verdict: producer.Published, file: "SRPatient.csv", line: 3, reason: "7 fields, header has 6", rows: 2},
 		{name: "too few fields", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,"+canary+"\r\n"+goodRow)},
-			verdict: verdictRows, file: "SRPatient.csv", line: 2, reason: "3 fields, header has 6", rows: 1},
+			verdict: producer.Published, file: "SRPatient.csv", line: 2, reason: "3 fields, header has 6", rows: 1},
 		{name: "invalid date", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow+"2,A81001,"+canary+",31 Feb 2023 10:00,TRUE,0\r\n")},
-			verdict: verdictRows, file: "SRPatient.csv", line: 3, column: "DateBirth", reason: "no such calendar date", rows: 1},
+			verdict: producer.Published, file: "SRPatient.csv", line: 3, column: "DateBirth", reason: "no such calendar date", rows: 1},
 		{name: "id not an integer", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+canary+",A81001,x,,TRUE,0\r\n"+goodRow)},
-			verdict: verdictRows, file: "SRPatient.csv", line: 2, column: "RowIdentifier", reason: "not an integer", rows: 1},
+			verdict: producer.Published, file: "SRPatient.csv", line: 2, column: "RowIdentifier", reason: "not an integer", rows: 1},
 		{name: "id overflows int64", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"92233720368547758070,A81001,"+canary+",,TRUE,0\r\n"+goodRow)},
-			verdict: verdictRows, file: "SRPatient.csv", line: 2, column: "RowIdentifier", reason: "out of int64 range", rows: 1},
+			verdict: producer.Published, file: "SRPatient.csv", line: 2, column: "RowIdentifier", reason: "out of int64 range", rows: 1},
 		{name: "invalid utf-8", config: []string{"  encoding: utf-8"}, files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,"+canary+"\xA3,,TRUE,0\r\n"+goodRow)},
-			verdict: verdictRows, file: "SRPatient.csv", line: 2, column: "FirstName", reason: "not valid in utf-8", rows: 1},
+			verdict: producer.Published, file: "SRPatient.csv", line: 2, column: "FirstName", reason: "not valid in utf-8", rows: 1},
 		{name: "record over the size limit", config: []string{"  max_record_bytes: 1024"}, files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,\""+strings.Repeat(canary, 1000)+"\",,TRUE,0\r\n"+goodRow)},
-			verdict: verdictRows, file: "SRPatient.csv", line: 2, reason: "record longer than 1024 bytes", rows: 1},
+			verdict: producer.Published, file: "SRPatient.csv", line: 2, reason: "record longer than 1024 bytes", rows: 1},
 		{name: "bad RemovedData", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,x,,TRUE,"+canary+"\r\n"+goodRow)},
-			verdict: verdictRows, file: "SRPatient.csv", line: 2, column: "RemovedData", reason: "not 1, 0 or empty", rows: 1},
+			verdict: producer.Published, file: "SRPatient.csv", line: 2, column: "RemovedData", reason: "not 1, 0 or empty", rows: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,8 +214,8 @@ func TestValidateBadInput(t *testing.T) {
 				t.Fatalf("%d batches", len(rep.Batches))
 			}
 			br := rep.Batches[0]
-			if br.Verdict != tt.verdict || br.Batch != "20240102_1707" || br.Group != "g1" {
-				t.Errorf("batch %s/%s verdict %s, want %s", br.Group, br.Batch, br.Verdict, tt.verdict)
+			if br.Outcome != tt.verdict || br.Batch != "20240102_1707" || br.Group != "g1" {
+				t.Errorf("batch %s/%s verdict %s, want %s", br.Group, br.Batch, br.Outcome, tt.verdict)
 			}
 			found := false
 			for _, p := range br.Problems {
@@ -218,16 +226,16 @@ func TestValidateBadInput(t *testing.T) {
 			if !found {
 				t.Errorf("no problem %s line %d column %q: %q in %+v", tt.file, tt.line, tt.column, tt.reason, br.Problems)
 			}
-			if tt.rows > 0 && rep.Summary.Rows != tt.rows {
-				t.Errorf("%d rows converted, want %d: a bad row must not stop the file", rep.Summary.Rows, tt.rows)
+			if tt.rows > 0 && rep.Summary.Events != tt.rows {
+				t.Errorf("%d rows converted, want %d: a bad row must not stop the file", rep.Summary.Events, tt.rows)
 			}
 			human := runSragent(t, nil, "validate", "--config", cfg)
 			human.noCanary(t)
 			verdict, reason := tt.verdict, tt.reason
 			if tt.waiting != "" {
-				verdict, reason = verdictWaiting, tt.waiting
+				verdict, reason = producer.Incomplete, tt.waiting
 			}
-			if !strings.Contains(human.stdout, "batch g1/20240102_1707: "+strings.ToUpper(verdict)) || !strings.Contains(human.stdout, reason) {
+			if !strings.Contains(human.stdout, "batch g1/20240102_1707: "+strings.ToUpper(verdict.String())) || !strings.Contains(human.stdout, reason) {
 				t.Errorf("human report lacks verdict or reason:\n%s", human.stdout)
 			}
 		})
@@ -253,10 +261,10 @@ func TestValidateContinuity(t *testing.T) {
 	rep := decodeReport(t, res.stdout)
 	got := map[string]string{}
 	for _, br := range rep.Batches {
-		got[br.Group+"/"+br.Batch] = br.Verdict
+		got[br.Group+"/"+br.Batch] = br.Outcome.String()
 	}
-	want := map[string]string{"g1/20240101_1707": "valid", "g1/20240103_1707": "halted", "g2/20240101_1707": "valid",
-		"g2/20240102_1707": "valid", "g2/20240103_1707": "valid"}
+	want := map[string]string{"g1/20240101_1707": "published", "g1/20240103_1707": "halted", "g2/20240101_1707": "published",
+		"g2/20240102_1707": "published", "g2/20240103_1707": "published"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s: %s, want %s", k, got[k], v)
@@ -282,7 +290,7 @@ func TestValidateGeneratedChains(t *testing.T) {
 		}
 		res := runSragent(t, nil, "validate", "--json", "--config", testConfig(t, in, extra...))
 		rep := decodeReport(t, res.stdout)
-		if res.code != exitOK || rep.Summary.Valid != 8 || rep.Summary.Rows == 0 {
+		if res.code != exitOK || rep.Summary.Outcomes[producer.Published] != 8 || rep.Summary.Events == 0 {
 			t.Fatalf("exit %d summary %+v\n%s", res.code, rep.Summary, res.stdout)
 		}
 		for _, br := range rep.Batches {
@@ -330,7 +338,7 @@ func TestValidateCheckRegistry(t *testing.T) {
 	batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow)}.write(t, filepath.Join(in, "g1", "20240102_1707"))
 	cfg := testConfig(t, in, kafkaConfig(k, ""))
 	res := runSragent(t, nil, "validate", "--json", "--check-registry", "--config", cfg)
-	if rep := decodeReport(t, res.stdout); res.code != exitOK || rep.Batches[0].Verdict != verdictValid {
+	if rep := decodeReport(t, res.stdout); res.code != exitOK || rep.Batches[0].Outcome != producer.Published {
 		t.Fatalf("compatible: exit %d %s %s", res.code, res.stdout, res.stderr)
 	}
 	src, err := sr.NewClient(sr.URLs(k.Registry))
@@ -349,7 +357,7 @@ func TestValidateCheckRegistry(t *testing.T) {
 	res.noCanary(t)
 	rep := decodeReport(t, res.stdout)
 	br := rep.Batches[0]
-	if res.code != exitInvalid || br.Verdict != verdictBlocked || len(br.Problems) == 0 ||
+	if res.code != exitInvalid || br.Outcome != producer.Blocked || len(br.Problems) == 0 ||
 		!strings.Contains(fmt.Sprint(br.Problems), "subject "+subject+": schema is not compatible") {
 		t.Fatalf("incompatible: exit %d %+v", res.code, br)
 	}

@@ -1,0 +1,241 @@
+package codec
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/sragent/sragent/schemas"
+)
+
+// Cell conversion: a record's fields to a typed Row under a Layout.
+
+// Kind is the type of a converted cell.
+type Kind uint8
+
+// Cell kinds.
+const (
+	Null Kind = iota
+	Str
+	Int
+	Float
+	Bool
+	Time
+)
+
+// Value is one converted cell. Str values alias the reader's buffer and
+// are valid until the next Read; Int also carries Bool (0/1) and Time
+// (Unix milliseconds).
+type Value struct {
+	Kind  Kind
+	Int   int64
+	Float float64
+	Bytes []byte
+}
+
+// Row is one converted record.
+type Row struct {
+	// Values holds one value per field of the layout's table.
+	Values []Value
+	// Removed is RemovedData=1.
+	Removed bool
+}
+
+// CellError is a cell that does not convert; only its row is bad.
+type CellError struct {
+	// Column is the header name of the cell (empty when the whole row is
+	// at fault, e.g. a wrong field count).
+	Column string
+	// Field is the 1-based position in the record, or 0.
+	Field int
+	Err   error
+}
+
+// Error describes the problem by position and cause, never by content.
+func (e *CellError) Error() string {
+	if e.Column != "" {
+		return fmt.Sprintf("column %s: %v", e.Column, e.Err)
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *CellError) Unwrap() error { return e.Err }
+
+// Converter turns records into typed rows for one layout.
+type Converter struct {
+	l     *Layout
+	clock *Clock
+}
+
+// NewConverter returns a Converter for l. Each goroutine needs its own.
+func NewConverter(l *Layout) *Converter {
+	return &Converter{l: l, clock: NewClock(nil)}
+}
+
+// Convert fills row from the record's fields. It returns a *CellError when
+// the record does not fit the layout; no error text ever quotes a cell.
+func (c *Converter) Convert(fields [][]byte, row *Row) error {
+	l := c.l
+	if len(fields) != len(l.colField) {
+		return &CellError{Err: newFault(ReasonFieldCount, fmt.Sprintf("%d fields, header has %d", len(fields), len(l.colField)))}
+	}
+	if cap(row.Values) < len(l.types) {
+		row.Values = make([]Value, len(l.types))
+	}
+	row.Values = row.Values[:len(l.types)]
+	for _, fi := range l.absent {
+		row.Values[fi] = Value{}
+	}
+	row.Removed = false
+	for i, f := range fields {
+		fi := l.colField[i]
+		if fi < 0 {
+			switch string(f) {
+			case "1":
+				row.Removed = true
+			case "0", "":
+			default:
+				return &CellError{Column: schemas.RemovedData, Field: i + 1, Err: newFault(ReasonRemovedData, "not 1, 0 or empty")}
+			}
+			continue
+		}
+		if len(f) == 0 {
+			row.Values[fi] = Value{}
+			continue
+		}
+		if err := c.cell(l.types[fi], f, &row.Values[fi]); err != nil {
+			return &CellError{Column: l.Header[i], Field: i + 1, Err: err}
+		}
+	}
+	for _, k := range l.keyFields {
+		if row.Values[k].Kind == Null {
+			return &CellError{Column: l.Table.Columns[k].Name, Err: newFault(ReasonEmptyKey, "key column is empty")}
+		}
+	}
+	return nil
+}
+
+var (
+	errNotInteger = newFault(ReasonNotInteger, "not an integer")
+	errOverflow   = newFault(ReasonOverflow, "integer out of int64 range")
+	errNotBool    = newFault(ReasonNotBoolean, "not TRUE, FALSE, 1 or 0")
+	errNotNumber  = newFault(ReasonNotNumber, "not a decimal number")
+)
+
+func (c *Converter) cell(t schemas.Type, f []byte, v *Value) error {
+	switch t {
+	case schemas.Long:
+		n, err := ParseInt(f)
+		if err != nil {
+			return err
+		}
+		*v = Value{Kind: Int, Int: n}
+	case schemas.DateTime, schemas.DateTimeMinutes:
+		ms, err := c.clock.ParseDateTime(f, t == schemas.DateTimeMinutes)
+		if err != nil {
+			return err
+		}
+		*v = Value{Kind: Time, Int: ms}
+	case schemas.Boolean:
+		b, err := parseBool(f)
+		if err != nil {
+			return err
+		}
+		*v = Value{Kind: Bool, Int: b}
+	case schemas.Double:
+		x, err := strconv.ParseFloat(string(f), 64)
+		if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
+			return errNotNumber
+		}
+		*v = Value{Kind: Float, Float: x}
+	default:
+		*v = Value{Kind: Str, Bytes: f}
+	}
+	return nil
+}
+
+// ParseInt parses a decimal int64 with an optional sign, without
+// allocating; surrounding spaces are allowed.
+func ParseInt(b []byte) (int64, error) {
+	if len(b) > 0 && len(b) <= 18 && b[0] != ' ' && b[len(b)-1] != ' ' {
+		// Up to 18 characters cannot overflow: no checks per digit.
+		neg := b[0] == '-'
+		if neg || b[0] == '+' {
+			b = b[1:]
+			if len(b) == 0 {
+				return 0, errNotInteger
+			}
+		}
+		var n int64
+		for _, ch := range b {
+			if ch-'0' > 9 {
+				return 0, errNotInteger
+			}
+			n = n*10 + int64(ch-'0')
+		}
+		if neg {
+			return -n, nil
+		}
+		return n, nil
+	}
+	return parseIntSlow(b)
+}
+
+func parseIntSlow(b []byte) (int64, error) {
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	for len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, errNotInteger
+	}
+	var n uint64
+	for _, ch := range b {
+		if ch < '0' || ch > '9' {
+			return 0, errNotInteger
+		}
+		if n > (math.MaxUint64-9)/10 {
+			return 0, errOverflow
+		}
+		n = n*10 + uint64(ch-'0')
+	}
+	if neg {
+		if n > 1<<63 {
+			return 0, errOverflow
+		}
+		return -int64(n), nil
+	}
+	if n > math.MaxInt64 {
+		return 0, errOverflow
+	}
+	return int64(n), nil
+}
+
+func parseBool(b []byte) (int64, error) {
+	switch len(b) {
+	case 1:
+		switch b[0] {
+		case '1':
+			return 1, nil
+		case '0':
+			return 0, nil
+		}
+	case 4:
+		if b[0]|0x20 == 't' && b[1]|0x20 == 'r' && b[2]|0x20 == 'u' && b[3]|0x20 == 'e' {
+			return 1, nil
+		}
+	case 5:
+		if b[0]|0x20 == 'f' && b[1]|0x20 == 'a' && b[2]|0x20 == 'l' && b[3]|0x20 == 's' && b[4]|0x20 == 'e' {
+			return 0, nil
+		}
+	}
+	return 0, errNotBool
+}

@@ -1,0 +1,159 @@
+package manifest
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+func utcAt(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse("2006-01-02 15:04:05", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+// The London clock resolves the changeover hours like java.time: the gap
+// with the offset before the change, the repeat to the earlier instant
+// (UnixMilli) or the later one (UnixMilliLater).
+func TestClockChangeovers(t *testing.T) {
+	tests := []struct {
+		name         string
+		wall         [6]int
+		early, later string // UTC
+	}{
+		{"GMT", [6]int{2024, 1, 15, 12, 0, 0}, "2024-01-15 12:00:00", "2024-01-15 12:00:00"},
+		{"BST", [6]int{2024, 7, 15, 12, 0, 0}, "2024-07-15 11:00:00", "2024-07-15 11:00:00"},
+		{"before spring forward", [6]int{2024, 3, 31, 0, 59, 59}, "2024-03-31 00:59:59", "2024-03-31 00:59:59"},
+		{"spring gap start", [6]int{2024, 3, 31, 1, 0, 0}, "2024-03-31 01:00:00", "2024-03-31 01:00:00"},
+		{"spring gap", [6]int{2024, 3, 31, 1, 30, 0}, "2024-03-31 01:30:00", "2024-03-31 01:30:00"},
+		{"first BST minute", [6]int{2024, 3, 31, 2, 0, 0}, "2024-03-31 01:00:00", "2024-03-31 01:00:00"},
+		{"before the repeat", [6]int{2024, 10, 27, 0, 59, 59}, "2024-10-26 23:59:59", "2024-10-26 23:59:59"},
+		{"repeat start", [6]int{2024, 10, 27, 1, 0, 0}, "2024-10-27 00:00:00", "2024-10-27 01:00:00"},
+		{"repeat", [6]int{2024, 10, 27, 1, 30, 0}, "2024-10-27 00:30:00", "2024-10-27 01:30:00"},
+		{"repeat end", [6]int{2024, 10, 27, 1, 59, 59}, "2024-10-27 00:59:59", "2024-10-27 01:59:59"},
+		{"GMT again", [6]int{2024, 10, 27, 2, 0, 0}, "2024-10-27 02:00:00", "2024-10-27 02:00:00"},
+		{"British Standard Time 1968-71", [6]int{1970, 1, 15, 12, 0, 0}, "1970-01-15 11:00:00", "1970-01-15 11:00:00"},
+		{"double summer time repeat 1947", [6]int{1947, 8, 10, 2, 30, 0}, "1947-08-10 00:30:00", "1947-08-10 01:30:00"},
+		{"uncached year", [6]int{2300, 10, 28, 1, 30, 0}, "2300-10-28 00:30:00", "2300-10-28 01:30:00"},
+	}
+	c := NewClock(nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := tt.wall
+			if got, want := c.UnixMilli(w[0], w[1], w[2], w[3], w[4], w[5]), utcAt(t, tt.early).UnixMilli(); got != want {
+				t.Errorf("UnixMilli: got %s, want %s", time.UnixMilli(got).UTC(), time.UnixMilli(want).UTC())
+			}
+			if got, want := c.UnixMilliLater(w[0], w[1], w[2], w[3], w[4], w[5]), utcAt(t, tt.later).UnixMilli(); got != want {
+				t.Errorf("UnixMilliLater: got %s, want %s", time.UnixMilli(got).UTC(), time.UnixMilli(want).UTC())
+			}
+		})
+	}
+}
+
+// The cached conversion agrees with time.Date for every hour of every day
+// from 1900 to 2040: outside the changeovers both ways, and in a repeated
+// hour UnixMilliLater agrees (time.Date takes the later instant) while
+// UnixMilli is the one before.
+func TestClockMatchesTimeDate(t *testing.T) {
+	c := NewClock(nil)
+	for d := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2040; d = d.AddDate(0, 0, 1) {
+		for h := 0; h < 24; h++ {
+			want := time.Date(d.Year(), d.Month(), d.Day(), h, 17, 42, 0, London)
+			early := c.UnixMilli(d.Year(), int(d.Month()), d.Day(), h, 17, 42)
+			later := c.UnixMilliLater(d.Year(), int(d.Month()), d.Day(), h, 17, 42)
+			switch {
+			case want.Hour() != h || want.Add(time.Hour).Hour() == h: // a gap, or time.Date chose the earlier
+				continue
+			case want.Add(-time.Hour).Hour() == h: // repeated: time.Date chose the later
+				if later != want.UnixMilli() || early != want.Add(-time.Hour).UnixMilli() {
+					t.Fatalf("%s %02d:17:42 (repeated): got %s and %s, want %s and %s", d.Format("2006-01-02"), h,
+						time.UnixMilli(early).UTC(), time.UnixMilli(later).UTC(), want.Add(-time.Hour).UTC(), want.UTC())
+				}
+			case early != want.UnixMilli() || later != early:
+				t.Fatalf("%s %02d:17:42: got %s and %s, want %s", d.Format("2006-01-02"), h,
+					time.UnixMilli(early).UTC(), time.UnixMilli(later).UTC(), want.UTC())
+			}
+		}
+	}
+}
+
+func TestStampTime(t *testing.T) {
+	tests := []struct {
+		stamp        string
+		early, later string // UTC, "" for the zero time
+	}{
+		{"20240102_1707", "2024-01-02 17:07:00", "2024-01-02 17:07:00"},
+		{"20240702_1707", "2024-07-02 16:07:00", "2024-07-02 16:07:00"},
+		{"20241027_0030", "2024-10-26 23:30:00", "2024-10-26 23:30:00"},
+		{"20241027_0130", "2024-10-27 00:30:00", "2024-10-27 01:30:00"}, // time.Date gives 01:30Z
+		{"20241027_0115", "2024-10-27 00:15:00", "2024-10-27 01:15:00"},
+		{"20241027_0200", "2024-10-27 02:00:00", "2024-10-27 02:00:00"},
+		{"20240331_0130", "2024-03-31 01:30:00", "2024-03-31 01:30:00"},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stamp, func(t *testing.T) {
+			var s Stamp
+			if tt.stamp != "" {
+				var err error
+				if s, err = ParseStamp(tt.stamp); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check := func(what string, got time.Time, want string) {
+				t.Helper()
+				if want == "" {
+					if !got.IsZero() {
+						t.Errorf("%s: got %s, want the zero time", what, got)
+					}
+					return
+				}
+				if w := utcAt(t, want); !got.Equal(w) || got.Location() != London {
+					t.Errorf("%s: got %s, want %s in London", what, got.UTC(), w)
+				}
+			}
+			check("Time", s.Time(), tt.early)
+			check("TimeLater", s.TimeLater(), tt.later)
+		})
+	}
+}
+
+// Stamp.Time shares one Clock; go test -race checks it is guarded.
+func TestStampTimeConcurrent(t *testing.T) {
+	var stamps []Stamp
+	for _, v := range []string{"20241027_0130", "19700115_1200", "20240331_0130", "21990101_0000", "18500601_1200"} {
+		s, _ := ParseStamp(v)
+		stamps = append(stamps, s)
+	}
+	want := make([]time.Time, len(stamps))
+	for i, s := range stamps {
+		want[i] = s.Time()
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				k := (g + i) % len(stamps)
+				if got := stamps[k].Time(); !got.Equal(want[k]) {
+					t.Errorf("%s: got %s, want %s", stamps[k], got, want[k])
+					return
+				}
+				stamps[k].TimeLater()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestStampCompare(t *testing.T) {
+	a, _ := ParseStamp("20241027_0115")
+	b, _ := ParseStamp("20241027_0130")
+	if a.Compare(b) != -1 || b.Compare(a) != 1 || a.Compare(a) != 0 || (Stamp{}).Compare(a) != -1 {
+		t.Errorf("Compare: %d %d %d %d", a.Compare(b), b.Compare(a), a.Compare(a), (Stamp{}).Compare(a))
+	}
+}

@@ -1,0 +1,154 @@
+package producer
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/sragent/sragent/manifest"
+)
+
+// Publish publishes one loaded batch of its group's chain, resuming after
+// the last committed checkpoint when the batch was half-published. A dry
+// run goes through every step but produces nothing. The Result says what
+// happened (or would); the error is for Kafka, the registry or the disk.
+func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, error) {
+	if p.stale || p.state == nil {
+		if err := p.reload(ctx); err != nil {
+			return Result{}, err
+		}
+	}
+	res := newResult(b)
+	g := b.Group
+	if pub := p.state.Batch(g, b.Name); pub != nil {
+		if pub.Manifest == b.ManifestSHA256 {
+			return res.with(Duplicate, "published before with the same SRManifest.csv; nothing new was produced"), nil
+		}
+		return res.with(Conflict, fmt.Sprintf("a batch named %s was published before with a different SRManifest.csv", b.Name)), nil
+	}
+	prog := p.state.Progress(g)
+	resume := !prog.Done && prog.Batch == b.Name
+	switch {
+	case !prog.Done && !resume:
+		return Result{}, fmt.Errorf("group %s: batch %s is half-published and must be published before %s", g, prog.Batch, b.Name)
+	case resume && prog.Manifest != b.ManifestSHA256:
+		return res.with(Conflict, fmt.Sprintf("SRManifest.csv changed after batch %s was partly published", b.Name)), nil
+	case !resume && prog.Batch != "" && olderThan(b, prog):
+		return res.with(Conflict, fmt.Sprintf("arrived after batch %s, which is newer; batches of a chain publish in the order of their cut-offs", prog.Batch)), nil
+	}
+	gaps, reason := p.continuity(&res, prog, b)
+	if len(gaps) > 0 && !resume && !prog.Resume {
+		res.GapTables = gaps
+		return res.with(Halted, reason), nil
+	}
+	w, err := p.prepare(ctx, b, &res)
+	if err != nil || w == nil {
+		return res, err
+	}
+	return p.produce(ctx, w, prog, resume)
+}
+
+func newResult(b *manifest.Batch) Result {
+	res := Result{CutOff: b.Manifest.CutOff(), Files: []*FileReport{}, Problems: []Problem{}}
+	for _, f := range b.Files {
+		fr := &FileReport{File: f.Name, Table: f.Table, Mode: "full", InZip: f.InZip, Bytes: f.Size}
+		switch {
+		case !f.Listed:
+			fr.Mode = "list"
+		case f.Entry.IsDelta:
+			fr.Mode = "delta"
+		}
+		res.Files = append(res.Files, fr)
+	}
+	return res
+}
+
+func (r Result) with(o Outcome, reason string) Result {
+	r.Outcome, r.Reason = o, reason
+	return r
+}
+
+// olderThan reports whether b comes before the group's current batch in
+// the chain: by cut-off instant, by folder name when the instants are
+// equal or unknown (a state written before they were kept).
+func olderThan(b *manifest.Batch, prog *Progress) bool {
+	at := b.Manifest.CutOffTime()
+	if at.IsZero() || prog.BatchCutOff.IsZero() || at.Equal(prog.BatchCutOff) {
+		return b.Name < prog.Batch
+	}
+	return at.Before(prog.BatchCutOff)
+}
+
+// continuity classifies the batch's files against the tables' last ranges
+// in the committed state: it fills each file's continuity, warns about
+// overlaps, repeats and a stale chain, and returns the tables with a gap.
+func (p *Publisher) continuity(res *Result, prog *Progress, b *manifest.Batch) ([]string, string) {
+	history := historyOf(prog)
+	byTable := map[string]*FileReport{}
+	for _, fr := range res.Files {
+		byTable[fr.Table] = fr
+	}
+	var gaps, why []string
+	for _, fc := range manifest.Classify(history, b.Manifest) {
+		file := fc.Table + ".csv"
+		if fr := byTable[fc.Table]; fr != nil {
+			fr.Continuity, fr.Previous, file = fc.Kind.String(), fc.Prev, fr.File
+		}
+		switch fc.Kind {
+		case manifest.Gap:
+			gaps = append(gaps, fc.Table)
+			why = append(why, fmt.Sprintf("%s starts %s, after %s's cut-off %s", fc.Table, fc.From, fc.Prev, fc.PrevTo))
+			res.problem(Problem{Severity: SeverityError, File: file, Reason: fmt.Sprintf(
+				"gap: DateExtractFrom %s is after DateExtractTo %s of batch %s; deltas were lost and the chain halts until a full file or an operator resumes it",
+				fc.From, fc.PrevTo, fc.Prev)})
+		case manifest.Overlap:
+			res.problem(Problem{Severity: SeverityWarning, File: file, Reason: fmt.Sprintf(
+				"overlap: DateExtractFrom %s is before DateExtractTo %s of batch %s; rows in the overlap are sent again", fc.From, fc.PrevTo, fc.Prev)})
+		case manifest.Duplicate:
+			res.problem(Problem{Severity: SeverityWarning, File: file, Reason: fmt.Sprintf(
+				"duplicate: the same date range as batch %s", fc.Prev)})
+		}
+	}
+	if age, stale := manifest.Staleness(history, b.Stamp, b.Manifest); age > 0 {
+		res.SinceCutOff = math.Round(age.Hours()/24*10) / 10
+		if stale {
+			res.problem(Problem{Severity: SeverityWarning, File: manifest.FileName, Reason: fmt.Sprintf(
+				"the chain's previous cut-off is %.1f days before this batch, more than the 21 days after which SystmOne sends a full download, yet this batch holds deltas", age.Hours()/24)})
+		}
+	}
+	if len(gaps) == 0 {
+		return nil, ""
+	}
+	return gaps, "gap: deltas were lost (" + strings.Join(why, "; ") + "); the chain waits for a full batch or `sragent chain resume`"
+}
+
+// historyOf turns the committed ranges of a chain's tables into the links
+// manifest.Classify compares with, oldest cut-off first.
+func historyOf(prog *Progress) []manifest.Link {
+	byBatch := map[string]*manifest.Manifest{}
+	for table, r := range prog.Tables {
+		m := byBatch[r.Batch]
+		if m == nil {
+			m = &manifest.Manifest{}
+			byBatch[r.Batch] = m
+		}
+		from, _ := manifest.ParseStamp(r.From)
+		to, _ := manifest.ParseStamp(r.To)
+		m.Entries = append(m.Entries, manifest.Entry{FileName: table, IsDelta: r.From != "", From: from, To: to})
+	}
+	var history []manifest.Link
+	for batch, m := range byBatch {
+		sort.Slice(m.Entries, func(i, j int) bool { return m.Entries[i].FileName < m.Entries[j].FileName })
+		history = append(history, manifest.Link{Batch: batch, Manifest: m})
+	}
+	sort.Slice(history, func(i, j int) bool {
+		ti, tj := history[i].Manifest.CutOffTime(), history[j].Manifest.CutOffTime()
+		if !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return history[i].Batch < history[j].Batch
+	})
+	return history
+}

@@ -1,0 +1,100 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/sragent/sragent/codec"
+)
+
+// AgentConfig is everything an Agent needs: where batches come from and
+// go, how their files are written, and the Kafka cluster and Schema
+// Registry they are published to. cmd/sragent decodes it from its YAML
+// configuration; the mapstructure tags are those keys.
+type AgentConfig struct {
+	// InputDir is where SystmOne drops batch folders; published batches
+	// move to ArchiveDir, bad ones to QuarantineDir.
+	InputDir, ArchiveDir, QuarantineDir string
+	// Settle is how long a batch folder must be unchanged to be ready.
+	Settle time.Duration
+	// Dialect is how the manifest, the list files and the table files are
+	// written; the one value every reader of the batch uses.
+	Dialect codec.Dialect
+	// Kafka and Registry are where events go.
+	Kafka    Config
+	Registry RegistryConfig
+}
+
+// RegistryConfig is the Confluent-compatible Schema Registry.
+type RegistryConfig struct {
+	URL      string `mapstructure:"url"`
+	Username string `mapstructure:"username"`
+	Password string `mapstructure:"password"`
+}
+
+// Client returns a Registry client for c.
+func (c RegistryConfig) Client() (*Registry, error) {
+	var opts []sr.ClientOpt
+	if c.Username != "" {
+		opts = append(opts, sr.BasicAuth(c.Username, c.Password))
+	}
+	return NewRegistry(c.URL, opts...)
+}
+
+// Open starts an agent in one call: it connects to the registry and Kafka,
+// ensures sragent's own topics, initialises the transactional producer of
+// every group in the state topic or the input folder (fencing whatever a
+// crashed agent left open, and refusing a second agent's transactions
+// from then on), reads the committed state and primes the metrics. With
+// WithDryRun it only reads. Close the agent when done.
+func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
+	if cfg.Dialect.Delimiter == 0 {
+		cfg.Dialect = codec.DefaultDialect()
+	}
+	reg, err := cfg.Registry.Client()
+	if err != nil {
+		return nil, err
+	}
+	pub, err := New(ctx, cfg.Kafka, reg, append([]Opt{WithDialect(cfg.Dialect)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{pub: pub, reg: reg, cfg: cfg, log: pub.log, now: time.Now}
+	groups, err := a.groups()
+	if err == nil {
+		err = pub.Start(ctx, groups)
+	}
+	if err != nil {
+		pub.Close()
+		return nil, err
+	}
+	a.primeMetrics()
+	return a, nil
+}
+
+// Close disconnects.
+func (a *Agent) Close() { a.pub.Close() }
+
+// State returns the committed state as last read or written.
+func (a *Agent) State() *State { return a.pub.State() }
+
+// Resume lifts a group's halt: its next batch is published although it
+// does not continue the chain (an operator accepted the gap).
+func (a *Agent) Resume(ctx context.Context, group string) error { return a.pub.Resume(ctx, group) }
+
+// Ping checks that Kafka and the Schema Registry answer, naming which
+// failed.
+func (a *Agent) Ping(ctx context.Context) (kafka, registry error) {
+	kafka = a.pub.Ping(ctx)
+	if a.reg == nil {
+		return kafka, errors.New("schema registry: not configured")
+	}
+	return kafka, a.reg.Ping(ctx)
+}
+
+// Logger returns the agent's logger.
+func (a *Agent) Logger() *slog.Logger { return a.log }

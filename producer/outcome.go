@@ -1,0 +1,141 @@
+package producer
+
+import (
+	"fmt"
+
+	"github.com/sragent/sragent/manifest"
+)
+
+// Outcome is what happens to one batch, in a publish or predicted by a dry
+// run: the one vocabulary of Publish, Agent.RunOnce, `publish` and
+// `validate`.
+type Outcome int
+
+// Outcomes of a batch.
+const (
+	// Published: every event is committed (dead letters included). Archive
+	// the batch.
+	Published Outcome = iota
+	// Duplicate: the batch was published before with the same manifest;
+	// nothing new is produced. Archive it.
+	Duplicate
+	// Conflict: the folder name was used before with another manifest, or
+	// the batch arrived after a newer one. Quarantine it.
+	Conflict
+	// Halted: the chain waits here: a file starts after the previous
+	// cut-off of its table (deltas were lost), or an earlier batch of the
+	// chain halted it or was quarantined.
+	Halted
+	// Invalid: the batch is structurally bad. Quarantine it whole.
+	Invalid
+	// Incomplete: the batch folder is not ready (files still arriving).
+	// The chain waits; nothing is moved.
+	Incomplete
+	// Blocked: the Schema Registry refuses a table's schema. Nothing is
+	// produced; the pass fails and the batch is retried.
+	Blocked
+)
+
+var outcomeNames = [...]string{"published", "duplicate", "conflict", "halted", "invalid", "incomplete", "blocked"}
+
+// String returns the outcome's name.
+func (o Outcome) String() string { return outcomeNames[o] }
+
+// MarshalText renders the name, for JSON reports.
+func (o Outcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText parses a name.
+func (o *Outcome) UnmarshalText(b []byte) error {
+	for i, n := range outcomeNames {
+		if n == string(b) {
+			*o = Outcome(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown outcome %q", b)
+}
+
+// Severities of a Problem.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+)
+
+// Problem is one thing wrong (error) or worth knowing (warning) about a
+// batch. It names file, line and column, never a cell's value.
+type Problem struct {
+	Severity string `json:"severity"`
+	File     string `json:"file,omitempty"`
+	Line     int64  `json:"line,omitempty"`
+	Column   string `json:"column,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// MaxProblems bounds the problems a Result lists; the rest are counted in
+// ProblemsOmitted.
+const MaxProblems = 100
+
+// FileReport is what happens to one file of a batch.
+type FileReport struct {
+	File  string `json:"file"`
+	Table string `json:"table"`
+	// Mode is full, delta or list (SRMapping, SRMappingGroup).
+	Mode  string `json:"mode"`
+	InZip bool   `json:"in_zip"`
+	Bytes int64  `json:"bytes"`
+	// Events are the rows published (deletes included); DeadLetters the
+	// rows sent to the dead-letter topic.
+	Events      int64 `json:"events"`
+	Deletes     int64 `json:"deletes"`
+	DeadLetters int64 `json:"dead_letters"`
+	// Continuity is how the file follows its table's chain in the
+	// committed state ("" for list files).
+	Continuity string `json:"continuity,omitempty"`
+	Previous   string `json:"previous_batch,omitempty"`
+	Catalogued bool   `json:"catalogued"`
+	// Missing and Extra are header columns the catalogue lists but the
+	// file lacks, and the file has but the catalogue lacks.
+	Missing []string `json:"missing_columns,omitempty"`
+	Extra   []string `json:"extra_columns,omitempty"`
+}
+
+// Result reports one batch. Reason and Problems never quote a cell.
+type Result struct {
+	Outcome Outcome `json:"outcome"`
+	Reason  string  `json:"reason,omitempty"`
+	// Events, Deletes and DeadLetters total the files'.
+	Events      int64 `json:"events"`
+	Deletes     int64 `json:"deletes"`
+	DeadLetters int64 `json:"dead_letters"`
+	// GapTables are the tables with a gap (Halted).
+	GapTables []string `json:"gap_tables,omitempty"`
+	// CutOff is the manifest's DateExtractTo; SinceCutOff the time from the
+	// chain's previous cut-off to this batch's folder stamp.
+	CutOff      manifest.Stamp `json:"cut_off,omitzero"`
+	SinceCutOff float64        `json:"days_since_previous_cut_off,omitempty"`
+	Files       []*FileReport  `json:"files"`
+	Problems    []Problem      `json:"problems"`
+	// ProblemsOmitted counts problems beyond MaxProblems.
+	ProblemsOmitted int64 `json:"problems_omitted"`
+}
+
+// problem adds p, bounded by MaxProblems.
+func (r *Result) problem(p Problem) {
+	if len(r.Problems) >= MaxProblems {
+		r.ProblemsOmitted++
+		return
+	}
+	r.Problems = append(r.Problems, p)
+}
+
+// Errors counts the problems of error severity, omitted ones included
+// (only row problems are ever omitted, and they are errors).
+func (r *Result) Errors() int64 {
+	n := r.ProblemsOmitted
+	for _, p := range r.Problems {
+		if p.Severity == SeverityError {
+			n++
+		}
+	}
+	return n
+}

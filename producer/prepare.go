@@ -1,0 +1,195 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sragent/sragent/codec"
+	"github.com/sragent/sragent/manifest"
+	"github.com/sragent/sragent/schemas"
+)
+
+// work is one batch being published.
+type work struct {
+	batch *manifest.Batch
+	files []*fileWork
+	res   *Result
+}
+
+type fileWork struct {
+	file         *manifest.File
+	report       *FileReport
+	full         bool
+	tc           *codec.TableCodec
+	keyID, valID int
+	topic        string
+	parts        int32
+	maxRecord    int // largest key + value the topic accepts
+	orgs         []string
+	src          codec.Source
+}
+
+// prepare checks the whole batch before anything is produced: every
+// file's header maps and every file reads to its end (zip CRC, quoting);
+// then the schemas are registered (a dry run: checked) and the topics
+// exist. A structural problem makes the batch Invalid and a refused schema
+// Blocked (w is nil for both); an infrastructure failure is err.
+func (p *Publisher) prepare(ctx context.Context, b *manifest.Batch, res *Result) (*work, error) {
+	w := &work{batch: b, res: res}
+	var invalid []string
+	for i, f := range b.Files {
+		fw, problem := p.prepareFile(b, f, res.Files[i], res)
+		if problem != nil {
+			res.problem(*problem)
+			invalid = append(invalid, describe(*problem))
+			continue
+		}
+		w.files = append(w.files, fw)
+	}
+	if len(invalid) > 0 {
+		res.Outcome, res.Reason = Invalid, strings.Join(invalid, "; ")
+		return nil, nil
+	}
+	var refused []string
+	var topicNames []string
+	for _, fw := range w.files {
+		for _, s := range []struct {
+			id             *int
+			subject, schem string
+		}{{&fw.keyID, fw.topic + "-key", fw.tc.Avro.Key}, {&fw.valID, fw.topic + "-value", fw.tc.Avro.Value}} {
+			var err error
+			*s.id, err = p.register(ctx, s.subject, s.schem)
+			var ie *IncompatibleError
+			switch {
+			case errors.As(err, &ie):
+				res.problem(Problem{Severity: SeverityError, File: fw.file.Name, Reason: "schema registry: " + ie.Error()})
+				refused = append(refused, ie.Error())
+				if p.dry == nil {
+					res.Outcome, res.Reason = Blocked, ie.Error()
+					return nil, err
+				}
+			case err != nil:
+				return nil, err
+			}
+		}
+		topicNames = append(topicNames, fw.topic)
+	}
+	if len(refused) > 0 {
+		res.Outcome, res.Reason = Blocked, strings.Join(refused, "; ")
+		return nil, nil
+	}
+	if err := p.topics.ensure(ctx, topicNames...); err != nil {
+		return nil, err
+	}
+	for _, fw := range w.files {
+		fw.parts, fw.maxRecord = p.topics.partitionsOf(fw.topic), p.topics.maxRecord(fw.topic)
+	}
+	return w, nil
+}
+
+// describe renders a problem as one line: file, line, column, reason.
+func describe(pr Problem) string {
+	var b strings.Builder
+	b.WriteString(pr.File)
+	if pr.Line > 0 {
+		fmt.Fprintf(&b, " line %d", pr.Line)
+	}
+	if pr.Column != "" {
+		b.WriteString(" column " + pr.Column)
+	}
+	if b.Len() == 0 {
+		return pr.Reason
+	}
+	return b.String() + ": " + pr.Reason
+}
+
+// fileProblem turns a structural error of f into a Problem.
+func fileProblem(f *manifest.File, err error) *Problem {
+	pr := &Problem{Severity: SeverityError, File: f.Name, Reason: err.Error()}
+	var fe *codec.FileError
+	if errors.As(err, &fe) {
+		pr.Line, pr.Column, pr.Reason = fe.Line, fe.Column, fe.Err.Error()
+	}
+	return pr
+}
+
+// prepareFile reads f once to its end (its structure, and the
+// organisations of a full file), builds its codec and records the layout's
+// drift from the catalogue as warnings.
+func (p *Publisher) prepareFile(b *manifest.Batch, f *manifest.File, fr *FileReport, res *Result) (*fileWork, *Problem) {
+	rc, err := b.Open(f)
+	if err != nil {
+		return nil, fileProblem(f, err)
+	}
+	defer rc.Close()
+	sc, err := codec.NewScanner(f.Table, rc, p.dialect)
+	if err != nil {
+		return nil, fileProblem(f, err)
+	}
+	l := sc.Layout
+	fr.Catalogued, fr.Missing, fr.Extra = l.Table.Known, l.Missing, l.Extra
+	layoutWarnings(res, f, l)
+	fw := &fileWork{file: f, report: fr, full: f.Listed && !f.Entry.IsDelta, topic: p.cfg.TopicFor(f.Table)}
+	orgCol := -1
+	if fw.full && l.Table.Scope == schemas.Organisation {
+		for i, h := range l.Header {
+			if h == schemas.OrgColumn {
+				orgCol = i
+			}
+		}
+	}
+	orgs := map[string]bool{}
+	err = sc.Skim(func(fields [][]byte) {
+		if orgCol >= 0 && orgCol < len(fields) && len(orgs) < 10_000 && !orgs[string(fields[orgCol])] {
+			orgs[string(fields[orgCol])] = true
+		}
+	})
+	if err != nil {
+		return nil, fileProblem(f, err)
+	}
+	for o := range orgs {
+		if o != "" {
+			fw.orgs = append(fw.orgs, o)
+		}
+	}
+	sort.Strings(fw.orgs)
+	if fw.tc, err = codec.NewTableCodec(l); err != nil {
+		return nil, fileProblem(f, err)
+	}
+	fw.src = codec.Source{Version: p.version, Name: p.cfg.TopicPrefix, Group: b.Group, Batch: b.Name,
+		Table: f.Table, File: f.Name, Snapshot: fw.full}
+	if f.Listed {
+		fw.src.ExtractFrom, fw.src.ExtractTo = stampMillis(f.Entry.From), stampMillis(f.Entry.To)
+	}
+	return fw, nil
+}
+
+// layoutWarnings notes how a file's header differs from the catalogue.
+func layoutWarnings(res *Result, f *manifest.File, l *codec.Layout) {
+	if len(l.Missing) > 0 {
+		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Reason: fmt.Sprintf(
+			"%d catalogued columns missing from the header, null in every row: %s", len(l.Missing), strings.Join(l.Missing, ", "))})
+	}
+	if !l.Table.Known {
+		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Reason: "table not in the catalogue; every column is published as an optional string"})
+		return
+	}
+	for _, e := range l.Extra {
+		reason := "column not in the catalogue; published as an optional string"
+		if r, ok := l.Renamed[e]; ok {
+			reason += " named " + r
+		}
+		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Column: e, Reason: reason})
+	}
+}
+
+func stampMillis(s manifest.Stamp) *int64 {
+	if s.IsZero() {
+		return nil
+	}
+	ms := s.Time().UnixMilli()
+	return &ms
+}

@@ -1,0 +1,209 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sragent/sragent/codec"
+)
+
+// produce writes the batch in transactions, each closed by a checkpoint.
+func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume bool) (Result, error) {
+	b, res := w.batch, w.res
+	cur := copyProgress(prog)
+	if !resume {
+		cur.Batch, cur.Manifest, cur.File, cur.Line, cur.FileEvents = b.Name, b.ManifestSHA256, 0, 0, 0
+		cur.BatchCutOff = b.Manifest.CutOffTime()
+		cur.Counts = map[string]*TableCount{}
+	}
+	cur.Done, cur.Resume, cur.Halted = false, false, ""
+	t, err := p.begin(ctx, b.Group)
+	if err != nil {
+		return Result{}, err
+	}
+	if !resume {
+		rec, err := p.batchEvent("BEGIN", w, nil)
+		if err != nil {
+			return Result{}, p.abort(ctx, t, err)
+		}
+		t.produce(ctx, rec)
+	}
+	for fi := cur.File; fi < len(w.files); fi++ {
+		if t, err = p.produceFile(ctx, t, w, w.files[fi], &cur); err != nil {
+			return Result{}, p.abort(ctx, t, err)
+		}
+		cur.File, cur.Line, cur.FileEvents = fi+1, 0, 0
+	}
+	end, err := p.batchEvent("END", w, cur.Counts)
+	if err != nil {
+		return Result{}, p.abort(ctx, t, err)
+	}
+	t.produce(ctx, end)
+	res.Outcome = Published
+	for i, f := range b.Files {
+		if f.Listed && !f.Entry.Undated() {
+			cur.Tables[f.Table] = Range{From: f.Entry.From.String(), To: f.Entry.To.String(), Batch: b.Name}
+		}
+		if c := cur.Counts[f.Table]; c != nil {
+			res.Events += c.Events
+			res.Deletes += c.Deletes
+			res.DeadLetters += c.DeadLetters
+			fr := res.Files[i]
+			fr.Events, fr.Deletes, fr.DeadLetters = c.Events, c.Deletes, c.DeadLetters
+		}
+	}
+	cur.Done = true
+	pub := &PublishedBatch{Group: b.Group, Batch: b.Name, Manifest: b.ManifestSHA256, Events: res.Events, At: p.now().UTC()}
+	rec, err := publishedRecord(p.cfg.StateTopic(), pub)
+	if err != nil {
+		return Result{}, p.abort(ctx, t, err)
+	}
+	t.produce(ctx, rec)
+	if err := p.commit(ctx, t, &cur); err != nil {
+		return Result{}, err
+	}
+	p.state.Published[b.Group+"/"+b.Name] = pub
+	return *res, nil
+}
+
+// produceFile publishes one file's rows (after cur.Line when resuming),
+// committing whenever the transaction is full. It returns the transaction
+// that is open at the end.
+func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWork, cur *Progress) (*txn, error) {
+	rc, err := w.batch.Open(fw.file)
+	if err != nil {
+		return t, err
+	}
+	defer rc.Close()
+	sc, err := codec.NewScanner(fw.file.Table, rc, p.dialect)
+	if err != nil {
+		return t, fmt.Errorf("%s: %w", fw.file.Name, err)
+	}
+	tc := fw.tc // the same header as in prepare, so the same layout
+	count := cur.Counts[fw.file.Table]
+	if count == nil {
+		count = &TableCount{}
+		cur.Counts[fw.file.Table] = count
+	}
+	if fw.full && cur.Line == 0 {
+		if err := p.markers(ctx, t, fw, tc, codec.MarkerBegin, nil); err != nil {
+			return t, err
+		}
+	}
+	ev := codec.Event{Source: fw.src}
+	report := func(n int64, done bool) {
+		if p.progress != nil {
+			p.progress(w.batch.Group, w.batch.Name, fw.file.Name, sc.Offset(), fw.file.Size, n, done)
+		}
+	}
+	// Events per op since the last commit, added to the transaction's
+	// metric counts when it commits (no map work per row).
+	var byOp [256]int64
+	flush := func() {
+		for op, k := range byOp {
+			if k > 0 {
+				t.rows[[2]string{fw.file.Table, string(rune(op))}] += k
+				byOp[op] = 0
+			}
+		}
+	}
+	var n int64
+	for ; ; n++ {
+		if n%8192 == 0 {
+			if err := ctx.Err(); err != nil {
+				return t, err
+			}
+			report(n, false)
+		}
+		row, err := sc.Scan()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line := sc.Line()
+		var re *codec.RowError
+		switch {
+		case line < cur.Line:
+			continue // committed before a restart
+		case errors.As(err, &re):
+			if err := p.deadLetter(ctx, t, w, fw, count, re, sc.Fields()); err != nil {
+				return t, err
+			}
+		case err != nil:
+			return t, fmt.Errorf("%s: %w", fw.file.Name, err)
+		default:
+			ev.Op, ev.Row, ev.Source.Line, ev.TsMs = codec.OpFor(fw.full, row.Removed), row, line, p.now().UnixMilli()
+			if re := p.event(ctx, t, fw, tc, &ev); re != nil {
+				// Too large for the broker: a dead letter, without its
+				// cells, which would be too large as well.
+				if err := p.deadLetter(ctx, t, w, fw, count, re, nil); err != nil {
+					return t, err
+				}
+				break
+			}
+			count.Events++
+			cur.FileEvents++
+			byOp[ev.Op]++
+			if row.Removed {
+				count.Deletes++
+			}
+		}
+		cur.Line = line + 1
+		if t.records >= p.cfg.TxnRecords || t.bytes >= p.cfg.TxnBytes {
+			flush()
+			if err := p.commit(ctx, t, cur); err != nil {
+				return nil, err
+			}
+			if t, err = p.begin(ctx, t.group); err != nil {
+				return nil, err
+			}
+		}
+	}
+	flush()
+	p.metrics.read(w.batch.Group, sc.Offset())
+	report(n, true)
+	if fw.full {
+		n := cur.FileEvents
+		if err := p.markers(ctx, t, fw, tc, codec.MarkerEnd, &n); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// event produces a row's event, and after a delete its tombstone. An
+// event larger than the topic accepts is not produced: it returns the
+// *codec.RowError of its dead letter.
+func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, ev *codec.Event) *codec.RowError {
+	key := tc.AppendKey(frame(make([]byte, 0, 48), fw.keyID), ev.Row)
+	val := tc.AppendValue(frame(make([]byte, 0, 512), fw.valID), ev)
+	if n := len(key) + len(val); n > fw.maxRecord {
+		return &codec.RowError{Line: ev.Source.Line, Err: codec.ErrTooLarge(n, fw.maxRecord)}
+	}
+	t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Value: val})
+	if ev.Op == codec.OpDelete {
+		t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key}) // tombstone: a real null value
+	}
+	return nil
+}
+
+// markers produces a snapshot marker on every partition of the topic.
+func (p *Publisher) markers(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, typ string, rows *int64) error {
+	m := codec.Marker{Type: typ, SnapshotID: fw.src.Group + "/" + fw.src.Batch + "/" + fw.file.Table, Organisations: fw.orgs, RowCount: rows}
+	key, err := tc.AppendMarkerKey(frame(nil, fw.keyID), typ == codec.MarkerBegin)
+	if err != nil {
+		return fmt.Errorf("encode marker key of %s: %w", fw.file.Table, err)
+	}
+	val, err := tc.AppendMarkerValue(frame(nil, fw.valID), m, fw.src, p.now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("encode marker of %s: %w", fw.file.Table, err)
+	}
+	for part := int32(0); part < fw.parts; part++ {
+		t.produce(ctx, &kgo.Record{Topic: fw.topic, Partition: part, Key: key, Value: val,
+			Headers: []kgo.RecordHeader{{Key: MarkerHeader, Value: []byte(typ)}}})
+	}
+	return nil
+}

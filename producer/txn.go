@@ -1,0 +1,194 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// txn is one open transaction of a group's producer; in a dry run (cl nil)
+// it only counts what it would hold.
+type txn struct {
+	cl      *kgo.Client
+	group   string
+	records int
+	bytes   int
+	mu      sync.Mutex
+	err     error
+	// rows and dead count what the transaction holds, for the metrics
+	// once it commits.
+	rows map[[2]string]int64 // table, op
+	dead map[[2]string]int64 // table, reason
+}
+
+func (t *txn) produce(ctx context.Context, r *kgo.Record) {
+	t.records++
+	t.bytes += len(r.Key) + len(r.Value)
+	if t.cl == nil {
+		return
+	}
+	t.cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+		if err != nil {
+			t.mu.Lock()
+			if t.err == nil {
+				t.err = err
+			}
+			t.mu.Unlock()
+		}
+	})
+}
+
+func (t *txn) failed() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.err
+}
+
+func copyProgress(p *Progress) Progress {
+	c := *p
+	c.Counts = map[string]*TableCount{}
+	for k, v := range p.Counts {
+		vc := *v
+		c.Counts[k] = &vc
+	}
+	c.Tables = maps.Clone(p.Tables)
+	if c.Tables == nil {
+		c.Tables = map[string]Range{}
+	}
+	return c
+}
+
+// begin opens a transaction on the group's producer (a dry run: a
+// counting one).
+func (p *Publisher) begin(ctx context.Context, group string) (*txn, error) {
+	t := &txn{group: group, rows: map[[2]string]int64{}, dead: map[[2]string]int64{}}
+	if p.dry != nil {
+		return t, nil
+	}
+	cl, err := p.client(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.BeginTransaction(); err != nil {
+		p.stale = true
+		return nil, fmt.Errorf("begin transaction: %w", err)
+	}
+	t.cl = cl
+	return t, nil
+}
+
+// commit closes t with the checkpoint cur; on success the in-memory state
+// follows. A dry run commits to memory only.
+func (p *Publisher) commit(ctx context.Context, t *txn, cur *Progress) error {
+	cur.Updated = p.now().UTC()
+	rec, err := progressRecord(p.cfg.StateTopic(), cur)
+	if err != nil {
+		return p.abort(ctx, t, err)
+	}
+	t.produce(ctx, rec)
+	if t.cl != nil {
+		if err := p.finish(ctx, t); err != nil {
+			return err
+		}
+	}
+	c := copyProgress(cur)
+	p.state.Groups[cur.Group] = &c
+	p.metrics.txn(t.group, "commit")
+	for k, n := range t.rows {
+		p.metrics.rowsN(k[0], k[1][0], n)
+	}
+	for k, n := range t.dead {
+		p.metrics.deadLettersN(k[0], k[1], n)
+	}
+	return nil
+}
+
+// finish flushes t and commits it on the broker.
+func (p *Publisher) finish(ctx context.Context, t *txn) error {
+	// Records that cannot reach a broker are not always failed by the
+	// delivery timeout while no connection exists: bound the wait here.
+	fctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
+	err := t.cl.Flush(fctx)
+	cancel()
+	if err != nil {
+		return p.abort(ctx, t, fmt.Errorf("flush: %w", err))
+	}
+	if err := t.failed(); err != nil {
+		return p.abort(ctx, t, fmt.Errorf("produce: %w", err))
+	}
+	// A commit that cannot finish (the broker is gone) is bounded like a
+	// record's delivery; its outcome is then unknown, which abort handles.
+	cctx, cancel := context.WithTimeout(ctx, p.cfg.DeliveryTimeout)
+	err = t.cl.EndTransaction(cctx, kgo.TryCommit)
+	cancel()
+	if err != nil {
+		return p.abort(ctx, t, fmt.Errorf("commit transaction: %w", err))
+	}
+	return nil
+}
+
+// abort rolls the open transaction back; the state must be re-read before
+// the next batch, because a failed commit's outcome can be unknown.
+func (p *Publisher) abort(ctx context.Context, t *txn, cause error) error {
+	if t == nil || t.cl == nil {
+		if p.dry == nil {
+			p.stale = true
+		}
+		return cause
+	}
+	p.stale = true
+	p.metrics.txn(t.group, "abort")
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.DeliveryTimeout)
+	defer cancel()
+	err := t.cl.AbortBufferedRecords(actx)
+	if err == nil {
+		err = t.cl.EndTransaction(actx, kgo.TryAbort)
+	}
+	if err != nil {
+		// The client's transaction state is unknown: drop it. The next
+		// attempt initialises the transactional id again, which fences
+		// and aborts whatever this client left open.
+		for g, cl := range p.clients {
+			if cl == t.cl {
+				cl.Close()
+				delete(p.clients, g)
+			}
+		}
+		return errors.Join(cause, fmt.Errorf("abort transaction: %w", err))
+	}
+	return cause
+}
+
+// Halt records that a group's chain waits, and why.
+func (p *Publisher) Halt(ctx context.Context, group, reason string, gapTables []string) error {
+	return p.updateProgress(ctx, group, func(pr *Progress) {
+		pr.Halted, pr.GapTables, pr.Resume = reason, gapTables, false
+	})
+}
+
+// Resume lifts a group's halt: the next batch is published even though it
+// does not continue the chain (an operator accepted the gap).
+func (p *Publisher) Resume(ctx context.Context, group string) error {
+	return p.updateProgress(ctx, group, func(pr *Progress) {
+		pr.Halted, pr.GapTables, pr.Resume = "", nil, true
+	})
+}
+
+func (p *Publisher) updateProgress(ctx context.Context, group string, mutate func(*Progress)) error {
+	if p.stale || p.state == nil {
+		if err := p.reload(ctx); err != nil {
+			return err
+		}
+	}
+	cur := copyProgress(p.state.Progress(group))
+	mutate(&cur)
+	t, err := p.begin(ctx, group)
+	if err != nil {
+		return err
+	}
+	return p.commit(ctx, t, &cur)
+}
