@@ -157,3 +157,49 @@ func TestStampCompare(t *testing.T) {
 		t.Errorf("Compare: %d %d %d %d", a.Compare(b), b.Compare(a), a.Compare(a), (Stamp{}).Compare(a))
 	}
 }
+
+// A batch's range is read as a continuation of its chain: in the autumn
+// repeated hour, the instant that follows the previous cut-off.
+func TestChainRange(t *testing.T) {
+	at := func(s string) time.Time {
+		if s == "" {
+			return time.Time{}
+		}
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	tests := []struct {
+		prev, from, to   string // prev an instant, from/to stamps ("" none)
+		wantFrom, wantTo string
+	}{
+		{"", "20240101_1707", "20240102_1707", "2024-01-01T17:07:00Z", "2024-01-02T17:07:00Z"},
+		{"2024-10-26T23:30:00Z", "20241027_0030", "20241027_0130", "2024-10-26T23:30:00Z", "2024-10-27T00:30:00Z"}, // BST
+		{"2024-10-27T00:30:00Z", "20241027_0130", "20241027_0115", "2024-10-27T00:30:00Z", "2024-10-27T01:15:00Z"}, // crosses the change
+		{"2024-10-27T01:15:00Z", "20241027_0115", "20241027_0150", "2024-10-27T01:15:00Z", "2024-10-27T01:50:00Z"}, // alone it reads 00:15Z-00:50Z
+		{"", "20241027_0115", "20241027_0150", "2024-10-27T00:15:00Z", "2024-10-27T00:50:00Z"},                     // a new chain: earlier instants
+		{"2024-10-27T01:15:00Z", "20241026_1707", "20241027_0130", "2024-10-26T16:07:00Z", "2024-10-27T00:30:00Z"}, // really older: stays older
+		{"2024-10-27T00:45:00Z", "", "20241027_0110", "", "2024-10-27T01:10:00Z"},                                  // a full batch after the chain
+	}
+	for _, tt := range tests {
+		m := &Manifest{Entries: []Entry{{FileName: "SRPatient", IsDelta: tt.from != "", From: mustStamp(t, tt.from), To: mustStamp(t, tt.to)}}}
+		from, to := ChainRange(at(tt.prev), m)
+		if !from.Equal(at(tt.wantFrom)) || !to.Equal(at(tt.wantTo)) {
+			t.Errorf("prev %s, %s-%s: %s-%s, want %s-%s", tt.prev, tt.from, tt.to, from.UTC(), to.UTC(), tt.wantFrom, tt.wantTo)
+		}
+	}
+}
+
+func mustStamp(t *testing.T, s string) Stamp {
+	t.Helper()
+	if s == "" {
+		return Stamp{}
+	}
+	st, err := ParseStamp(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

@@ -113,3 +113,48 @@ func ResolveRange(from, to Stamp) (fromT, toT time.Time) {
 	}
 	return fromT, toT
 }
+
+// ChainRange resolves a batch's extract range (its deltas' DateExtractFrom
+// and its DateExtractTo) to instants as a continuation of its chain, whose
+// last cut-off was prev: a stamp in the autumn repeated hour, which names
+// two instants, is the earliest one not before prev (DateExtractFrom), or
+// after the From (DateExtractTo; without a From, not before prev). With a
+// zero prev (a new chain) this is ResolveRange. So after a cut-off at
+// 20241027_0115 read as 01:15Z, From 20241027_0115 To 20241027_0150 is
+// 01:15Z to 01:50Z, where the manifest on its own reads 00:15Z to 00:50Z.
+func ChainRange(prev time.Time, m *Manifest) (from, to time.Time) {
+	pick := func(s Stamp, ok func(time.Time) bool) time.Time {
+		for _, t := range []time.Time{s.Time(), s.TimeLater()} {
+			if ok(t) {
+				return t
+			}
+		}
+		return s.Time()
+	}
+	if f := m.DeltaFrom(); !f.IsZero() {
+		from = pick(f, func(t time.Time) bool { return !t.Before(prev) })
+	}
+	if c := m.CutOff(); !c.IsZero() {
+		to = pick(c, func(t time.Time) bool {
+			if !from.IsZero() {
+				return t.After(from)
+			}
+			return !t.Before(prev)
+		})
+	}
+	return from, to
+}
+
+// UnmarshalText parses `yyyyMMdd_HHmm`; empty text is the zero Stamp.
+func (s *Stamp) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = Stamp{}
+		return nil
+	}
+	p, err := ParseStamp(string(b))
+	if err != nil {
+		return err
+	}
+	*s = p
+	return nil
+}

@@ -43,7 +43,8 @@ func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, err
 		res.GapTables = gaps
 		return res.with(Halted, reason), nil
 	}
-	w, err := p.prepare(ctx, b, &res)
+	from, cutOff := manifest.ChainRange(prog.BatchCutOff, b.Manifest)
+	w, err := p.prepare(ctx, &work{batch: b, res: &res, from: from, cutOff: cutOff})
 	if err != nil || w == nil {
 		return res, err
 	}
@@ -74,7 +75,7 @@ func (r Result) with(o Outcome, reason string) Result {
 // the chain: by cut-off instant, by folder name when the instants are
 // equal or unknown (a state written before they were kept).
 func olderThan(b *manifest.Batch, prog *Progress) bool {
-	at := b.Manifest.CutOffTime()
+	_, at := manifest.ChainRange(prog.BatchCutOff, b.Manifest)
 	if at.IsZero() || prog.BatchCutOff.IsZero() || at.Equal(prog.BatchCutOff) {
 		return b.Name < prog.Batch
 	}
@@ -152,3 +153,4 @@ func historyOf(prog *Progress) []manifest.Link {
 	})
 	return history
 }
+

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/sragent/sragent/codec"
 	"github.com/sragent/sragent/manifest"
@@ -17,6 +18,9 @@ type work struct {
 	batch *manifest.Batch
 	files []*fileWork
 	res   *Result
+	// from and cutOff are the batch's extract range as instants of its
+	// chain (manifest.ChainRange).
+	from, cutOff time.Time
 }
 
 type fileWork struct {
@@ -37,11 +41,11 @@ type fileWork struct {
 // then the schemas are registered (a dry run: checked) and the topics
 // exist. A structural problem makes the batch Invalid and a refused schema
 // Blocked (w is nil for both); an infrastructure failure is err.
-func (p *Publisher) prepare(ctx context.Context, b *manifest.Batch, res *Result) (*work, error) {
-	w := &work{batch: b, res: res}
+func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
+	b, res := w.batch, w.res
 	var invalid []string
 	for i, f := range b.Files {
-		fw, problem := p.prepareFile(b, f, res.Files[i], res)
+		fw, problem := p.prepareFile(w, f, res.Files[i])
 		if problem != nil {
 			res.problem(*problem)
 			invalid = append(invalid, describe(*problem))
@@ -119,7 +123,8 @@ func fileProblem(f *manifest.File, err error) *Problem {
 // prepareFile reads f once to its end (its structure, and the
 // organisations of a full file), builds its codec and records the layout's
 // drift from the catalogue as warnings.
-func (p *Publisher) prepareFile(b *manifest.Batch, f *manifest.File, fr *FileReport, res *Result) (*fileWork, *Problem) {
+func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fileWork, *Problem) {
+	b, res := w.batch, w.res
 	rc, err := b.Open(f)
 	if err != nil {
 		return nil, fileProblem(f, err)
@@ -161,8 +166,11 @@ func (p *Publisher) prepareFile(b *manifest.Batch, f *manifest.File, fr *FileRep
 	}
 	fw.src = codec.Source{Version: p.version, Name: p.cfg.TopicPrefix, Group: b.Group, Batch: b.Name,
 		Table: f.Table, File: f.Name, Snapshot: fw.full}
-	if f.Listed {
-		fw.src.ExtractFrom, fw.src.ExtractTo = stampMillis(f.Entry.From), stampMillis(f.Entry.To)
+	if f.Listed && !f.Entry.From.IsZero() {
+		fw.src.ExtractFrom = millis(w.from)
+	}
+	if f.Listed && !f.Entry.To.IsZero() {
+		fw.src.ExtractTo = millis(w.cutOff)
 	}
 	return fw, nil
 }
@@ -186,10 +194,11 @@ func layoutWarnings(res *Result, f *manifest.File, l *codec.Layout) {
 	}
 }
 
-func stampMillis(s manifest.Stamp) *int64 {
-	if s.IsZero() {
+// millis is an instant in Unix milliseconds, nil for none.
+func millis(t time.Time) *int64 {
+	if t.IsZero() {
 		return nil
 	}
-	ms := s.Time().UnixMilli()
+	ms := t.UnixMilli()
 	return &ms
 }

@@ -83,8 +83,8 @@ func (p *Publisher) batchEvent(status string, w *work, counts map[string]*TableC
 	v := map[string]any{"status": status, "group": w.batch.Group, "batch": w.batch.Name,
 		"manifest_sha256": w.batch.ManifestSHA256, "cut_off": nil, "ts_ms": p.now().UnixMilli(),
 		"event_count": nil, "data_collections": []any{}}
-	if to := w.batch.Manifest.CutOff(); !to.IsZero() {
-		v["cut_off"] = goavro.Union("long.timestamp-millis", to.Time().UnixMilli())
+	if !w.cutOff.IsZero() {
+		v["cut_off"] = goavro.Union("long.timestamp-millis", w.cutOff.UnixMilli())
 	}
 	if status == "END" {
 		var total int64

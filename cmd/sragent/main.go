@@ -1,5 +1,3 @@
-// Command sragent streams TPP SystmOne Strategic Reporting extracts into
-// Kafka as Avro change events. See README.md and deploy/README.md.
 package main
 
 import (
