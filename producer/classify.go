@@ -153,4 +153,3 @@ func historyOf(prog *Progress) []manifest.Link {
 	})
 	return history
 }
-
