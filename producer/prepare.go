@@ -34,6 +34,7 @@ type fileWork struct {
 	maxRecord    int // largest key + value the topic accepts
 	orgs         []string
 	src          codec.Source
+	kbuf, vbuf   []byte // a dry run's reused encoding buffers
 }
 
 // prepare checks the whole batch before anything is produced: every

@@ -178,10 +178,24 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 // event larger than the topic accepts is not produced: it returns the
 // *codec.RowError of its dead letter.
 func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, ev *codec.Event) *codec.RowError {
-	key := tc.AppendKey(frame(make([]byte, 0, 48), fw.keyID), ev.Row)
-	val := tc.AppendValue(frame(make([]byte, 0, 512), fw.valID), ev)
+	var kbuf, vbuf []byte
+	if t.cl == nil { // a dry run: nothing keeps the bytes, reuse them
+		kbuf, vbuf = fw.kbuf[:0], fw.vbuf[:0]
+	} else {
+		kbuf, vbuf = make([]byte, 0, 48), make([]byte, 0, 512)
+	}
+	key := tc.AppendKey(frame(kbuf, fw.keyID), ev.Row)
+	val := tc.AppendValue(frame(vbuf, fw.valID), ev)
 	if n := len(key) + len(val); n > fw.maxRecord {
 		return &codec.RowError{Line: ev.Source.Line, Err: codec.ErrTooLarge(n, fw.maxRecord)}
+	}
+	if t.cl == nil {
+		fw.kbuf, fw.vbuf = key, val
+		t.count(len(key) + len(val))
+		if ev.Op == codec.OpDelete {
+			t.count(len(key))
+		}
+		return nil
 	}
 	t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Value: val})
 	if ev.Op == codec.OpDelete {

@@ -26,8 +26,7 @@ type txn struct {
 }
 
 func (t *txn) produce(ctx context.Context, r *kgo.Record) {
-	t.records++
-	t.bytes += len(r.Key) + len(r.Value)
+	t.count(len(r.Key) + len(r.Value))
 	if t.cl == nil {
 		return
 	}
@@ -40,6 +39,12 @@ func (t *txn) produce(ctx context.Context, r *kgo.Record) {
 			t.mu.Unlock()
 		}
 	})
+}
+
+// count adds a record of n bytes to what the transaction holds.
+func (t *txn) count(n int) {
+	t.records++
+	t.bytes += n
 }
 
 func (t *txn) failed() error {
