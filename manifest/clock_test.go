@@ -184,8 +184,7 @@ func TestChainRange(t *testing.T) {
 		{"2024-10-27T00:45:00Z", "", "20241027_0110", "", "2024-10-27T01:10:00Z"},                                  // a full batch after the chain
 	}
 	for _, tt := range tests {
-		m := &Manifest{Entries: []Entry{{FileName: "SRPatient", IsDelta: tt.from != "", From: mustStamp(t, tt.from), To: mustStamp(t, tt.to)}}}
-		from, to := ChainRange(at(tt.prev), m)
+		from, to := ChainRange(at(tt.prev), mustStamp(t, tt.from), mustStamp(t, tt.to))
 		if !from.Equal(at(tt.wantFrom)) || !to.Equal(at(tt.wantTo)) {
 			t.Errorf("prev %s, %s-%s: %s-%s, want %s-%s", tt.prev, tt.from, tt.to, from.UTC(), to.UTC(), tt.wantFrom, tt.wantTo)
 		}

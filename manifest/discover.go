@@ -40,17 +40,7 @@ type Pending struct {
 // folders and files are ignored. Manifests are read with opt.
 //
 // Groups are sorted by name, and the batches of each group are ordered as
-// a chain by their data cut-off, not by folder name:
-//   - first the batch with the earliest cut-off instant (Pending.CutOff);
-//   - then, while batches remain: a batch whose deltas start (From, wall
-//     clock) exactly at the cut-off of the batch just placed (To, wall
-//     clock) comes next, the earliest cut-off first if several do;
-//     otherwise the batch with the earliest cut-off instant;
-//   - ties go by folder name; batches whose manifest cannot be read keep
-//     their place in folder-name order, the others fill the other places.
-//
-// So hourly deltas across the autumn change, whose folder names and
-// cut-offs repeat 01:00-01:59, are returned in the order they were cut.
+// a chain by OrderChain (a new chain: no previous cut-off).
 func Discover(root string, opt Options, settle time.Duration, now time.Time) ([]Pending, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, fmt.Errorf("manifest options: %w", err)
@@ -93,68 +83,52 @@ func Discover(root string, opt Options, settle time.Duration, now time.Time) ([]
 		for j < len(out) && out[j].Group == out[i].Group {
 			j++
 		}
-		orderChain(out[i:j])
+		OrderChain(out[i:j], time.Time{})
 		i = j
 	}
 	return out, nil
 }
 
-// orderChain reorders the batches of one group, sorted by folder name, as
-// Discover describes.
-func orderChain(ps []Pending) {
+// OrderChain orders the batches of one group, sorted by folder stamp, as
+// a chain by data cut-off, not by folder name. prev is the cut-off instant
+// the chain has reached (zero for a new chain). Repeatedly, of the
+// batches left, the one whose cut-off instant, read as the continuation of
+// the chain (ChainRange after the cut-off just placed), is earliest comes
+// next; ties go by folder name. Batches whose manifest cannot be read keep
+// their place in folder order, the others fill the other places. So
+// sub-daily deltas across the autumn change, whose folder names and
+// cut-offs repeat 01:00-01:59, come in the order they were cut, and each
+// Pending.CutOff is its instant in the chain.
+func OrderChain(ps []Pending, prev time.Time) {
 	var slots []int // places of the batches with a cut-off, ascending
+	var left []Pending
 	for i, p := range ps {
-		if !p.CutOff.IsZero() {
+		if !p.To.IsZero() {
 			slots = append(slots, i)
+			left = append(left, p)
 		}
 	}
-	if len(slots) < 2 {
-		return
-	}
-	byCut := make([]Pending, len(slots))
-	for k, i := range slots {
-		byCut[k] = ps[i]
-	}
-	sort.SliceStable(byCut, func(a, b int) bool {
-		if c := byCut[a].CutOff.Compare(byCut[b].CutOff); c != 0 {
-			return c < 0
-		}
-		return byCut[a].Name < byCut[b].Name
-	})
-	// starts lists, per wall-clock start, the batches beginning there in
-	// byCut order.
-	starts := map[string][]int{}
-	for k, p := range byCut {
-		if !p.From.IsZero() {
-			starts[p.From.String()] = append(starts[p.From.String()], k)
-		}
-	}
-	used := make([]bool, len(byCut))
-	next := 0 // first possibly unused place in byCut
-	cur := -1
-	for n := 0; n < len(slots); n++ {
-		pick := -1
-		if cur >= 0 {
-			key := byCut[cur].To.String()
-			cands := starts[key]
-			for len(cands) > 0 && used[cands[0]] {
-				cands = cands[1:]
-			}
-			starts[key] = cands
-			if len(cands) > 0 {
-				pick = cands[0]
+	for _, slot := range slots {
+		best, bestTo := -1, time.Time{}
+		for k, p := range left {
+			_, to := ChainRange(prev, p.From, p.To)
+			if best < 0 || to.Before(bestTo) || (to.Equal(bestTo) && p.Name < left[best].Name) {
+				best, bestTo = k, to
 			}
 		}
-		if pick < 0 {
-			for used[next] {
-				next++
-			}
-			pick = next
-		}
-		used[pick] = true
-		ps[slots[n]] = byCut[pick]
-		cur = pick
+		p := left[best]
+		p.CutOff = bestTo
+		ps[slot] = p
+		prev = bestTo
+		left = append(left[:best], left[best+1:]...)
 	}
+}
+
+// Inspect returns the Pending of one batch folder of group, as Discover
+// would list it (readiness with settle, manifest read with opt).
+func Inspect(dir, group string, opt Options, settle time.Duration, now time.Time) Pending {
+	s, _ := ParseStamp(filepath.Base(dir))
+	return pending(group, dir, s, opt, settle, now)
 }
 
 func pending(group, dir string, s Stamp, opt Options, settle time.Duration, now time.Time) Pending {

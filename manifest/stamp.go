@@ -114,15 +114,18 @@ func ResolveRange(from, to Stamp) (fromT, toT time.Time) {
 	return fromT, toT
 }
 
-// ChainRange resolves a batch's extract range (its deltas' DateExtractFrom
-// and its DateExtractTo) to instants as a continuation of its chain, whose
-// last cut-off was prev: a stamp in the autumn repeated hour, which names
-// two instants, is the earliest one not before prev (DateExtractFrom), or
-// after the From (DateExtractTo; without a From, not before prev). With a
-// zero prev (a new chain) this is ResolveRange. So after a cut-off at
-// 20241027_0115 read as 01:15Z, From 20241027_0115 To 20241027_0150 is
-// 01:15Z to 01:50Z, where the manifest on its own reads 00:15Z to 00:50Z.
-func ChainRange(prev time.Time, m *Manifest) (from, to time.Time) {
+// ChainRange resolves a batch's extract range, its deltas' DateExtractFrom
+// (zero for a batch of full files) and its DateExtractTo, to instants as a
+// continuation of its chain, whose last cut-off was prev: a stamp in the
+// autumn repeated hour, which names two instants, is the earliest one not
+// before prev (DateExtractFrom), or after the From (DateExtractTo; without
+// a From, not before prev). With a zero prev (a new chain) this is
+// ResolveRange. So after a cut-off at 20241027_0115 read as 01:15Z, From
+// 20241027_0115 To 20241027_0150 is 01:15Z to 01:50Z, where the manifest
+// on its own reads 00:15Z to 00:50Z. An overlapping delta that starts in
+// the repeated hour (one that goes back before prev) cannot be told from
+// a continuation and is read as one.
+func ChainRange(prev time.Time, from, to Stamp) (fromT, toT time.Time) {
 	pick := func(s Stamp, ok func(time.Time) bool) time.Time {
 		for _, t := range []time.Time{s.Time(), s.TimeLater()} {
 			if ok(t) {
@@ -131,18 +134,18 @@ func ChainRange(prev time.Time, m *Manifest) (from, to time.Time) {
 		}
 		return s.Time()
 	}
-	if f := m.DeltaFrom(); !f.IsZero() {
-		from = pick(f, func(t time.Time) bool { return !t.Before(prev) })
+	if !from.IsZero() {
+		fromT = pick(from, func(t time.Time) bool { return !t.Before(prev) })
 	}
-	if c := m.CutOff(); !c.IsZero() {
-		to = pick(c, func(t time.Time) bool {
-			if !from.IsZero() {
-				return t.After(from)
+	if !to.IsZero() {
+		toT = pick(to, func(t time.Time) bool {
+			if !fromT.IsZero() {
+				return t.After(fromT)
 			}
 			return !t.Before(prev)
 		})
 	}
-	return from, to
+	return fromT, toT
 }
 
 // UnmarshalText parses `yyyyMMdd_HHmm`; empty text is the zero Stamp.

@@ -82,6 +82,8 @@ func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 	}
 	var errs []error
 	for _, g := range groups {
+		// Continue the chain from where the committed state stands.
+		manifest.OrderChain(byGroup[g], a.pub.State().Progress(g).chainCutOff())
 		if err := a.chain(ctx, g, byGroup[g], pass); err != nil {
 			errs = append(errs, fmt.Errorf("group %s: %w", g, err))
 			if ctx.Err() != nil {

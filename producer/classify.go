@@ -43,7 +43,7 @@ func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, err
 		res.GapTables = gaps
 		return res.with(Halted, reason), nil
 	}
-	from, cutOff := manifest.ChainRange(prog.BatchCutOff, b.Manifest)
+	from, cutOff := manifest.ChainRange(prog.chainCutOff(), b.Manifest.DeltaFrom(), b.Manifest.CutOff())
 	w, err := p.prepare(ctx, &work{batch: b, res: &res, from: from, cutOff: cutOff})
 	if err != nil || w == nil {
 		return res, err
@@ -75,7 +75,7 @@ func (r Result) with(o Outcome, reason string) Result {
 // the chain: by cut-off instant, by folder name when the instants are
 // equal or unknown (a state written before they were kept).
 func olderThan(b *manifest.Batch, prog *Progress) bool {
-	_, at := manifest.ChainRange(prog.BatchCutOff, b.Manifest)
+	_, at := manifest.ChainRange(prog.BatchCutOff, b.Manifest.DeltaFrom(), b.Manifest.CutOff())
 	if at.IsZero() || prog.BatchCutOff.IsZero() || at.Equal(prog.BatchCutOff) {
 		return b.Name < prog.Batch
 	}

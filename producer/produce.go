@@ -17,7 +17,7 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 	cur := copyProgress(prog)
 	if !resume {
 		cur.Batch, cur.Manifest, cur.File, cur.Line, cur.FileEvents = b.Name, b.ManifestSHA256, 0, 0, 0
-		cur.BatchCutOff = w.cutOff
+		cur.PrevCutOff, cur.BatchCutOff = prog.BatchCutOff, w.cutOff
 		cur.Counts = map[string]*TableCount{}
 	}
 	cur.Done, cur.Resume, cur.Halted = false, false, ""

@@ -37,6 +37,9 @@ type Progress struct {
 	// BatchCutOff is the instant of Batch's cut-off: a later batch of the
 	// chain must not have an earlier one.
 	BatchCutOff time.Time `json:"batch_cut_off,omitzero"`
+	// PrevCutOff is the chain's cut-off instant before Batch: what Batch's
+	// range is resolved after (manifest.ChainRange), also on a resume.
+	PrevCutOff time.Time `json:"prev_cut_off,omitzero"`
 	// Done is true once the whole batch is committed.
 	Done bool `json:"done"`
 	// File is the index in Batch.Files of the file in progress; Line is
@@ -303,6 +306,16 @@ func (s *State) LastPublished(group string) *PublishedBatch {
 		}
 	}
 	return last
+}
+
+// chainCutOff is the cut-off instant the chain has reached before the
+// batch to publish next: the in-flight batch's predecessor's when it is
+// half-published.
+func (p *Progress) chainCutOff() time.Time {
+	if p.Done {
+		return p.BatchCutOff
+	}
+	return p.PrevCutOff
 }
 
 // CutOff returns the latest extract cut-off the group's chain has reached.

@@ -29,7 +29,7 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-// The validate report over testdata/validate/input: every verdict, drift,
+// The validate report over testdata/validate/input: every outcome, drift,
 // Windows-1252 text, DST edge times, an unknown table.
 func TestValidateGolden(t *testing.T) {
 	in, err := filepath.Abs(filepath.Join("..", "..", "testdata", "validate", "input"))

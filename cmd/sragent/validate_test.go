@@ -142,7 +142,7 @@ func TestValidateBadInput(t *testing.T) {
 		waiting string // discovery reports the batch as waiting, with this reason
 		files   batchFiles
 		config  []string
-		verdict producer.Outcome
+		outcome producer.Outcome
 		file    string
 		line    int64
 		column  string
@@ -150,51 +150,51 @@ func TestValidateBadInput(t *testing.T) {
 		rows    int64 // rows that still convert
 	}{
 		{name: "missing manifest", waiting: "no SRManifest.csv yet", files: batchFiles{loose: loose("", "SRPatient.csv", patHeader+goodRow)},
-			verdict: producer.Invalid, file: "SRManifest.csv", reason: "no SRManifest.csv"},
+			outcome: producer.Invalid, file: "SRManifest.csv", reason: "no SRManifest.csv"},
 		{name: "manifest missing a column", files: batchFiles{loose: loose("FileName,IsDelta,IsReference,DateExtractTo\r\nSRPatient,N,N,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
-			verdict: producer.Invalid, file: "SRManifest.csv", line: 1, column: "DateExtractFrom", reason: "missing column"},
+			outcome: producer.Invalid, file: "SRManifest.csv", line: 1, column: "DateExtractFrom", reason: "missing column"},
 		{name: "manifest renamed column", files: batchFiles{loose: loose("FileName,Delta,IsReference,DateExtractFrom,DateExtractTo\r\nSRPatient,N,N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
-			verdict: producer.Invalid, file: "SRManifest.csv", line: 1, column: "IsDelta", reason: "missing column"},
+			outcome: producer.Invalid, file: "SRManifest.csv", line: 1, column: "IsDelta", reason: "missing column"},
 		{name: "manifest bad flag", files: batchFiles{loose: loose(manHeader+"SRPatient,"+canary+",N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
-			verdict: producer.Invalid, file: "SRManifest.csv", line: 2, column: "IsDelta", reason: "not Y or N"},
+			outcome: producer.Invalid, file: "SRManifest.csv", line: 2, column: "IsDelta", reason: "not Y or N"},
 		{name: "manifest bad date", files: batchFiles{loose: loose(manHeader+"SRPatient,N,N,,"+canary+"\r\n", "SRPatient.csv", patHeader+goodRow)},
-			verdict: producer.Invalid, file: "SRManifest.csv", line: 2, column: "DateExtractTo", reason: "not a yyyyMMdd_HHmm date"},
+			outcome: producer.Invalid, file: "SRManifest.csv", line: 2, column: "DateExtractTo", reason: "not a yyyyMMdd_HHmm date"},
 		{name: "manifest lists an absent file", waiting: "SRCode.csv is listed in SRManifest.csv but not present yet", files: batchFiles{loose: loose(fullMan+"SRCode,N,N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
-			verdict: producer.Invalid, file: "SRCode.csv", reason: "listed in SRManifest.csv line 3 but missing"},
+			outcome: producer.Invalid, file: "SRCode.csv", reason: "listed in SRManifest.csv line 3 but missing"},
 		{name: "csv not in the manifest", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow, "SRCode.csv", patHeader)},
-			verdict: producer.Invalid, file: "SRCode.csv", reason: "not listed in SRManifest.csv"},
+			outcome: producer.Invalid, file: "SRCode.csv", reason: "not listed in SRManifest.csv"},
 		{name: "corrupt zip", files: batchFiles{loose: loose(fullMan), rawZip: []byte("PK\x03\x04" + canary)},
-			verdict: producer.Invalid, file: "SRExtract.zip", reason: "corrupt or truncated zip"},
+			outcome: producer.Invalid, file: "SRExtract.zip", reason: "corrupt or truncated zip"},
 		{name: "truncated zip", files: batchFiles{loose: loose(fullMan), rawZip: goodZip[:len(goodZip)-30]},
-			verdict: producer.Invalid, file: "SRExtract.zip", reason: "corrupt or truncated zip"},
+			outcome: producer.Invalid, file: "SRExtract.zip", reason: "corrupt or truncated zip"},
 		{name: "zip crc mismatch", files: batchFiles{loose: loose(fullMan), rawZip: badCRC},
-			verdict: producer.Invalid, file: "SRPatient.csv", reason: "checksum error"},
+			outcome: producer.Invalid, file: "SRPatient.csv", reason: "checksum error"},
 		{name: "zip entry not a csv", files: batchFiles{loose: loose(fullMan), zipped: map[string]string{"SRPatient.csv": patHeader + goodRow, "SRPatient.xlsx": canary}},
-			verdict: producer.Invalid, file: "SRExtract.zip", reason: "entry SRPatient.xlsx is not a CSV file"},
+			outcome: producer.Invalid, file: "SRExtract.zip", reason: "entry SRPatient.xlsx is not a CSV file"},
 		{name: "empty file", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", "")},
-			verdict: producer.Invalid, file: "SRPatient.csv", line: 1, reason: "empty file: no header row"},
+			outcome: producer.Invalid, file: "SRPatient.csv", line: 1, reason: "empty file: no header row"},
 		{name: "header without RowIdentifier", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", "ID,IDOrganisationVisibleTo\r\n1,"+canary+"\r\n")},
-			verdict: producer.Invalid, file: "SRPatient.csv", line: 1, reason: "no RowIdentifier column"},
+			outcome: producer.Invalid, file: "SRPatient.csv", line: 1, reason: "no RowIdentifier column"},
 		{name: "duplicate column names", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", "RowIdentifier,IDOrganisationVisibleTo,FirstName,FirstName\r\n1,A1,"+canary+",x\r\n")},
-			verdict: producer.Invalid, file: "SRPatient.csv", line: 1, column: "FirstName", reason: "repeats field 3"},
+			outcome: producer.Invalid, file: "SRPatient.csv", line: 1, column: "FirstName", reason: "repeats field 3"},
 		{name: "unterminated quote", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow+"2,A81001,\""+canary+",12 Jun 1987 08:45,TRUE,0\r\n"+goodRow)},
-			verdict: producer.Invalid, file: "SRPatient.csv", line: 3, column: "FirstName", reason: "quoted field not terminated"},
+			outcome: producer.Invalid, file: "SRPatient.csv", line: 3, column: "FirstName", reason: "quoted field not terminated"},
 		{name: "too many fields", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow+"2,A81001,"+canary+",,TRUE,0,"+canary+"\r\n"+goodRow)},
-			verdict: producer.Published, file: "SRPatient.csv", line: 3, reason: "7 fields, header has 6", rows: 2},
+			outcome: producer.Published, file: "SRPatient.csv", line: 3, reason: "7 fields, header has 6", rows: 2},
 		{name: "too few fields", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,"+canary+"\r\n"+goodRow)},
-			verdict: producer.Published, file: "SRPatient.csv", line: 2, reason: "3 fields, header has 6", rows: 1},
+			outcome: producer.Published, file: "SRPatient.csv", line: 2, reason: "3 fields, header has 6", rows: 1},
 		{name: "invalid date", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow+"2,A81001,"+canary+",31 Feb 2023 10:00,TRUE,0\r\n")},
-			verdict: producer.Published, file: "SRPatient.csv", line: 3, column: "DateBirth", reason: "no such calendar date", rows: 1},
+			outcome: producer.Published, file: "SRPatient.csv", line: 3, column: "DateBirth", reason: "no such calendar date", rows: 1},
 		{name: "id not an integer", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+canary+",A81001,x,,TRUE,0\r\n"+goodRow)},
-			verdict: producer.Published, file: "SRPatient.csv", line: 2, column: "RowIdentifier", reason: "not an integer", rows: 1},
+			outcome: producer.Published, file: "SRPatient.csv", line: 2, column: "RowIdentifier", reason: "not an integer", rows: 1},
 		{name: "id overflows int64", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"92233720368547758070,A81001,"+canary+",,TRUE,0\r\n"+goodRow)},
-			verdict: producer.Published, file: "SRPatient.csv", line: 2, column: "RowIdentifier", reason: "out of int64 range", rows: 1},
+			outcome: producer.Published, file: "SRPatient.csv", line: 2, column: "RowIdentifier", reason: "out of int64 range", rows: 1},
 		{name: "invalid utf-8", config: []string{"  encoding: utf-8"}, files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,"+canary+"\xA3,,TRUE,0\r\n"+goodRow)},
-			verdict: producer.Published, file: "SRPatient.csv", line: 2, column: "FirstName", reason: "not valid in utf-8", rows: 1},
+			outcome: producer.Published, file: "SRPatient.csv", line: 2, column: "FirstName", reason: "not valid in utf-8", rows: 1},
 		{name: "record over the size limit", config: []string{"  max_record_bytes: 1024"}, files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,\""+strings.Repeat(canary, 1000)+"\",,TRUE,0\r\n"+goodRow)},
-			verdict: producer.Published, file: "SRPatient.csv", line: 2, reason: "record longer than 1024 bytes", rows: 1},
+			outcome: producer.Published, file: "SRPatient.csv", line: 2, reason: "record longer than 1024 bytes", rows: 1},
 		{name: "bad RemovedData", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+"2,A81001,x,,TRUE,"+canary+"\r\n"+goodRow)},
-			verdict: producer.Published, file: "SRPatient.csv", line: 2, column: "RemovedData", reason: "not 1, 0 or empty", rows: 1},
+			outcome: producer.Published, file: "SRPatient.csv", line: 2, column: "RemovedData", reason: "not 1, 0 or empty", rows: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,8 +214,8 @@ func TestValidateBadInput(t *testing.T) {
 				t.Fatalf("%d batches", len(rep.Batches))
 			}
 			br := rep.Batches[0]
-			if br.Outcome != tt.verdict || br.Batch != "20240102_1707" || br.Group != "g1" {
-				t.Errorf("batch %s/%s verdict %s, want %s", br.Group, br.Batch, br.Outcome, tt.verdict)
+			if br.Outcome != tt.outcome || br.Batch != "20240102_1707" || br.Group != "g1" {
+				t.Errorf("batch %s/%s outcome %s, want %s", br.Group, br.Batch, br.Outcome, tt.outcome)
 			}
 			found := false
 			for _, p := range br.Problems {
@@ -231,12 +231,12 @@ func TestValidateBadInput(t *testing.T) {
 			}
 			human := runSragent(t, nil, "validate", "--config", cfg)
 			human.noCanary(t)
-			verdict, reason := tt.verdict, tt.reason
+			outcome, reason := tt.outcome, tt.reason
 			if tt.waiting != "" {
-				verdict, reason = producer.Incomplete, tt.waiting
+				outcome, reason = producer.Incomplete, tt.waiting
 			}
-			if !strings.Contains(human.stdout, "batch g1/20240102_1707: "+strings.ToUpper(verdict.String())) || !strings.Contains(human.stdout, reason) {
-				t.Errorf("human report lacks verdict or reason:\n%s", human.stdout)
+			if !strings.Contains(human.stdout, "batch g1/20240102_1707: "+strings.ToUpper(outcome.String())) || !strings.Contains(human.stdout, reason) {
+				t.Errorf("human report lacks outcome or reason:\n%s", human.stdout)
 			}
 		})
 	}
