@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -62,8 +63,7 @@ func (a *Agent) groups() ([]string, error) {
 }
 
 // RunOnce publishes every ready batch, chain by chain in cut-off order (or
-// only the batch folders named in dirs, which are read whether settled or
-// not). A chain stops at a batch that is not ready, that is quarantined,
+// only the batch folders named in dirs, wherever they are). A chain stops at a batch that is not ready, that is quarantined,
 // or that has a gap; other chains go on. The error is for failures of
 // Kafka, the registry or the file system, after which the pass stopped.
 func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
@@ -119,9 +119,9 @@ func (a *Agent) pending(dirs []string) ([]manifest.Pending, error) {
 		if filepath.Dir(abs) == in {
 			group = manifest.DefaultGroup
 		}
-		s, _ := manifest.ParseStamp(filepath.Base(abs))
-		out = append(out, manifest.Pending{Group: group, Name: filepath.Base(abs), Dir: abs, Stamp: s, Ready: true})
+		out = append(out, manifest.Inspect(abs, group, a.cfg.Dialect.Manifest(), a.cfg.Settle, a.now()))
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Group < out[j].Group })
 	return out, nil
 }
 
@@ -145,12 +145,12 @@ func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending,
 			return nil
 		}
 		stop, err := a.batch(ctx, p, pass)
-		if err != nil {
-			return err
-		}
-		if stop {
+		var ie *IncompatibleError
+		if stop && (err == nil || errors.As(err, &ie)) {
 			waiting(pass, pending[i+1:], Halted, fmt.Sprintf("the chain waits at batch %s", p.Name))
-			return nil
+		}
+		if err != nil || stop {
+			return err
 		}
 	}
 	return nil
@@ -219,9 +219,11 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 		return true, err
 	}
 	a.pub.metrics.batch(p.Group, res.Outcome, a.now().Sub(began), cutoff)
+	warnings := 0
 	for _, pr := range res.Problems {
 		if pr.Severity == SeverityWarning {
-			log.Warn(pr.Reason, "file", pr.File, "line", pr.Line, "column", pr.Column)
+			warnings++
+			log.Debug(pr.Reason, "file", pr.File, "line", pr.Line, "column", pr.Column)
 		}
 	}
 	switch res.Outcome {
@@ -229,10 +231,10 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 		if err := a.archive(p, &rep); err != nil {
 			return true, err
 		}
-		log.Info("batch "+res.Outcome.String(), "events", res.Events, "dead_letters", res.DeadLetters, "archived_to", rep.MovedTo)
+		log.Info("batch "+res.Outcome.String(), "events", res.Events, "dead_letters", res.DeadLetters, "warnings", warnings, "archived_to", rep.MovedTo)
 		pass.Batches = append(pass.Batches, rep)
 		return false, nil
-	case Blocked: // a dry run's prediction; publishing returned the error
+	case Blocked: // a dry run's prediction (publishing returned the error)
 		pass.Batches = append(pass.Batches, rep)
 		return true, nil
 	case Halted:

@@ -124,7 +124,9 @@ func (c Config) withDefaults() Config {
 }
 
 // Validate reports every setting that cannot work, naming its key in
-// sragent's configuration (kafka.<key>).
+// sragent's configuration (kafka.<key>). New validates after filling unset
+// (zero) fields from DefaultConfig; sragent's configuration, which has
+// every default already, validates before, so an explicit 0 is an error.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
@@ -145,19 +147,23 @@ func (c Config) Validate() error {
 	if _, err := compression(c.Compression); err != nil {
 		bad("compression", "%v", err)
 	}
-	for key, v := range map[string]time.Duration{"linger": c.Linger, "delivery_timeout": c.DeliveryTimeout, "transaction_timeout": c.TxnTimeout} {
-		if v < 0 {
-			bad(key, "must not be negative")
-		}
+	if c.Linger < 0 {
+		bad("linger", "must not be negative")
 	}
-	if c.BatchMaxBytes < 0 {
+	if c.BatchMaxBytes < 1 {
 		bad("batch_max_bytes", "must be positive")
 	}
-	if c.TxnRecords < 0 {
+	if c.TxnRecords < 1 {
 		bad("transaction_records", "must be positive")
 	}
-	if c.TxnBytes < 0 {
+	if c.TxnBytes < 1 {
 		bad("transaction_bytes", "must be positive")
+	}
+	if c.DeliveryTimeout <= 0 {
+		bad("delivery_timeout", "must be positive")
+	}
+	if c.TxnTimeout <= 0 {
+		bad("transaction_timeout", "must be positive")
 	}
 	switch strings.ToUpper(c.SASL.Mechanism) {
 	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":

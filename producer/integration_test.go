@@ -265,3 +265,42 @@ func TestTransactionTimeoutOverBrokerMax(t *testing.T) {
 		t.Fatalf("got %v, want INVALID_TRANSACTION_TIMEOUT naming the producer", err)
 	}
 }
+
+// A dry run reads the brokers' message.max.bytes for a topic sragent has
+// yet to create, which inherits it: a row over a lowered broker limit is a
+// dead letter in the prediction and in the publish.
+func TestDryRunKnowsTheBrokerLimit(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	adm := e.k.Admin(t)
+	limit := "204800"
+	set := func(v *string) {
+		op := kadm.SetConfig
+		if v == nil {
+			op = kadm.DeleteConfig
+		}
+		if _, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: op, Name: "message.max.bytes", Value: v}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(&limit)
+	t.Cleanup(func() { set(nil) })
+	// A dynamic cluster default reaches the broker asynchronously.
+	tp := newTopics(adm, e.cfg)
+	for i := 0; tp.brokerMessageMax(ctx) != 204800; i++ {
+		if i == 100 {
+			t.Fatal("the broker does not report the lowered message.max.bytes")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.fullPatients("RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n1,A1,Ann,0\r\n2,A1," + strings.Repeat("B", 300<<10) + ",0\r\n")
+	predicted := e.predict(ctx, DryRun{})
+	published, err := e.run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comparePasses(t, predicted, published)
+	if len(published.Batches) != 1 || published.Batches[0].DeadLetters != 1 || published.Batches[0].Events != 1 {
+		t.Fatalf("published %+v", published.Batches)
+	}
+}

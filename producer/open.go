@@ -59,14 +59,20 @@ func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, err := New(ctx, cfg.Kafka, reg, append([]Opt{WithDialect(cfg.Dialect)}, opts...)...)
+	pub, err := New(ctx, cfg.Kafka, reg, append(opts, withDialect(cfg.Dialect))...)
 	if err != nil {
 		return nil, err
 	}
 	a := &Agent{pub: pub, reg: reg, cfg: cfg, log: pub.log, now: time.Now}
-	groups, err := a.groups()
-	if err == nil {
-		err = pub.Start(ctx, groups)
+	if pub.dry != nil {
+		// A dry run reports; it does not log what it did not do.
+		a.log, pub.log = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)
+		err = pub.Start(ctx, nil)
+	} else {
+		var groups []string
+		if groups, err = a.groups(); err == nil {
+			err = pub.Start(ctx, groups)
+		}
 	}
 	if err != nil {
 		pub.Close()

@@ -15,9 +15,9 @@ type Opt func(*Publisher)
 // WithLogger sets the logger, overriding the default discard logger.
 func WithLogger(l *slog.Logger) Opt { return func(p *Publisher) { p.log = l } }
 
-// WithDialect sets the CSV dialect of the table files, overriding
-// codec.DefaultDialect. Open sets it from AgentConfig.Dialect.
-func WithDialect(d codec.Dialect) Opt { return func(p *Publisher) { p.dialect = d } }
+// withDialect sets the dialect of the table files; Open sets it from
+// AgentConfig.Dialect, the one value every reader uses.
+func withDialect(d codec.Dialect) Opt { return func(p *Publisher) { p.dialect = d } }
 
 // WithVersion sets the version written in every event's source block.
 func WithVersion(v string) Opt { return func(p *Publisher) { p.version = v } }

@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"io/fs"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/sragent/sragent/schemas"
 	"github.com/sragent/sragent/schemas/srgen"
 )
 
@@ -72,8 +74,11 @@ func TestDryRunPredictsPublish(t *testing.T) {
 	tests := []struct {
 		name  string
 		fake  bool // needs kfake's fault injection
+		dry   DryRun
+		fails bool // publishing fails the pass (and retries later)
 		setup func(t *testing.T, e *env, ctx context.Context)
 		want  map[string]Outcome // group/batch index → outcome, for the scenario's own check
+		dead  int64              // dead letters published
 	}{
 		{name: "good chains", setup: func(t *testing.T, e *env, ctx context.Context) { e.chain(opts) },
 			want: map[string]Outcome{"group1/0": Published, "group1/2": Published, "group2/2": Published}},
@@ -134,7 +139,15 @@ func TestDryRunPredictsPublish(t *testing.T) {
 		{name: "oversize record and bad rows", setup: func(t *testing.T, e *env, ctx context.Context) {
 			e.fullPatients("RowIdentifier,IDOrganisationVisibleTo,FirstName,DateBirth,RemovedData\r\n1,A1,Ann,,0\r\n" +
 				"2,A1," + strings.Repeat("B", 1536<<10) + ",,0\r\n3,A1,Cy,31 Feb 2020 10:00,0\r\nx4,A1,Dee,,0\r\n5,A1,Eve,,1\r\n")
-		}, want: map[string]Outcome{"g1/20240102_1707": Published}},
+		}, want: map[string]Outcome{"g1/20240102_1707": Published}, dead: 3},
+		{name: "registry refuses a schema", dry: DryRun{CheckRegistry: true}, fails: true, setup: func(t *testing.T, e *env, ctx context.Context) {
+			e.chain(opts)
+			avsc, err := schemas.Embedded("SRPatient")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.k.MakeIncompatible(t, e.cfg.TopicFor("SRPatient")+"-value", avsc.Value, "DateBirth")
+		}, want: map[string]Outcome{"group1/0": Blocked, "group1/1": Halted, "group2/0": Blocked}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,15 +158,23 @@ func TestDryRunPredictsPublish(t *testing.T) {
 			ctx := context.Background()
 			tt.setup(t, e, ctx)
 			before := e.world(ctx)
-			predicted := e.predict(ctx, DryRun{})
+			predicted := e.predict(ctx, tt.dry)
 			if after := e.world(ctx); after != before {
 				t.Fatalf("the dry run changed something:\nbefore %s\nafter  %s", before, after)
 			}
 			published, err := e.run(ctx)
-			if err != nil {
-				t.Fatal(err)
+			var ie *IncompatibleError
+			if tt.fails != errors.As(err, &ie) || (err != nil && !tt.fails) {
+				t.Fatalf("publish: %v", err)
 			}
 			comparePasses(t, predicted, published)
+			var dead int64
+			for _, b := range published.Batches {
+				dead += b.DeadLetters
+			}
+			if dead != tt.dead {
+				t.Errorf("%d dead letters, want %d", dead, tt.dead)
+			}
 			got := map[string]Outcome{}
 			for _, b := range published.Batches {
 				got[b.Group+"/"+b.Batch] = b.Outcome

@@ -41,7 +41,8 @@ type fileWork struct {
 // file's header maps and every file reads to its end (zip CRC, quoting);
 // then the schemas are registered (a dry run: checked) and the topics
 // exist. A structural problem makes the batch Invalid and a refused schema
-// Blocked (w is nil for both); an infrastructure failure is err.
+// Blocked (w is nil for both; publishing returns the refusal as err too);
+// an infrastructure failure is err.
 func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 	b, res := w.batch, w.res
 	var invalid []string
@@ -59,6 +60,7 @@ func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 		return nil, nil
 	}
 	var refused []string
+	var first error // the first refusal, publish's error
 	var topicNames []string
 	for _, fw := range w.files {
 		for _, s := range []struct {
@@ -72,9 +74,8 @@ func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 			case errors.As(err, &ie):
 				res.problem(Problem{Severity: SeverityError, File: fw.file.Name, Reason: "schema registry: " + ie.Error()})
 				refused = append(refused, ie.Error())
-				if p.dry == nil {
-					res.Outcome, res.Reason = Blocked, ie.Error()
-					return nil, err
+				if first == nil {
+					first = err
 				}
 			case err != nil:
 				return nil, err
@@ -83,8 +84,12 @@ func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 		topicNames = append(topicNames, fw.topic)
 	}
 	if len(refused) > 0 {
+		// Publishing fails the pass (it retries); a dry run predicts.
 		res.Outcome, res.Reason = Blocked, strings.Join(refused, "; ")
-		return nil, nil
+		if p.dry != nil {
+			first = nil
+		}
+		return nil, first
 	}
 	if err := p.topics.ensure(ctx, topicNames...); err != nil {
 		return nil, err

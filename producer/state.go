@@ -297,11 +297,11 @@ func ReadState(ctx context.Context, cfg Config) (*State, error) {
 	return st, nil
 }
 
-// LastPublished returns the newest batch the group published, or nil.
+// LastPublished returns the batch the group published last, or nil.
 func (s *State) LastPublished(group string) *PublishedBatch {
 	var last *PublishedBatch
 	for _, b := range s.Published {
-		if b.Group == group && (last == nil || b.Batch > last.Batch) {
+		if b.Group == group && (last == nil || b.At.After(last.At) || (b.At.Equal(last.At) && b.Batch > last.Batch)) {
 			last = b
 		}
 	}

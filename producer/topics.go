@@ -55,6 +55,7 @@ type topics struct {
 	cfg        Config
 	partitions map[string]int32
 	maxBytes   map[string]int32
+	brokerMax  int32 // the brokers' message.max.bytes (0: not asked yet)
 }
 
 // defaultMaxMessageBytes is Kafka's message.max.bytes default, assumed
@@ -79,7 +80,7 @@ func (t *topics) ensure(ctx context.Context, names ...string) error {
 	}
 	if t.adm == nil {
 		for _, n := range missing {
-			t.assume(n)
+			t.assume(ctx, n)
 		}
 		return nil
 	}
@@ -95,7 +96,7 @@ func (t *topics) ensure(ctx context.Context, names ...string) error {
 		}
 		d, ok := details[n]
 		if (!ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition)) && t.dry {
-			t.assume(n)
+			t.assume(ctx, n)
 			continue
 		}
 		if !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
@@ -128,13 +129,44 @@ func (t *topics) ensure(ctx context.Context, names ...string) error {
 	return errors.Join(errs...)
 }
 
-// assume takes a missing topic as ensure would create it (a dry run).
-func (t *topics) assume(name string) {
+// assume takes a missing topic as ensure would create it (a dry run): the
+// configured partitions, and the brokers' message.max.bytes, which a new
+// topic inherits.
+func (t *topics) assume(ctx context.Context, name string) {
 	t.partitions[name] = t.cfg.Partitions
 	if name == t.cfg.StateTopic() {
 		t.partitions[name] = 1
 	}
-	t.maxBytes[name] = defaultMaxMessageBytes
+	if t.brokerMax == 0 {
+		t.brokerMax = t.brokerMessageMax(ctx)
+	}
+	t.maxBytes[name] = t.brokerMax
+}
+
+// brokerMessageMax asks a broker for its message.max.bytes; Kafka's
+// default when offline or when it does not say.
+func (t *topics) brokerMessageMax(ctx context.Context) int32 {
+	if t.adm == nil {
+		return defaultMaxMessageBytes
+	}
+	brokers, err := t.adm.ListBrokers(ctx)
+	if err != nil || len(brokers) == 0 {
+		return defaultMaxMessageBytes
+	}
+	rcs, err := t.adm.DescribeBrokerConfigs(ctx, brokers[0].NodeID)
+	if err != nil {
+		return defaultMaxMessageBytes
+	}
+	for _, rc := range rcs {
+		for _, c := range rc.Configs {
+			if c.Key == "message.max.bytes" && c.Value != nil {
+				if n, err := strconv.ParseInt(*c.Value, 10, 32); err == nil && n > 0 {
+					return int32(n)
+				}
+			}
+		}
+	}
+	return defaultMaxMessageBytes
 }
 
 // check validates an existing topic.

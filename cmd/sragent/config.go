@@ -68,11 +68,12 @@ type LogConfig struct {
 }
 
 // defaultConfig is the one table of defaults; the Kafka ones are the
-// producer package's.
+// producer package's, the dialect's codec's.
 func defaultConfig() Config {
+	d := codec.DefaultDialect()
 	return Config{
-		Input: InputConfig{Dir: "input", Delimiter: ",", Quote: `"`, Encoding: "windows-1252",
-			Settle: 30 * time.Second, Poll: time.Minute, MaxRecordBytes: 16 << 20},
+		Input: InputConfig{Dir: "input", Delimiter: string(d.Delimiter), Quote: string(d.Quote), Encoding: d.Encoding.String(),
+			Settle: 30 * time.Second, Poll: time.Minute, MaxRecordBytes: d.MaxRecordBytes},
 		Archive: DirConfig{"archive"}, Quarantine: DirConfig{"quarantine"}, State: DirConfig{"state"},
 		Kafka:          producer.DefaultConfig(),
 		SchemaRegistry: producer.RegistryConfig{URL: "http://localhost:8081"},
@@ -240,6 +241,15 @@ func (c Config) Validate() error {
 	if c.Input.Poll <= 0 {
 		bad("input.poll", "must be positive")
 	}
+	if c.Input.MaxRecordBytes < 1 {
+		bad("input.max_record_bytes", "must be positive")
+	}
+	if c.Archive.Dir == "" {
+		bad("archive.dir", "must be set")
+	}
+	if c.Quarantine.Dir == "" {
+		bad("quarantine.dir", "must be set")
+	}
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -275,10 +285,7 @@ func (c Config) Dialect() (codec.Dialect, error) {
 	if err != nil {
 		return d, fmt.Errorf("input.encoding: %w", err)
 	}
-	d.Delimiter, d.Quote, d.Encoding = delim, quote, enc
-	if c.Input.MaxRecordBytes > 0 {
-		d.MaxRecordBytes = c.Input.MaxRecordBytes
-	}
+	d.Delimiter, d.Quote, d.Encoding, d.MaxRecordBytes = delim, quote, enc, c.Input.MaxRecordBytes
 	if err := d.Validate(); err != nil {
 		return d, fmt.Errorf("input.delimiter, input.quote: %w", err)
 	}

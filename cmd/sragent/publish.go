@@ -72,7 +72,7 @@ func (a *app) publishCommand() *cobra.Command {
 		Use:   "publish",
 		Short: "Publish every pending batch in order, then exit",
 		Long: `publish publishes every ready batch under input.dir, each reporting group's chain
-in folder order, exactly once, and moves each published batch to archive.dir.
+in cut-off order, exactly once, and moves each published batch to archive.dir.
 A structurally bad batch is quarantined whole and its chain waits; a gap
 (lost deltas) halts its chain until a full batch arrives or an operator runs
 sragent chain resume GROUP. Other chains go on.

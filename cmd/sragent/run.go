@@ -8,6 +8,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/spf13/cobra"
+
+	"github.com/sragent/sragent/producer"
 )
 
 func (a *app) runCommand() *cobra.Command {
@@ -45,7 +47,7 @@ func (a *app) daemon(ctx context.Context, cfg Config, s *session) error {
 			return nil
 		case err != nil:
 			s.log.Error("publish pass failed; retrying at the next poll", "err", err)
-		case len(pass.Batches) > 0:
+		case acted(pass):
 			writePass(a.stdout, pass)
 		}
 		select {
@@ -58,6 +60,17 @@ func (a *app) daemon(ctx context.Context, cfg Config, s *session) error {
 			time.Sleep(time.Second)
 		}
 	}
+}
+
+// acted reports whether a pass did something (not only waited), so that a
+// halted chain is not printed at every poll.
+func acted(pass *producer.Pass) bool {
+	for _, b := range pass.Batches {
+		if b.Outcome != producer.Halted && b.Outcome != producer.Incomplete {
+			return true
+		}
+	}
+	return false
 }
 
 // watch returns a channel that receives when something changes under dir

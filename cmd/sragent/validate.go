@@ -45,16 +45,18 @@ quotes a cell's value.`,
 				return err
 			}
 			rep, err := a.validate(cmd.Context(), cfg, args, producer.DryRun{Offline: offline, CheckRegistry: checkRegistry})
-			if err != nil {
+			if rep == nil {
 				return err
 			}
+			render := writeHuman
 			if asJSON {
-				err = writeJSON(a.stdout, rep)
-			} else {
-				err = writeHuman(a.stdout, rep)
+				render = writeJSON
 			}
-			if err != nil {
-				return &exitError{code: exitFailed, err: err}
+			if werr := render(a.stdout, rep); werr != nil {
+				return &exitError{code: exitFailed, err: werr}
+			}
+			if err != nil { // the report shows what was reached
+				return err
 			}
 			if !rep.ok() {
 				return &exitError{code: exitInvalid}
@@ -82,15 +84,21 @@ type summary struct {
 }
 
 // validate runs the dry run over dirs (all pending batches when empty).
+// When a chain's pass fails (Kafka, a topic's settings, the disk), the
+// report of what was reached comes with the error.
 func (a *app) validate(ctx context.Context, cfg Config, dirs []string, dry producer.DryRun) (*report, error) {
+	cfg.Log.File = "" // a dry run leaves a running service's log alone
 	s, err := a.connect(ctx, cfg, producer.WithDryRun(dry))
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
 	pass, err := s.agent.RunOnce(ctx, dirs...)
-	if err != nil {
+	if pass == nil {
 		return nil, &exitError{code: exitFailed, err: err}
+	}
+	if err != nil {
+		err = &exitError{code: exitFailed, err: err}
 	}
 	rep := &report{Batches: pass.Batches, Summary: summary{Outcomes: map[producer.Outcome]int{}}}
 	if rep.Batches == nil {
@@ -102,7 +110,7 @@ func (a *app) validate(ctx context.Context, cfg Config, dirs []string, dry produ
 		rep.Summary.Events += b.Events
 		rep.Summary.DeadLetters += b.DeadLetters
 	}
-	return rep, nil
+	return rep, err
 }
 
 // ok reports whether publish would publish everything cleanly (batches

@@ -203,39 +203,44 @@ func TestValidateBadInput(t *testing.T) {
 			dir := filepath.Join(in, "g1", "20240102_1707")
 			tt.files.write(t, dir)
 			cfg := testConfig(t, in, tt.config...)
-			// Named batch folder, JSON; then discovery, human output.
+			// Named batch folder, JSON; then discovery, human output. A
+			// batch still arriving is incomplete for both, as for publish.
+			want, wantCode := tt.outcome, exitInvalid
+			if tt.waiting != "" {
+				want, wantCode = producer.Incomplete, exitOK
+			}
 			res := runSragent(t, nil, "validate", "--config", cfg, "--json", dir)
 			res.noCanary(t)
-			if res.code != exitInvalid {
-				t.Errorf("exit %d, want %d; stderr %s", res.code, exitInvalid, res.stderr)
+			if res.code != wantCode {
+				t.Errorf("exit %d, want %d; stderr %s", res.code, wantCode, res.stderr)
 			}
 			rep := decodeReport(t, res.stdout)
 			if len(rep.Batches) != 1 {
 				t.Fatalf("%d batches", len(rep.Batches))
 			}
 			br := rep.Batches[0]
-			if br.Outcome != tt.outcome || br.Batch != "20240102_1707" || br.Group != "g1" {
-				t.Errorf("batch %s/%s outcome %s, want %s", br.Group, br.Batch, br.Outcome, tt.outcome)
+			if br.Outcome != want || br.Batch != "20240102_1707" || br.Group != "g1" {
+				t.Errorf("batch %s/%s outcome %s, want %s", br.Group, br.Batch, br.Outcome, want)
 			}
-			found := false
+			found := tt.waiting != "" && br.Reason == tt.waiting
 			for _, p := range br.Problems {
 				if p.File == tt.file && p.Line == tt.line && p.Column == tt.column && strings.Contains(p.Reason, tt.reason) && p.Severity == "error" {
 					found = true
 				}
 			}
 			if !found {
-				t.Errorf("no problem %s line %d column %q: %q in %+v", tt.file, tt.line, tt.column, tt.reason, br.Problems)
+				t.Errorf("no problem %s line %d column %q: %q in %+v (%s)", tt.file, tt.line, tt.column, tt.reason, br.Problems, br.Reason)
 			}
 			if tt.rows > 0 && rep.Summary.Events != tt.rows {
 				t.Errorf("%d rows converted, want %d: a bad row must not stop the file", rep.Summary.Events, tt.rows)
 			}
 			human := runSragent(t, nil, "validate", "--config", cfg)
 			human.noCanary(t)
-			outcome, reason := tt.outcome, tt.reason
+			reason := tt.reason
 			if tt.waiting != "" {
-				outcome, reason = producer.Incomplete, tt.waiting
+				reason = tt.waiting
 			}
-			if !strings.Contains(human.stdout, "batch g1/20240102_1707: "+strings.ToUpper(outcome.String())) || !strings.Contains(human.stdout, reason) {
+			if !strings.Contains(human.stdout, "batch g1/20240102_1707: "+strings.ToUpper(want.String())) || !strings.Contains(human.stdout, reason) {
 				t.Errorf("human report lacks outcome or reason:\n%s", human.stdout)
 			}
 		})
