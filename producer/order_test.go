@@ -23,7 +23,9 @@ var dstBatches = []struct{ name, from, to, cutOff string }{
 	{"20241027_0150", "20241027_0115", "20241027_0150", "2024-10-27T01:50:00Z"}, // GMT
 }
 
-func (e *env) dstBatch(i int) { e.patientBatch(dstBatches[i].name, dstBatches[i].from, dstBatches[i].to, 1) }
+func (e *env) dstBatch(i int) {
+	e.patientBatch(dstBatches[i].name, dstBatches[i].from, dstBatches[i].to, 1)
+}
 
 // patientBatch writes batch g1/name: SRPatient from-to (a full file when
 // from is empty) with rows rows.

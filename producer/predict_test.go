@@ -2,8 +2,8 @@ package producer
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
