@@ -28,6 +28,15 @@ type Agent struct {
 
 	mu     sync.Mutex
 	halted map[string]string // after the last pass, for health checks
+
+	// fenced holds the groups another sragent publishes: skipped until
+	// the time, the wait doubling each time from FencedBackoff.
+	fenced map[string]backoff
+}
+
+type backoff struct {
+	until time.Time
+	wait  time.Duration
 }
 
 // BatchReport is what one pass did (or, in a dry run, would do) with one
@@ -82,9 +91,15 @@ func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 	}
 	var errs []error
 	for _, g := range groups {
+		if b, ok := a.fenced[g]; ok && a.now().Before(b.until) {
+			errs = append(errs, fmt.Errorf("group %s: another sragent is publishing it; this one waits until %s", g, b.until.Format(time.RFC3339)))
+			continue
+		}
 		// Continue the chain from where the committed state stands.
 		manifest.OrderChain(byGroup[g], a.pub.State().Progress(g).chainCutOff())
-		if err := a.chain(ctx, g, byGroup[g], pass); err != nil {
+		err := a.chain(ctx, g, byGroup[g], pass)
+		a.backOff(g, err)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("group %s: %w", g, err))
 			if ctx.Err() != nil {
 				break
@@ -96,6 +111,22 @@ func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 		a.pub.metrics.passError()
 	}
 	return pass, errors.Join(errs...)
+}
+
+// backOff starts or doubles the wait of a group another sragent fenced
+// this one from, and forgets it after a pass without.
+func (a *Agent) backOff(group string, err error) {
+	var fe *FencedError
+	if !errors.As(err, &fe) {
+		delete(a.fenced, group)
+		return
+	}
+	b := a.fenced[group]
+	b.wait = min(max(2*b.wait, a.cfg.FencedBackoff), 10*a.cfg.FencedBackoff)
+	b.until = a.now().Add(b.wait)
+	a.fenced[group] = b
+	a.log.Warn("another sragent is publishing this group; waiting before taking it over", "group", group,
+		"transactional_id", fe.TransactionalID, "wait", b.wait.String())
 }
 
 // pending returns the input's pending batches, or the named folders (the

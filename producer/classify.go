@@ -15,10 +15,8 @@ import (
 // run goes through every step but produces nothing. The Result says what
 // happened (or would); the error is for Kafka, the registry or the disk.
 func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, error) {
-	if p.stale || p.state == nil {
-		if err := p.reload(ctx); err != nil {
-			return Result{}, err
-		}
+	if err := p.refresh(ctx, b.Group); err != nil {
+		return Result{}, err
 	}
 	res := newResult(b)
 	g := b.Group

@@ -29,6 +29,10 @@ const ErrorFile = "error.txt"
 // <dir>/<group>/<batch>. A folder left there by a move that crashed half
 // way is the same batch and is replaced.
 func archive(p manifest.Pending, dir string) (string, error) {
+	if _, err := os.Stat(filepath.Join(p.Dir, manifest.FileName)); err != nil {
+		// Moved by someone else meanwhile: never clear the archive for it.
+		return "", fmt.Errorf("archive batch %s: the batch folder is gone: %w", p.Name, err)
+	}
 	if err := writeChecksums(p.Dir); err != nil {
 		return "", err
 	}

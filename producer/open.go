@@ -21,6 +21,10 @@ type AgentConfig struct {
 	InputDir, ArchiveDir, QuarantineDir string
 	// Settle is how long a batch folder must be unchanged to be ready.
 	Settle time.Duration
+	// FencedBackoff is how long a group waits, at first, after another
+	// sragent fenced this one from it (doubling up to ten times that);
+	// the default is 30 seconds.
+	FencedBackoff time.Duration
 	// Dialect is how the manifest, the list files and the table files are
 	// written; the one value every reader of the batch uses.
 	Dialect codec.Dialect
@@ -55,6 +59,9 @@ func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 	if cfg.Dialect.Delimiter == 0 {
 		cfg.Dialect = codec.DefaultDialect()
 	}
+	if cfg.FencedBackoff <= 0 {
+		cfg.FencedBackoff = 30 * time.Second
+	}
 	reg, err := cfg.Registry.Client()
 	if err != nil {
 		return nil, err
@@ -63,7 +70,7 @@ func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{pub: pub, reg: reg, cfg: cfg, log: pub.log, now: time.Now}
+	a := &Agent{pub: pub, reg: reg, cfg: cfg, log: pub.log, now: time.Now, fenced: map[string]backoff{}}
 	if pub.dry != nil {
 		// A dry run reports; it does not log what it did not do.
 		a.log, pub.log = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)

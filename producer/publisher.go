@@ -111,6 +111,44 @@ func (p *Publisher) Start(ctx context.Context, groups []string) error {
 	return p.reload(ctx)
 }
 
+// refresh makes the publisher the one writer again after a failure (or
+// before the first write) and then reads what is committed, in that order
+// (as Kafka Streams does): it initialises the producers of groups, and of
+// every group it has a producer for, anew, which fences whatever another
+// agent has open and stops it committing more; only then is the state
+// read, so no commit can land between the read and the next write. A dry
+// run only reads.
+func (p *Publisher) refresh(ctx context.Context, groups ...string) error {
+	if !p.stale && p.state != nil {
+		if p.dry != nil {
+			return nil
+		}
+		missing := false
+		for _, g := range groups {
+			_, ok := p.clients[g]
+			missing = missing || !ok
+		}
+		if !missing {
+			return nil
+		}
+	}
+	if p.dry == nil {
+		for g := range p.clients {
+			groups = append(groups, g)
+		}
+		for g, cl := range p.clients {
+			cl.Close()
+			delete(p.clients, g)
+		}
+		for _, g := range groups {
+			if _, err := p.client(ctx, g); err != nil {
+				return err
+			}
+		}
+	}
+	return p.reload(ctx)
+}
+
 func (p *Publisher) reload(ctx context.Context) error {
 	var st *State
 	var err error

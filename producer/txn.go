@@ -80,7 +80,11 @@ func (p *Publisher) begin(ctx context.Context, group string) (*txn, error) {
 	}
 	if err := cl.BeginTransaction(); err != nil {
 		p.stale = true
-		return nil, fmt.Errorf("begin transaction: %w", err)
+		err = fmt.Errorf("begin transaction: %w", err)
+		if isFenced(err) {
+			err = &FencedError{Group: group, TransactionalID: p.cfg.TransactionalID(group), Err: err}
+		}
+		return nil, err
 	}
 	t.cl = cl
 	return t, nil
@@ -137,8 +141,13 @@ func (p *Publisher) finish(ctx context.Context, t *txn) error {
 }
 
 // abort rolls the open transaction back; the state must be re-read before
-// the next batch, because a failed commit's outcome can be unknown.
+// the next batch, because a failed commit's outcome can be unknown. A
+// cause that says another producer took the transactional id becomes a
+// *FencedError.
 func (p *Publisher) abort(ctx context.Context, t *txn, cause error) error {
+	if t != nil && isFenced(cause) {
+		cause = &FencedError{Group: t.group, TransactionalID: p.cfg.TransactionalID(t.group), Err: cause}
+	}
 	if t == nil || t.cl == nil {
 		if p.dry == nil {
 			p.stale = true
@@ -184,10 +193,8 @@ func (p *Publisher) Resume(ctx context.Context, group string) error {
 }
 
 func (p *Publisher) updateProgress(ctx context.Context, group string, mutate func(*Progress)) error {
-	if p.stale || p.state == nil {
-		if err := p.reload(ctx); err != nil {
-			return err
-		}
+	if err := p.refresh(ctx, group); err != nil {
+		return err
 	}
 	cur := copyProgress(p.state.Progress(group))
 	mutate(&cur)
