@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
@@ -78,6 +79,9 @@ func (a *Agent) groups() ([]string, error) {
 func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 	ps, err := a.pending(dirs)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.pub.applyIntents(ctx); err != nil {
 		return nil, err
 	}
 	pass := &Pass{Halted: map[string]string{}}
@@ -227,6 +231,12 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 	rep := BatchReport{Group: p.Group, Batch: p.Name}
 	b, err := manifest.Load(p.Dir, p.Group, a.cfg.Dialect.Manifest())
 	if err != nil {
+		if _, serr := os.Stat(p.Dir); errors.Is(serr, fs.ErrNotExist) {
+			// Moved away since it was found (by another agent, or by
+			// hand): nothing to publish, nothing to quarantine.
+			log.Info("batch folder gone before it was read; the chain goes on at the next pass")
+			return true, nil
+		}
 		var list manifest.ErrorList
 		if !errors.As(err, &list) {
 			return true, err

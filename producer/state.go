@@ -22,9 +22,11 @@ import (
 //
 //	group/<group>            → Progress
 //	batch/<group>/<batch>    → Published
+//	intent/resume/<group>    → Intent (written by `sragent chain resume`)
 const (
-	groupKeyPrefix = "group/"
-	batchKeyPrefix = "batch/"
+	groupKeyPrefix  = "group/"
+	batchKeyPrefix  = "batch/"
+	intentKeyPrefix = "intent/resume/"
 )
 
 // Progress is a group's position: the batch in flight (or last published)
@@ -59,8 +61,10 @@ type Progress struct {
 	GapTables []string `json:"gap_tables,omitempty"`
 	// Resume is set by `sragent chain resume`: accept the next batch
 	// despite the gap.
-	Resume  bool      `json:"resume,omitempty"`
-	Updated time.Time `json:"updated"`
+	Resume bool `json:"resume,omitempty"`
+	// ResumeIntent is the id of the last operator intent applied.
+	ResumeIntent string    `json:"resume_intent,omitempty"`
+	Updated      time.Time `json:"updated"`
 }
 
 // TableCount is what one batch published for one table.
@@ -92,10 +96,12 @@ type PublishedBatch struct {
 type State struct {
 	Groups    map[string]*Progress
 	Published map[string]*PublishedBatch // by group + "/" + batch
+	// Intents are the operators' latest resume requests, by group.
+	Intents map[string]*Intent
 }
 
 func newState() *State {
-	return &State{Groups: map[string]*Progress{}, Published: map[string]*PublishedBatch{}}
+	return &State{Groups: map[string]*Progress{}, Published: map[string]*PublishedBatch{}, Intents: map[string]*Intent{}}
 }
 
 // Progress returns the group's progress, creating an empty one.
@@ -138,6 +144,16 @@ func (s *State) apply(key string, value []byte) error {
 			return fmt.Errorf("state record %s: %w", key, err)
 		}
 		s.Published[b.Group+"/"+b.Batch] = b
+	case strings.HasPrefix(key, intentKeyPrefix):
+		if value == nil {
+			delete(s.Intents, strings.TrimPrefix(key, intentKeyPrefix))
+			return nil
+		}
+		in := &Intent{}
+		if err := json.Unmarshal(value, in); err != nil {
+			return fmt.Errorf("state record %s: %w", key, err)
+		}
+		s.Intents[in.Group] = in
 	}
 	return nil
 }

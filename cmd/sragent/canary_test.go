@@ -36,9 +36,10 @@ func TestCanariesNeverLeak(t *testing.T) {
 	cfg := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s, poll: 100ms}
 archive: {dir: %q}
 quarantine: {dir: %q}
+state: {dir: %q}
 %smetrics: {listen: %q}
 log: {level: debug, file: %q}
-`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine"), kafkaConfig(k, ", partitions: 2"), freeAddr(t), logFile))
+`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine"), filepath.Join(dir, "state"), kafkaConfig(k, ", partitions: 2"), freeAddr(t), logFile))
 
 	var outputs []string
 	for _, args := range [][]string{

@@ -102,8 +102,9 @@ func TestKillAndResumeExactlyOnce(t *testing.T) {
 	cfg := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s}
 archive: {dir: %q}
 quarantine: {dir: %q}
+state: {dir: %q}
 %slog: {level: warn}
-`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine"), kafkaConfig(k, ", partitions: 3, transaction_records: 300, linger: 1ms")))
+`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine"), filepath.Join(dir, "state"), kafkaConfig(k, ", partitions: 3, transaction_records: 300, linger: 1ms")))
 
 	kills := 0
 	for _, after := range []time.Duration{60, 90, 120, 150, 180, 220, 260, 300, 350, 400, 500, 600, 700} {
@@ -261,9 +262,10 @@ func TestRunDaemon(t *testing.T) {
 	cfg := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s, poll: 200ms}
 archive: {dir: %q}
 quarantine: {dir: %q}
+state: {dir: %q}
 %smetrics: {listen: %q}
 log: {level: info, format: json}
-`, in, archive, filepath.Join(dir, "quarantine"), kafkaConfig(k, ", partitions: 2"), listen))
+`, in, archive, filepath.Join(dir, "quarantine"), filepath.Join(dir, "state"), kafkaConfig(k, ", partitions: 2"), listen))
 	cmd, out := agentProcess(t, "run", "--config", cfg)
 	waitFor := func(path string) {
 		t.Helper()
@@ -277,6 +279,17 @@ log: {level: info, format: json}
 		t.Fatalf("%s never appeared\n%s", path, out)
 	}
 	waitFor(filepath.Join(archive, "group1", first, "SHA256SUMS"))
+	// A second agent on the same state.dir (a manual publish beside the
+	// daemon) is refused and names the daemon; an operator command for a
+	// chain that is not halted is refused and fences nobody.
+	second := runSragent(t, nil, "publish", "--config", cfg)
+	if second.code != exitFailed || !strings.Contains(second.stderr, "another sragent is running from state.dir") ||
+		!strings.Contains(second.stderr, fmt.Sprintf("pid %d ", cmd.Process.Pid)) || !strings.Contains(second.stderr, "sragent run") {
+		t.Errorf("second agent: exit %d %s", second.code, second.stderr)
+	}
+	if res := runSragent(t, nil, "chain", "resume", "group1", "--config", cfg); res.code != exitFailed || !strings.Contains(res.stderr, "not halted") {
+		t.Errorf("resume of a healthy chain: exit %d %s", res.code, res.stderr)
+	}
 	for _, b := range []string{g.BatchName(1), g.BatchName(2)} {
 		if err := os.Rename(filepath.Join(later, "group1", b), filepath.Join(in, "group1", b)); err != nil {
 			t.Fatal(err)

@@ -29,7 +29,8 @@ func TestReadyzReportsHaltedChain(t *testing.T) {
 	cfgPath := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s}
 archive: {dir: %q}
 quarantine: {dir: %q}
-%s`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "q"), kafkaConfigURL(k, proxy.URL, ", partitions: 1")))
+state: {dir: %q}
+%s`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "q"), filepath.Join(dir, "state"), kafkaConfigURL(k, proxy.URL, ", partitions: 1")))
 	cfg, err := loadConfig(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)

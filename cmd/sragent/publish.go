@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/user"
 	"text/tabwriter"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -53,12 +56,18 @@ func (a *app) connect(ctx context.Context, cfg Config, opts ...producer.Opt) (*s
 	return &session{agent: agent, metricsReg: metricsReg, log: log, closeLog: closeLog}, nil
 }
 
-// withSession loads the configuration, connects, runs fn and disconnects.
-func (a *app) withSession(ctx context.Context, fn func(Config, *session) error) error {
+// withSession loads the configuration, takes state.dir's single-instance
+// lock, connects, runs fn and disconnects.
+func (a *app) withSession(ctx context.Context, command string, fn func(Config, *session) error) error {
 	cfg, err := a.config()
 	if err != nil {
 		return err
 	}
+	unlock, err := lockStateDir(cfg.State.Dir, command)
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	defer unlock()
 	s, err := a.connect(ctx, cfg)
 	if err != nil {
 		return err
@@ -83,7 +92,7 @@ configuration error, 3 when Kafka, the registry or the disk failed (nothing
 is lost: the next run resumes after the last committed transaction).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withSession(cmd.Context(), func(_ Config, s *session) error {
+			return a.withSession(cmd.Context(), "publish", func(_ Config, s *session) error {
 				pass, err := s.agent.RunOnce(cmd.Context())
 				if pass != nil {
 					writePass(a.stdout, pass)
@@ -121,24 +130,40 @@ func writePass(w io.Writer, pass *producer.Pass) {
 	}
 }
 
+// requester names who runs a command, for the state topic's record.
+func requester() string {
+	host, _ := os.Hostname()
+	if u, err := user.Current(); err == nil {
+		return u.Username + "@" + host
+	}
+	return host
+}
+
 func (a *app) chainCommand() *cobra.Command {
 	chain := &cobra.Command{Use: "chain", Short: "Operate on a reporting group's chain of batches"}
 	chain.AddCommand(&cobra.Command{
 		Use:   "resume GROUP",
 		Short: "Lift a halt: publish the group's next batch even though it does not continue the chain",
-		Long: `resume records, in the state topic, that an operator accepted a break in the
-chain of GROUP (a gap of lost deltas, or a quarantined batch that will not
-come back): the next batch of the group is published although it does not
-continue from the last one published.`,
+		Long: `resume asks the agent that publishes GROUP to accept a break in its chain (a
+gap of lost deltas, or a quarantined batch that will not come back): the
+group's next batch is then published although it does not continue from the
+last one published. The request is written to the state topic without
+disturbing a running agent, which applies it at its next pass (within
+input.poll); otherwise the next publish does. It is refused for a group that
+has published nothing and for a chain that is not halted.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withSession(cmd.Context(), func(_ Config, s *session) error {
-				if err := s.agent.Resume(cmd.Context(), args[0]); err != nil {
-					return &exitError{code: exitFailed, err: err}
-				}
-				fmt.Fprintf(a.stdout, "chain %s resumed: its next batch will be published\n", args[0])
-				return nil
-			})
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			in, err := producer.RequestResume(cmd.Context(), cfg.Kafka, args[0], requester())
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			fmt.Fprintf(a.stdout, "chain %s: resume requested at %s; the agent applies it at its next pass (sragent status shows it)\n",
+				args[0], in.At.Format(time.RFC3339))
+			return nil
 		},
 	})
 	return chain

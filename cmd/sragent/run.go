@@ -22,7 +22,7 @@ polling is what guarantees progress). On SIGINT or SIGTERM the open
 transaction is finished or aborted and the process exits; nothing is lost.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withSession(cmd.Context(), func(cfg Config, s *session) error {
+			return a.withSession(cmd.Context(), "run", func(cfg Config, s *session) error {
 				return a.daemon(cmd.Context(), cfg, s)
 			})
 		},

@@ -1,0 +1,114 @@
+package producer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Intent is an operator's request, written to the state topic by a
+// command that must not disturb a running agent (it initialises no
+// transactional producer, so it fences nobody). The agent that publishes
+// the group applies it at its next pass, in a transaction of its own.
+type Intent struct {
+	Group string    `json:"group"`
+	ID    string    `json:"id"`
+	At    time.Time `json:"requested_at"`
+	// By says who asked (user and host), for the record.
+	By string `json:"requested_by,omitempty"`
+}
+
+// RequestResume asks whichever agent publishes group to lift its halt at
+// its next pass: the group's next batch is then published although it
+// does not continue the chain. It is refused for a group the state does
+// not know and for a chain that is not halted.
+func RequestResume(ctx context.Context, cfg Config, group, by string) (*Intent, error) {
+	cfg = cfg.withDefaults()
+	st, err := ReadState(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	prog, ok := st.Groups[group]
+	if !ok {
+		known := make([]string, 0, len(st.Groups))
+		for g := range st.Groups {
+			known = append(known, g)
+		}
+		sort.Strings(known)
+		return nil, fmt.Errorf("no reporting group %q has published anything (known: %s)", group, strings.Join(known, ", "))
+	}
+	if prog.Halted == "" {
+		return nil, fmt.Errorf("the chain of group %s is not halted: there is nothing to resume", group)
+	}
+	id := make([]byte, 8)
+	rand.Read(id)
+	in := &Intent{Group: group, ID: hex.EncodeToString(id), At: time.Now().UTC(), By: by}
+	v, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := cfg.clientOpts()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordDeliveryTimeout(cfg.DeliveryTimeout))...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	rec := &kgo.Record{Topic: cfg.StateTopic(), Key: []byte(intentKeyPrefix + group), Value: v}
+	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		return nil, fmt.Errorf("write the resume request to %s: %w", cfg.StateTopic(), err)
+	}
+	return in, nil
+}
+
+// applyIntents reads the operators' requests from the state topic and
+// applies each new one: a halted chain is resumed; a request for a chain
+// that is no longer halted is only marked as seen.
+func (p *Publisher) applyIntents(ctx context.Context) error {
+	if p.adm != nil {
+		st := newState()
+		err := scanState(ctx, p.cfg, p.adm, true, func(key string, value []byte) error {
+			if strings.HasPrefix(key, intentKeyPrefix) {
+				return st.apply(key, value)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		p.state.Intents = st.Intents
+	}
+	groups := make([]string, 0, len(p.state.Intents))
+	for g := range p.state.Intents {
+		groups = append(groups, g)
+	}
+	slices.Sort(groups)
+	for _, g := range groups {
+		in := p.state.Intents[g]
+		prog, ok := p.state.Groups[g]
+		if !ok || prog.ResumeIntent == in.ID {
+			continue
+		}
+		p.log.Info("applying an operator's resume request", "group", g, "requested_at", in.At, "requested_by", in.By, "halted", prog.Halted != "")
+		err := p.updateProgress(ctx, g, func(pr *Progress) {
+			pr.ResumeIntent = in.ID
+			if pr.Halted != "" {
+				pr.Halted, pr.GapTables, pr.Resume = "", nil, true
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("group %s: apply the resume request: %w", g, err)
+		}
+	}
+	return nil
+}
