@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sragent/sragent/schemas/srgen"
 )
@@ -46,5 +49,25 @@ func TestResumeRequestReachesRunningAgent(t *testing.T) {
 	// Applied once: a later gap halts again.
 	if prog := e.state(ctx).Progress("group1"); prog.Halted != "" || prog.Resume || prog.ResumeIntent == "" {
 		t.Errorf("progress after the resume: %+v", prog)
+	}
+}
+
+// A state topic that cannot be read to its end fails the start loudly
+// instead of passing for empty (which would publish everything again).
+func TestStateReadStallFails(t *testing.T) {
+	e := newFakeEnv(t)
+	e.chain(srgen.Options{Seed: 32, Groups: 1, Orgs: 1, Batches: 1, Rows: 10, Tables: []string{"SRPatient"}})
+	ctx := context.Background()
+	e.mustRun(ctx)
+	defer func(d time.Duration) { stateReadStall = d }(stateReadStall)
+	stateReadStall = 600 * time.Millisecond
+	e.k.Fake.ControlKey(int16(kmsg.Fetch), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		e.k.Fake.KeepControl()
+		resp := kreq.ResponseKind().(*kmsg.FetchResponse)
+		return resp, nil, true // nothing, ever
+	})
+	err := e.withAgent(ctx, nil, func(*Agent) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "the state cannot be read completely") {
+		t.Fatalf("got %v", err)
 	}
 }

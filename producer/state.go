@@ -222,6 +222,10 @@ func loadState(ctx context.Context, cfg Config, adm *kadm.Client) (*State, error
 	return st, err
 }
 
+// stateReadStall is how long a read of the state topic may receive
+// nothing before it fails.
+var stateReadStall = 30 * time.Second
+
 // scanState reads the state topic from the start to its current end.
 func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool, fn func(key string, value []byte) error) error {
 	topic := cfg.StateTopic()
@@ -256,11 +260,13 @@ func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool
 		return fmt.Errorf("state reader: %w", err)
 	}
 	defer cl.Close()
-	for {
+	last := int64(-1) // the last offset read
+	for empty := 0; ; {
 		// Records of aborted transactions are skipped under read_committed;
 		// the markers that end them are not, so the end is always reached.
-		// The timeout is a backstop for a broker that filters markers too.
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		// A read that stops short fails: a partial state would make
+		// published batches look new.
+		pctx, cancel := context.WithTimeout(ctx, stateReadStall/6)
 		fs := cl.PollFetches(pctx)
 		cancel()
 		if err := ctx.Err(); err != nil {
@@ -277,9 +283,14 @@ func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool
 		}
 		recs := fs.Records()
 		if len(recs) == 0 {
-			return nil
+			if empty++; empty == 6 {
+				return fmt.Errorf("read %s: no record for %s at offset %d of %d; the state cannot be read completely", topic, stateReadStall, last+1, end.Offset)
+			}
+			continue
 		}
+		empty = 0
 		for _, r := range recs {
+			last = r.Offset
 			if !r.Attrs.IsControl() {
 				if err := fn(string(r.Key), r.Value); err != nil {
 					return err

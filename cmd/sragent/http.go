@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,15 +31,60 @@ type check struct {
 	Halted map[string]string `json:"halted,omitempty"`
 }
 
-// health serves /metrics, /healthz and /readyz.
+// health serves /metrics, /healthz and /readyz: of the session s, or of a
+// daemon still connecting (start).
 type health struct {
 	s               *session
+	start           *startup
 	readyWhenHalted bool
+}
+
+// startup is a daemon connecting to Kafka and the registry, retrying:
+// /readyz says why it is not up yet.
+type startup struct {
+	metricsReg *prometheus.Registry
+	log        *slog.Logger
+	mu         sync.Mutex
+	s          *session
+	err        error
+}
+
+func (st *startup) set(s *session, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.s, st.err = s, err
+}
+
+func (st *startup) get() (*session, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.s, st.err
+}
+
+func (h health) session() (*session, error) {
+	if h.start == nil {
+		return h.s, nil
+	}
+	return h.start.get()
+}
+
+func (h health) registry() *prometheus.Registry {
+	if h.start != nil {
+		return h.start.metricsReg
+	}
+	return h.s.metricsReg
+}
+
+func (h health) logger() *slog.Logger {
+	if h.start != nil {
+		return h.start.log
+	}
+	return h.s.log
 }
 
 func (h health) mux() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(h.s.metricsReg, promhttp.HandlerOpts{Registry: h.s.metricsReg}))
+	mux.Handle("/metrics", promhttp.HandlerFor(h.registry(), promhttp.HandlerOpts{Registry: h.registry()}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeHealth(w, http.StatusOK, map[string]any{"status": "alive"})
 	})
@@ -58,10 +105,19 @@ func (h health) ready(w http.ResponseWriter, r *http.Request) {
 		}
 		checks[name] = c
 	}
-	kafka, registry := h.s.agent.Ping(ctx)
+	s, err := h.session()
+	if s == nil {
+		if err == nil {
+			err = errors.New("connecting")
+		}
+		set("start", fmt.Errorf("not connected yet, retrying: %w", err))
+		writeHealth(w, http.StatusServiceUnavailable, map[string]any{"status": "starting", "checks": checks})
+		return
+	}
+	kafka, registry := s.agent.Ping(ctx)
 	set("kafka", kafka)
 	set("schema_registry", registry)
-	halted := h.s.agent.Halted()
+	halted := s.agent.Halted()
 	checks["chains"] = check{OK: len(halted) == 0 || h.readyWhenHalted, Halted: halted}
 	status, code := "ready", http.StatusOK
 	for _, c := range checks {
@@ -87,10 +143,10 @@ func (h health) serve(addr string) (stop func(), err error) {
 	srv := &http.Server{Handler: h.mux(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			h.s.log.Error("metrics server stopped", "err", err)
+			h.logger().Error("metrics server stopped", "err", err)
 		}
 	}()
-	h.s.log.Info("serving /metrics, /healthz and /readyz", "address", ln.Addr().String())
+	h.logger().Info("serving /metrics, /healthz and /readyz", "address", ln.Addr().String())
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

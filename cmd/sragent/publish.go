@@ -42,18 +42,27 @@ func (a *app) connect(ctx context.Context, cfg Config, opts ...producer.Opt) (*s
 		return nil, &exitError{code: exitUsage, err: err}
 	}
 	metricsReg := newRegistry()
+	s, err := a.open(ctx, cfg, log, metricsReg, producer.NewMetrics(metricsReg, version()), opts...)
+	if err != nil {
+		closeLog()
+		return nil, err
+	}
+	s.closeLog = closeLog
+	return s, nil
+}
+
+// open opens the agent with a logger and metrics the caller owns.
+func (a *app) open(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Registry, m *producer.Metrics, opts ...producer.Opt) (*session, error) {
 	prog := newProgress(a.stdout, a.stderr, log)
-	opts = append([]producer.Opt{producer.WithLogger(log), producer.WithVersion(version()),
-		producer.WithMetrics(producer.NewMetrics(metricsReg, version())),
+	opts = append([]producer.Opt{producer.WithLogger(log), producer.WithVersion(version()), producer.WithMetrics(m),
 		producer.WithProgress(func(_, batch, file string, bytes, total, rows int64, done bool) {
 			prog.update(batch, file, bytes, total, rows, done)
 		})}, opts...)
 	agent, err := producer.Open(ctx, cfg.Agent(), opts...)
 	if err != nil {
-		closeLog()
 		return nil, &exitError{code: exitFailed, err: err}
 	}
-	return &session{agent: agent, metricsReg: metricsReg, log: log, closeLog: closeLog}, nil
+	return &session{agent: agent, metricsReg: reg, log: log, closeLog: func() {}}, nil
 }
 
 // withSession loads the configuration, takes state.dir's single-instance

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,24 +19,56 @@ func (a *app) runCommand() *cobra.Command {
 		Short: "Run as a daemon: watch input.dir and publish batches as they arrive",
 		Long: `run publishes like publish, again every input.poll and whenever the input
 folder changes (file-system events are only a hint: SMB shares send none, so
-polling is what guarantees progress). On SIGINT or SIGTERM the open
-transaction is finished or aborted and the process exits; nothing is lost.`,
+polling is what guarantees progress). While Kafka or the registry cannot be
+reached, at start too, it keeps retrying (backing off to once a minute) and
+/readyz says why. On SIGINT or SIGTERM the open transaction is finished or
+aborted and the process exits; nothing is lost.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withSession(cmd.Context(), "run", func(cfg Config, s *session) error {
-				return a.daemon(cmd.Context(), cfg, s)
-			})
+			cfg, err := a.config()
+			if err != nil {
+				return err
+			}
+			unlock, err := lockStateDir(cfg.State.Dir, "run")
+			if err != nil {
+				return &exitError{code: exitFailed, err: err}
+			}
+			defer unlock()
+			log, closeLog, err := a.logger(cfg)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			defer closeLog()
+			return a.daemon(cmd.Context(), cfg, log)
 		},
 	}
 }
 
-// daemon publishes until ctx ends.
-func (a *app) daemon(ctx context.Context, cfg Config, s *session) error {
-	stop, err := health{s: s, readyWhenHalted: cfg.Metrics.ReadyWhenHalted}.serve(cfg.Metrics.Listen)
+// daemon connects, retrying until it can, and publishes until ctx ends.
+func (a *app) daemon(ctx context.Context, cfg Config, log *slog.Logger) error {
+	st := &startup{metricsReg: newRegistry(), log: log}
+	metrics := producer.NewMetrics(st.metricsReg, version())
+	stop, err := health{start: st, readyWhenHalted: cfg.Metrics.ReadyWhenHalted}.serve(cfg.Metrics.Listen)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
 	defer stop()
+	var s *session
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		if s, err = a.open(ctx, cfg, log, st.metricsReg, metrics); err == nil {
+			break
+		}
+		st.set(nil, err)
+		log.Error("cannot start; retrying", "err", err, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			log.Info("stopping")
+			return nil
+		case <-time.After(wait):
+		}
+	}
+	defer s.agent.Close()
+	st.set(s, nil)
 	wake := watch(ctx, cfg.Input.Dir, s)
 	tick := time.NewTicker(cfg.Input.Poll)
 	defer tick.Stop()

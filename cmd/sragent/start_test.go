@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/sragent/sragent/schemas/srgen"
+)
+
+// `run` started while Kafka is down keeps retrying and says so on
+// /readyz; once the broker is there it publishes, and SIGTERM stops it.
+func TestRunStartsBeforeKafka(t *testing.T) {
+	dir := t.TempDir()
+	in, archive := filepath.Join(dir, "in"), filepath.Join(dir, "archive")
+	g := srgen.New(srgen.Options{Seed: 23, Groups: 1, Orgs: 1, Batches: 1, Rows: 10, Tables: []string{"SRPatient"}})
+	if err := g.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	_, portText, _ := net.SplitHostPort(freeAddr(t))
+	port, _ := strconv.Atoi(portText)
+	registry := srfake.New()
+	defer registry.Close()
+	listen := freeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s, poll: 200ms}
+archive: {dir: %q}
+quarantine: {dir: %q}
+state: {dir: %q}
+kafka: {brokers: ["127.0.0.1:%d"], partitions: 1, delivery_timeout: 2s}
+schema_registry: {url: %q}
+metrics: {listen: %q}
+`, in, archive, filepath.Join(dir, "quarantine"), filepath.Join(dir, "state"), port, registry.URL(), listen))
+	cmd, out := agentProcess(t, "run", "--config", cfg)
+	defer cmd.Process.Kill()
+	var body string
+	for i := 0; ; i++ {
+		resp, err := http.Get("http://" + listen + "/readyz")
+		if err == nil {
+			b := make([]byte, 4096)
+			n, _ := resp.Body.Read(b)
+			resp.Body.Close()
+			body = string(b[:n])
+			if resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(body, "not connected yet, retrying") {
+				break
+			}
+		}
+		if i == 100 {
+			t.Fatalf("/readyz never said the agent is starting: %s\n%s", body, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if cmd.ProcessState != nil {
+		t.Fatalf("run exited while Kafka was down:\n%s", out)
+	}
+	c, err := kfake.NewCluster(kfake.Ports(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := filepath.Join(archive, "group1", g.BatchName(0), "SHA256SUMS")
+	for i := 0; ; i++ {
+		if _, err := os.Stat(done); err == nil {
+			break
+		}
+		if i == 300 {
+			t.Fatalf("nothing published once Kafka came up:\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	httpGet(t, "http://"+listen+"/readyz", 200)
+	began := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v\n%s", err, out)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("SIGTERM took %s", took)
+	}
+}
