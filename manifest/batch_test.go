@@ -376,3 +376,39 @@ func TestAutumnBatchesLoad(t *testing.T) {
 		}
 	}
 }
+
+// A group folder that cannot be read stops only that group.
+func TestDiscoverUnreadableGroup(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Log("running as root: permissions do not stop reads; checking with a file where the group folder should be a folder is not the same case")
+	}
+	root := t.TempDir()
+	for _, g := range []string{"g1", "g2"} {
+		dir := filepath.Join(root, g, "20240101_1707")
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, FileName), []byte("FileName,IsDelta,IsReference,DateExtractFrom,DateExtractTo\r\n"), 0o644)
+	}
+	if err := os.Chmod(filepath.Join(root, "g1"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(filepath.Join(root, "g1"), 0o755)
+	ps, err := Discover(root, DefaultOptions(), 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g1, g2 int
+	for _, p := range ps {
+		switch p.Group {
+		case "g1":
+			g1++
+			if os.Geteuid() != 0 && (p.Ready || p.Name != UnreadableGroup || !strings.Contains(p.Waiting, "cannot read the group folder")) {
+				t.Errorf("g1: %+v", p)
+			}
+		case "g2":
+			g2++
+		}
+	}
+	if g1 != 1 || g2 != 1 {
+		t.Errorf("g1 %d, g2 %d pending: %+v", g1, g2, ps)
+	}
+}

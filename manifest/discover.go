@@ -15,6 +15,10 @@ import (
 // folder rather than inside a reporting-group folder.
 const DefaultGroup = "default"
 
+// UnreadableGroup is the Name of the Pending that stands for a group
+// folder Discover cannot read: never ready, it stops only its own group.
+const UnreadableGroup = "(group folder)"
+
 // Pending is a batch folder found in the input folder.
 type Pending struct {
 	Group, Name, Dir string
@@ -61,7 +65,10 @@ func Discover(root string, opt Options, settle time.Duration, now time.Time) ([]
 		}
 		sub, err := os.ReadDir(dir)
 		if err != nil {
-			return nil, fmt.Errorf("read group folder %s: %w", de.Name(), err)
+			// Only this group waits: a Pending that is never ready.
+			out = append(out, Pending{Group: de.Name(), Name: UnreadableGroup, Dir: dir,
+				Waiting: fmt.Sprintf("cannot read the group folder: %v", err)})
+			continue
 		}
 		for _, se := range sub {
 			if s, err := ParseStamp(se.Name()); err == nil && se.IsDir() {

@@ -174,6 +174,9 @@ func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending,
 				return err
 			}
 		}
+		if held := a.future(p); held != "" {
+			p.Ready, p.Waiting = false, held
+		}
 		if !p.Ready {
 			pass.Batches = append(pass.Batches, BatchReport{Group: g, Batch: p.Name, Result: Result{Outcome: Incomplete, Reason: p.Waiting}})
 			waiting(pass, pending[i+1:], Incomplete, fmt.Sprintf("waits for batch %s to be complete", p.Name))
@@ -189,6 +192,22 @@ func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending,
 		}
 	}
 	return nil
+}
+
+// future says why a batch stamped ahead of the clock is held, or "".
+// Published, its cut-off would make every real batch after it look older.
+func (a *Agent) future(p manifest.Pending) string {
+	limit := a.now().Add(a.cfg.FutureTolerance)
+	for _, at := range []struct {
+		what string
+		t    time.Time
+	}{{"folder name", p.Stamp.Time()}, {"cut-off (DateExtractTo)", p.CutOff}} {
+		if !at.t.IsZero() && at.t.After(limit) {
+			return fmt.Sprintf("held: its %s is %s, more than %s ahead of this machine's clock; fix the name or the clock (input.future_tolerance)",
+				at.what, at.t.UTC().Format(time.RFC3339), a.cfg.FutureTolerance)
+		}
+	}
+	return ""
 }
 
 // waiting reports the batches a chain does not reach in this pass.

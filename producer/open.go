@@ -21,6 +21,10 @@ type AgentConfig struct {
 	InputDir, ArchiveDir, QuarantineDir string
 	// Settle is how long a batch folder must be unchanged to be ready.
 	Settle time.Duration
+	// FutureTolerance is how far ahead of this machine's clock a batch's
+	// folder stamp or cut-off may be; a batch further ahead (a typo, a
+	// wrong clock) is held, never published. The default is one hour.
+	FutureTolerance time.Duration
 	// FencedBackoff is how long a group waits, at first, after another
 	// sragent fenced this one from it (doubling up to ten times that);
 	// the default is 30 seconds.
@@ -58,6 +62,9 @@ func (c RegistryConfig) Client() (*Registry, error) {
 func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 	if cfg.Dialect.Delimiter == 0 {
 		cfg.Dialect = codec.DefaultDialect()
+	}
+	if cfg.FutureTolerance <= 0 {
+		cfg.FutureTolerance = time.Hour
 	}
 	if cfg.FencedBackoff <= 0 {
 		cfg.FencedBackoff = 30 * time.Second

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -163,5 +164,25 @@ func TestResumeInTheRepeatedHour(t *testing.T) {
 	}
 	if n != 62 { // 60 rows, BEGIN, END
 		t.Errorf("%d events of %s, want 62", n, last.name)
+	}
+}
+
+// A batch stamped in the future (a typo in the folder name, a wrong
+// clock) is held, never published, so the real batch after it still
+// publishes and nothing is a conflict.
+func TestFutureBatchHeld(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.patientBatch("20240101_0300", "", "20240101_0300", 1)
+	e.patientBatch("20990102_0300", "20240101_0300", "20990102_0300", 1) // the year mistyped
+	pass := e.mustRun(ctx)
+	if len(pass.Batches) != 2 || pass.Batches[0].Outcome != Published || pass.Batches[1].Outcome != Incomplete ||
+		!strings.Contains(pass.Batches[1].Reason, "ahead of this machine's clock") {
+		t.Fatalf("%+v", pass.Batches)
+	}
+	os.RemoveAll(filepath.Join(e.in, "g1", "20990102_0300"))
+	e.patientBatch("20240102_0300", "20240101_0300", "20240102_0300", 1) // the real one
+	if pass := e.mustRun(ctx); len(pass.Batches) != 1 || pass.Batches[0].Outcome != Published {
+		t.Fatalf("the real batch: %+v", pass.Batches)
 	}
 }

@@ -41,6 +41,7 @@ type InputConfig struct {
 	Quote          string        `mapstructure:"quote"`
 	Encoding       string        `mapstructure:"encoding"`
 	Settle         time.Duration `mapstructure:"settle"`
+	FutureLimit    time.Duration `mapstructure:"future_tolerance"`
 	Poll           time.Duration `mapstructure:"poll"`
 	MaxRecordBytes int           `mapstructure:"max_record_bytes"`
 }
@@ -73,7 +74,7 @@ func defaultConfig() Config {
 	d := codec.DefaultDialect()
 	return Config{
 		Input: InputConfig{Dir: "input", Delimiter: string(d.Delimiter), Quote: string(d.Quote), Encoding: d.Encoding.String(),
-			Settle: 30 * time.Second, Poll: time.Minute, MaxRecordBytes: d.MaxRecordBytes},
+			Settle: 30 * time.Second, FutureLimit: time.Hour, Poll: time.Minute, MaxRecordBytes: d.MaxRecordBytes},
 		Archive: DirConfig{"archive"}, Quarantine: DirConfig{"quarantine"}, State: DirConfig{"state"},
 		Kafka:          producer.DefaultConfig(),
 		SchemaRegistry: producer.RegistryConfig{URL: "http://localhost:8081"},
@@ -238,6 +239,9 @@ func (c Config) Validate() error {
 	if c.Input.Settle < 0 {
 		bad("input.settle", "must not be negative")
 	}
+	if c.Input.FutureLimit <= 0 {
+		bad("input.future_tolerance", "must be positive")
+	}
 	if c.Input.Poll <= 0 {
 		bad("input.poll", "must be positive")
 	}
@@ -312,5 +316,5 @@ func oneByte(key, s string, emptyOK bool) (byte, error) {
 func (c Config) Agent() producer.AgentConfig {
 	d, _ := c.Dialect() // validated by loadConfig
 	return producer.AgentConfig{InputDir: c.Input.Dir, ArchiveDir: c.Archive.Dir, QuarantineDir: c.Quarantine.Dir,
-		Settle: c.Input.Settle, Dialect: d, Kafka: c.Kafka, Registry: c.SchemaRegistry}
+		Settle: c.Input.Settle, FutureTolerance: c.Input.FutureLimit, Dialect: d, Kafka: c.Kafka, Registry: c.SchemaRegistry}
 }
