@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -46,7 +47,14 @@ func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, err
 	if err != nil || w == nil {
 		return res, err
 	}
-	return p.produce(ctx, w, prog, resume)
+	out, err := p.produce(ctx, w, prog, resume)
+	var fc *FileChangedError
+	if errors.As(err, &fc) {
+		// The transaction that would end the file was aborted; what was
+		// committed before stays. The chain waits for an operator.
+		return res.with(Halted, fc.Error()+"; put the batch back as it was and run `sragent chain resume "+b.Group+"`"), nil
+	}
+	return out, err
 }
 
 func newResult(b *manifest.Batch) Result {

@@ -48,11 +48,9 @@ func archive(p manifest.Pending, dir string) (string, error) {
 
 // quarantine writes error.txt and moves the batch to
 // <dir>/<group>/<batch>, or <batch>.2, .3 ... when that name is taken.
-func quarantine(p manifest.Pending, dir, reason string, now time.Time) (string, error) {
-	text := fmt.Sprintf("sragent quarantined batch %s of group %s at %s.\n\nWhy:\n%s\n\n"+
-		"Nothing of this batch was published, and later batches of the group wait.\n"+
-		"Fix or replace the batch, then run: sragent chain resume %s\n",
-		p.Name, p.Group, now.UTC().Format(time.RFC3339), strings.ReplaceAll(reason, "; ", "\n"), p.Group)
+func quarantine(p manifest.Pending, dir, reason, committed string, now time.Time) (string, error) {
+	text := fmt.Sprintf("sragent quarantined batch %s of group %s at %s.\n\nWhy:\n%s\n\n%s\n",
+		p.Name, p.Group, now.UTC().Format(time.RFC3339), strings.ReplaceAll(reason, "; ", "\n"), committed)
 	if err := os.WriteFile(filepath.Join(p.Dir, ErrorFile), []byte(text), 0o644); err != nil {
 		return "", fmt.Errorf("write %s: %w", ErrorFile, err)
 	}
@@ -164,13 +162,32 @@ func (a *Agent) archive(p manifest.Pending, rep *BatchReport) error {
 	return err
 }
 
+// committed says, for error.txt, what of batch p is on the topics and how
+// to go on.
+func (a *Agent) committed(p manifest.Pending) string {
+	prog := a.pub.State().Progress(p.Group)
+	if prog.Batch != p.Name || prog.Done {
+		return "Nothing of this batch was published, and later batches of the group wait.\n" +
+			"Fix or replace the batch, then run: sragent chain resume " + p.Group
+	}
+	var events int64
+	for _, c := range prog.Counts {
+		events += c.Events
+	}
+	return fmt.Sprintf("PART of this batch was published before: %d events, the first %d file(s) whole and the next one up to line %d, "+
+		"with the batch's BEGIN event and the snapshot_begin markers of its full files (no END, no snapshot_end); they stay on the topics.\n"+
+		"Later batches of the group wait. To finish the batch, put it back exactly as it was first delivered (same SRManifest.csv and files): "+
+		"the next pass resumes after line %d. To give it up, run: sragent chain resume %s (the next batch is then published although this one is incomplete).",
+		events, prog.File, prog.Line, prog.Line, p.Group)
+}
+
 // quarantine moves a bad batch to the quarantine with error.txt, and halts
 // its chain; a dry run only reports it.
 func (a *Agent) quarantine(ctx context.Context, p manifest.Pending, rep *BatchReport, pass *Pass, log *slog.Logger) error {
 	reason := fmt.Sprintf("batch %s was quarantined (%s): %s", p.Name, rep.Outcome, rep.Reason)
 	pass.Halted[p.Group] = reason
 	if a.pub.dry == nil {
-		dst, err := quarantine(p, a.cfg.QuarantineDir, rep.Reason, a.now())
+		dst, err := quarantine(p, a.cfg.QuarantineDir, rep.Reason, a.committed(p), a.now())
 		if err != nil {
 			return err
 		}

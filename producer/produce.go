@@ -79,7 +79,8 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		return t, err
 	}
 	defer rc.Close()
-	sc, err := codec.NewScanner(fw.file.Table, rc, p.dialect)
+	dg := newDigest(rc)
+	sc, err := codec.NewScanner(fw.file.Table, dg, p.dialect)
 	if err != nil {
 		return t, fmt.Errorf("%s: %w", fw.file.Name, err)
 	}
@@ -133,6 +134,9 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 				return t, err
 			}
 		case err != nil:
+			if _, ferr := io.Copy(io.Discard, dg); ferr == nil && (dg.n != fw.size || dg.sum() != fw.sum) {
+				return t, &FileChangedError{File: fw.file.Name}
+			}
 			return t, fmt.Errorf("%s: %w", fw.file.Name, err)
 		default:
 			ev.Op, ev.Row, ev.Source.Line, ev.TsMs = codec.OpFor(fw.full, row.Removed), row, line, p.now().UnixMilli()
@@ -163,6 +167,10 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		}
 	}
 	flush()
+	io.Copy(io.Discard, dg)
+	if dg.n != fw.size || dg.sum() != fw.sum {
+		return t, &FileChangedError{File: fw.file.Name}
+	}
 	p.metrics.read(w.batch.Group, sc.Offset())
 	report(n, true)
 	if fw.full {

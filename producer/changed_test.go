@@ -1,0 +1,94 @@
+package producer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// A table file truncated or appended to while it is being published is
+// caught before anything that ends it commits: no snapshot_end, no END,
+// the batch stays where it is and the chain halts with the reason.
+func TestFileChangedDuringPublish(t *testing.T) {
+	for _, change := range []string{"truncate", "append"} {
+		t.Run(change, func(t *testing.T) {
+			e := newEnv(t)
+			e.cfg.TxnRecords = 5000
+			e.patientBatch("20240101_0300", "", "20240101_0300", 20000)
+			path := filepath.Join(e.in, "g1", "20240101_0300", "SRPatient.csv")
+			var once atomic.Bool
+			progress := func(_, _, _ string, _, _, n int64, _ bool) {
+				if n < 8192 || !once.CompareAndSwap(false, true) {
+					return
+				}
+				fi, _ := os.Stat(path)
+				if change == "truncate" {
+					os.Truncate(path, fi.Size()/2)
+					return
+				}
+				f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+				f.WriteString("99999,A1,Late,0\r\n")
+				f.Close()
+			}
+			pass, err := e.runWith(context.Background(), WithProgress(progress))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pass.Batches) != 1 || pass.Batches[0].Outcome != Halted || !strings.Contains(pass.Batches[0].Reason, "SRPatient.csv changed while it was being published") ||
+				pass.Halted["g1"] == "" {
+				t.Fatalf("%+v", pass)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Error("the batch moved")
+			}
+			for _, ev := range e.consume(e.cfg.TopicFor("SRPatient"), e.cfg.BatchesTopic()) {
+				if ev.marker == "snapshot_end" || ev.value != nil && ev.value["status"] == "END" {
+					t.Fatalf("%s committed for a changed file", ev.marker+fmtStatus(ev.value))
+				}
+			}
+		})
+	}
+}
+
+func fmtStatus(v map[string]any) string {
+	if s, ok := v["status"].(string); ok {
+		return s
+	}
+	return ""
+}
+
+// A half-published batch that is then quarantined says in error.txt what
+// of it was committed, not that nothing was.
+func TestQuarantinedHalfPublishedSaysWhatWasCommitted(t *testing.T) {
+	e := newFakeEnv(t)
+	e.cfg.TxnRecords = 100
+	ctx := context.Background()
+	e.patientBatch("20240101_0300", "", "20240101_0300", 2000)
+	failProduce(e.k.Fake, 4)
+	if _, err := e.run(ctx); err == nil {
+		t.Fatal("the injected produce error was not reported")
+	}
+	prog := e.state(ctx).Progress("g1")
+	if prog.Done || prog.Line == 0 {
+		t.Fatalf("not half-published: %+v", prog)
+	}
+	man := filepath.Join(e.in, "g1", "20240101_0300", "SRManifest.csv")
+	raw, _ := os.ReadFile(man)
+	os.WriteFile(man, []byte(strings.ReplaceAll(string(raw), "\r\n", "\n")), 0o644) // another manifest
+	pass := e.mustRun(ctx)
+	if len(pass.Batches) != 1 || pass.Batches[0].Outcome != Conflict {
+		t.Fatalf("%+v", pass.Batches)
+	}
+	text, err := os.ReadFile(filepath.Join(pass.Batches[0].MovedTo, ErrorFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(text), "PART of this batch was published before") || strings.Contains(string(text), "Nothing of this batch") ||
+		!strings.Contains(string(text), "up to line "+strconv.FormatInt(prog.Line, 10)) {
+		t.Errorf("error.txt:\n%s", text)
+	}
+}
