@@ -25,6 +25,9 @@ type AgentConfig struct {
 	// folder stamp or cut-off may be; a batch further ahead (a typo, a
 	// wrong clock) is held, never published. The default is one hour.
 	FutureTolerance time.Duration
+	// ShutdownTimeout bounds the abort of the open transaction once the
+	// context is cancelled (SIGTERM); the default is 15 seconds.
+	ShutdownTimeout time.Duration
 	// FencedBackoff is how long a group waits, at first, after another
 	// sragent fenced this one from it (doubling up to ten times that);
 	// the default is 30 seconds.
@@ -63,6 +66,9 @@ func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 	if cfg.Dialect.Delimiter == 0 {
 		cfg.Dialect = codec.DefaultDialect()
 	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
 	if cfg.FutureTolerance <= 0 {
 		cfg.FutureTolerance = time.Hour
 	}
@@ -73,7 +79,7 @@ func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, err := New(ctx, cfg.Kafka, reg, append(opts, withDialect(cfg.Dialect))...)
+	pub, err := New(ctx, cfg.Kafka, reg, append(opts, withDialect(cfg.Dialect), func(p *Publisher) { p.shutdown = cfg.ShutdownTimeout })...)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,8 @@ type Publisher struct {
 	dialect  codec.Dialect
 	version  string
 	now      func() time.Time
-	dry      *DryRun // nil: publish for real
+	dry      *DryRun       // nil: publish for real
+	shutdown time.Duration // bounds an abort after the context ended
 
 	batchKey, batchValue, deadKey, deadValue fixedCodec
 }

@@ -156,7 +156,11 @@ func (p *Publisher) abort(ctx context.Context, t *txn, cause error) error {
 	}
 	p.stale = true
 	p.metrics.txn(t.group, "abort")
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.DeliveryTimeout)
+	limit := p.cfg.DeliveryTimeout
+	if ctx.Err() != nil && p.shutdown > 0 {
+		limit = min(limit, p.shutdown) // stopping: the process must exit in time
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	defer cancel()
 	err := t.cl.AbortBufferedRecords(actx)
 	if err == nil {

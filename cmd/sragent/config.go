@@ -30,6 +30,15 @@ type Config struct {
 	SchemaRegistry producer.RegistryConfig `mapstructure:"schema_registry"`
 	Metrics        MetricsConfig           `mapstructure:"metrics"`
 	Log            LogConfig               `mapstructure:"log"`
+	Shutdown       ShutdownConfig          `mapstructure:"shutdown"`
+}
+
+// ShutdownConfig bounds how long SIGTERM or a service stop may take.
+type ShutdownConfig struct {
+	// Timeout: the open transaction is aborted within it, and the process
+	// exits when it is over whatever is still waiting (a hung broker); the
+	// next start resumes after the last checkpoint.
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // InputConfig is where batches arrive and how their files are written.
@@ -80,6 +89,7 @@ func defaultConfig() Config {
 		SchemaRegistry: producer.RegistryConfig{URL: "http://localhost:8081"},
 		Metrics:        MetricsConfig{Listen: "127.0.0.1:9464"},
 		Log:            LogConfig{Level: "info", Format: "text", MaxSizeMB: 10, MaxFiles: 5},
+		Shutdown:       ShutdownConfig{Timeout: 15 * time.Second},
 	}
 }
 
@@ -239,6 +249,9 @@ func (c Config) Validate() error {
 	if c.Input.Settle < 0 {
 		bad("input.settle", "must not be negative")
 	}
+	if c.Shutdown.Timeout <= 0 {
+		bad("shutdown.timeout", "must be positive")
+	}
 	if c.Input.FutureLimit <= 0 {
 		bad("input.future_tolerance", "must be positive")
 	}
@@ -316,5 +329,5 @@ func oneByte(key, s string, emptyOK bool) (byte, error) {
 func (c Config) Agent() producer.AgentConfig {
 	d, _ := c.Dialect() // validated by loadConfig
 	return producer.AgentConfig{InputDir: c.Input.Dir, ArchiveDir: c.Archive.Dir, QuarantineDir: c.Quarantine.Dir,
-		Settle: c.Input.Settle, FutureTolerance: c.Input.FutureLimit, Dialect: d, Kafka: c.Kafka, Registry: c.SchemaRegistry}
+		Settle: c.Input.Settle, FutureTolerance: c.Input.FutureLimit, ShutdownTimeout: c.Shutdown.Timeout, Dialect: d, Kafka: c.Kafka, Registry: c.SchemaRegistry}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,4 +40,18 @@ func lockStateDir(dir, command string) (release func(), err error) {
 		f.WriteAt([]byte(info+"\n"), 0)
 	}
 	return func() { f.Close() }, nil
+}
+
+// exitWithin bounds a stop: once ctx ends (SIGTERM, a service stop), the
+// process has timeout to finish or abort its transaction and return; then
+// it exits anyway. Nothing is lost: the broker aborts what was open (or
+// the next start fences it) and publishing resumes after the last
+// checkpoint.
+func (a *app) exitWithin(ctx context.Context, timeout time.Duration) {
+	go func() {
+		<-ctx.Done()
+		time.Sleep(timeout)
+		fmt.Fprintf(a.stderr, "sragent: still stopping after shutdown.timeout %s (Kafka not answering?); exiting now, the next start resumes after the last checkpoint\n", timeout)
+		os.Exit(exitFailed)
+	}()
 }

@@ -77,6 +77,7 @@ func (a *app) withSession(ctx context.Context, command string, fn func(Config, *
 		return &exitError{code: exitFailed, err: err}
 	}
 	defer unlock()
+	a.exitWithin(ctx, cfg.Shutdown.Timeout)
 	s, err := a.connect(ctx, cfg)
 	if err != nil {
 		return err

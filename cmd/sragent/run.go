@@ -39,6 +39,7 @@ aborted and the process exits; nothing is lost.`,
 				return &exitError{code: exitUsage, err: err}
 			}
 			defer closeLog()
+			a.exitWithin(cmd.Context(), cfg.Shutdown.Timeout)
 			return a.daemon(cmd.Context(), cfg, log)
 		},
 	}

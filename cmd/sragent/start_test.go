@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/sragent/sragent/schemas/srgen"
@@ -85,5 +87,56 @@ metrics: {listen: %q}
 	}
 	if took := time.Since(began); took > 10*time.Second {
 		t.Errorf("SIGTERM took %s", took)
+	}
+}
+
+// SIGTERM while the broker hangs mid-publish still stops `run` within
+// shutdown.timeout.
+func TestStopWithHungBroker(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	g := srgen.New(srgen.Options{Seed: 24, Groups: 1, Orgs: 1, Batches: 1, Rows: 20000, Tables: []string{"SRPatient"}})
+	if err := g.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry := srfake.New()
+	defer registry.Close()
+	hang := make(chan struct{})
+	defer func() { close(hang); c.Close() }()
+	var produces atomic.Int64
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if produces.Add(1) > 3 {
+			<-hang // the broker stops answering
+		}
+		return nil, nil, false
+	})
+	cfg := writeConfig(t, fmt.Sprintf(`input: {dir: %q, settle: 0s, poll: 200ms}
+archive: {dir: %q}
+quarantine: {dir: %q}
+state: {dir: %q}
+kafka: {brokers: [%q], partitions: 1, transaction_records: 2000}
+schema_registry: {url: %q}
+metrics: {listen: %q}
+shutdown: {timeout: 2s}
+`, in, filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine"), filepath.Join(dir, "state"), c.ListenAddrs()[0], registry.URL(), freeAddr(t)))
+	cmd, out := agentProcess(t, "run", "--config", cfg)
+	defer cmd.Process.Kill()
+	for i := 0; produces.Load() <= 3; i++ {
+		if i == 300 {
+			t.Fatalf("the agent never produced:\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // stuck on the hung broker now
+	began := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("SIGTERM with a hung broker took %s, shutdown.timeout is 2s\n%s", took, out)
 	}
 }
