@@ -178,6 +178,16 @@ func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending,
 			p.Ready, p.Waiting = false, held
 		}
 		if !p.Ready {
+			if done, err := a.finishArchive(p); err != nil || done {
+				if done {
+					pass.Batches = append(pass.Batches, BatchReport{Group: g, Batch: p.Name, Result: Result{Outcome: Duplicate,
+						Reason: "published before; the archive move that stopped half way was finished"}})
+				}
+				if err != nil {
+					return err
+				}
+				continue
+			}
 			pass.Batches = append(pass.Batches, BatchReport{Group: g, Batch: p.Name, Result: Result{Outcome: Incomplete, Reason: p.Waiting}})
 			waiting(pass, pending[i+1:], Incomplete, fmt.Sprintf("waits for batch %s to be complete", p.Name))
 			return nil

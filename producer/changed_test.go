@@ -92,3 +92,30 @@ func TestQuarantinedHalfPublishedSaysWhatWasCommitted(t *testing.T) {
 		t.Errorf("error.txt:\n%s", text)
 	}
 }
+
+// A kill while the source of a published batch was being deleted (the
+// last step of a move across volumes) leaves a half-deleted folder; the
+// next pass finishes the move instead of waiting for it for ever.
+func TestHalfDeletedSourceFinished(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.patientBatch("20240101_0300", "", "20240101_0300", 10)
+	e.patientBatch("20240102_0300", "20240101_0300", "20240102_0300", 10)
+	e.mustRun(ctx)
+	src := filepath.Join(e.in, "g1", "20240101_0300")
+	if err := copyDir(filepath.Join(e.archive, "g1", "20240101_0300"), src); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(src, "SRPatient.csv")) // deleted before the kill
+	e.patientBatch("20240103_0300", "20240102_0300", "20240103_0300", 10)
+	pass := e.mustRun(ctx)
+	if len(pass.Batches) != 2 || pass.Batches[0].Outcome != Duplicate || pass.Batches[1].Outcome != Published {
+		t.Fatalf("%+v", pass.Batches)
+	}
+	if _, err := os.Stat(src); !os.IsNotExist(err) {
+		t.Errorf("the half-deleted source is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(e.archive, "g1", "20240101_0300", "SRPatient.csv")); err != nil {
+		t.Errorf("the archived copy was touched: %v", err)
+	}
+}

@@ -101,8 +101,11 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// moveDir renames src to dst, copying and then deleting when they are on
-// different volumes (a share and a local disk, say).
+// moveDir renames src to dst. Across volumes (a share and a local disk,
+// say) it copies to dst.partial (each file synced), renames that to dst,
+// and only then deletes src: killed at any point, either dst does not
+// exist yet (the next attempt starts again) or it is complete (the Agent
+// finishes a half-deleted source of a published batch).
 func moveDir(src, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(dst), err)
@@ -110,9 +113,17 @@ func moveDir(src, dst string) error {
 	if err := os.Rename(src, dst); err == nil {
 		return nil
 	}
-	if err := copyDir(src, dst); err != nil {
-		os.RemoveAll(dst)
+	tmp := dst + ".partial"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("clear %s: %w", tmp, err)
+	}
+	if err := copyDir(src, tmp); err != nil {
+		os.RemoveAll(tmp)
 		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("move %s into place: %w", filepath.Base(dst), err)
 	}
 	return os.RemoveAll(src)
 }
@@ -149,6 +160,28 @@ func copyDir(src, dst string) error {
 		}
 		return out.Close()
 	})
+}
+
+// finishArchive completes the move of a published batch whose source was
+// left half-deleted (a kill during a move across volumes): when the state
+// says it was published and the archive holds its complete copy, the rest
+// of the source goes. It reports whether it did.
+func (a *Agent) finishArchive(p manifest.Pending) (bool, error) {
+	if a.pub.State().Batch(p.Group, p.Name) == nil {
+		return false, nil
+	}
+	dst := filepath.Join(a.cfg.ArchiveDir, p.Group, p.Name)
+	if _, err := os.Stat(filepath.Join(dst, ChecksumFile)); err != nil {
+		return false, nil
+	}
+	if a.pub.dry != nil {
+		return true, nil
+	}
+	if err := os.RemoveAll(p.Dir); err != nil {
+		return false, fmt.Errorf("finish archiving batch %s: %w", p.Name, err)
+	}
+	a.log.Info("finished the archive move of a published batch", "group", p.Group, "batch", p.Name, "archived_to", dst)
+	return true, nil
 }
 
 // archive moves a published (or duplicate) batch to the archive; a dry run

@@ -8,6 +8,8 @@
 #   kafka.sh stop [MODE]      stop every node this run directory started (by PID)
 #   kafka.sh kill MODE N      kill -9 node N (1-based) of single or cluster
 #   kafka.sh restart MODE N   start node N again on its existing storage, wait
+#   kafka.sh pause MODE N     SIGSTOP node N: it hangs, connections stay open
+#   kafka.sh cont MODE N      SIGCONT node N
 #   kafka.sh brokers MODE     print the bootstrap list of single or cluster
 #
 # Jars come from Maven Central through pom.xml (cached in ~/.m2; copied to
@@ -155,6 +157,7 @@ stop_mode() {
     [ -f "$dir/pid" ] || continue
     pid=$(cat "$dir/pid")
     if kill -0 "$pid" 2>/dev/null; then
+      kill -CONT "$pid" 2>/dev/null || true
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
       kill -9 "$pid" 2>/dev/null || true
@@ -177,6 +180,8 @@ case "${1:-}" in
     if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then echo "node $3 is running" >&2; exit 1; fi
     mv "$dir/server.log" "$dir/server.log.$(date +%s%N)" 2>/dev/null || true
     start_node "$2" "$3"; wait_node "$2" "$3" ;;
+  pause) kill -STOP "$(cat "$(node_dir "$2" "$3")/pid")" ;;
+  cont) kill -CONT "$(cat "$(node_dir "$2" "$3")/pid")" ;;
   brokers) brokers "$2" ;;
-  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,18p' "$0" >&2; exit 2 ;;
 esac

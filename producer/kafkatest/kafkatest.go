@@ -187,6 +187,13 @@ func (e *Env) Kill(t testing.TB, n int) { e.control(t, "kill", n) }
 // Restart starts node n again on its storage and waits until it serves.
 func (e *Env) Restart(t testing.TB, n int) { e.control(t, "restart", n) }
 
+// Pause stops node n with SIGSTOP: it hangs with its connections open,
+// as a broker stuck on a disk does. Continue it before the test ends.
+func (e *Env) Pause(t testing.TB, n int) { e.control(t, "pause", n) }
+
+// Continue resumes a paused node n.
+func (e *Env) Continue(t testing.TB, n int) { e.control(t, "cont", n) }
+
 func (e *Env) control(t testing.TB, verb string, n int) {
 	t.Helper()
 	if e.mode == "" {
