@@ -81,10 +81,11 @@ func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.pub.applyIntents(ctx); err != nil {
-		return nil, err
-	}
 	pass := &Pass{Halted: map[string]string{}}
+	var errs []error
+	if err := a.pub.applyIntents(ctx, a.backingOff); err != nil {
+		errs = append(errs, err)
+	}
 	byGroup := map[string][]manifest.Pending{}
 	var groups []string
 	for _, p := range ps {
@@ -93,7 +94,6 @@ func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 		}
 		byGroup[p.Group] = append(byGroup[p.Group], p)
 	}
-	var errs []error
 	for _, g := range groups {
 		if b, ok := a.fenced[g]; ok && a.now().Before(b.until) {
 			errs = append(errs, fmt.Errorf("group %s: another sragent is publishing it; this one waits until %s", g, b.until.Format(time.RFC3339)))
@@ -115,6 +115,13 @@ func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 		a.pub.metrics.passError()
 	}
 	return pass, errors.Join(errs...)
+}
+
+// backingOff reports whether a group waits because another agent fenced
+// this one from it.
+func (a *Agent) backingOff(group string) bool {
+	b, ok := a.fenced[group]
+	return ok && a.now().Before(b.until)
 }
 
 // backOff starts or doubles the wait of a group another sragent fenced

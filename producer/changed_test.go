@@ -82,8 +82,16 @@ func TestQuarantinedHalfPublishedSaysWhatWasCommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(text), "PART of this batch was published before") || strings.Contains(string(text), "Nothing of this batch") ||
-		!strings.Contains(string(text), "up to line "+strconv.FormatInt(prog.Line, 10)) {
+		!strings.Contains(string(text), "resumes at line "+strconv.FormatInt(prog.Line, 10)) {
 		t.Errorf("error.txt:\n%s", text)
+	}
+	// Giving the rest up, as error.txt says, lets the next batch go.
+	if _, err := RequestResume(ctx, e.cfg, "g1", "test"); err != nil {
+		t.Fatal(err)
+	}
+	e.patientBatch("20240102_0300", "20240101_0300", "20240102_0300", 10)
+	if pass := e.mustRun(ctx); len(pass.Batches) != 1 || pass.Batches[0].Outcome != Published {
+		t.Fatalf("after giving the batch up: %+v", pass.Batches)
 	}
 }
 
@@ -111,6 +119,18 @@ func TestHalfDeletedSourceFinished(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(e.archive, "g1", "20240101_0300", "SRPatient.csv")); err != nil {
 		t.Errorf("the archived copy was touched: %v", err)
+	}
+	// A re-delivery of a published batch still arriving (a file that is
+	// not the archived one) is not taken for a stopped delete.
+	if err := copyDir(filepath.Join(e.archive, "g1", "20240102_0300"), filepath.Join(e.in, "g1", "20240102_0300")); err != nil {
+		t.Fatal(err)
+	}
+	redo := filepath.Join(e.in, "g1", "20240102_0300")
+	os.WriteFile(filepath.Join(redo, "SRPatient.csv"), []byte("RowIdentifier,IDOr"), 0o644) // being copied
+	os.Remove(filepath.Join(redo, "SRManifest.csv"))
+	e.mustRun(ctx)
+	if _, err := os.Stat(filepath.Join(redo, "SRPatient.csv")); err != nil {
+		t.Errorf("a re-delivery in progress was deleted: %v", err)
 	}
 }
 

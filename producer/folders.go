@@ -171,7 +171,7 @@ func (a *Agent) finishArchive(p manifest.Pending) (bool, error) {
 		return false, nil
 	}
 	dst := filepath.Join(a.cfg.ArchiveDir, p.Group, p.Name)
-	if _, err := os.Stat(filepath.Join(dst, ChecksumFile)); err != nil {
+	if !leftOf(p.Dir, dst) {
 		return false, nil
 	}
 	if a.pub.dry != nil {
@@ -182,6 +182,36 @@ func (a *Agent) finishArchive(p manifest.Pending) (bool, error) {
 	}
 	a.log.Info("finished the archive move of a published batch", "group", p.Group, "batch", p.Name, "archived_to", dst)
 	return true, nil
+}
+
+// leftOf reports whether every file still in src is the same as in the
+// archived copy dst (by its SHA256SUMS): what a stopped delete leaves.
+// A re-delivery (another file, or one still being written) is not.
+func leftOf(src, dst string) bool {
+	raw, err := os.ReadFile(filepath.Join(dst, ChecksumFile))
+	if err != nil {
+		return false
+	}
+	sums := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if sum, name, ok := strings.Cut(line, "  "); ok {
+			sums[name] = sum
+		}
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.Name() == ChecksumFile {
+			continue
+		}
+		sum, err := fileSHA256(filepath.Join(src, e.Name()))
+		if e.IsDir() || err != nil || sums[e.Name()] != sum {
+			return false
+		}
+	}
+	return true
 }
 
 // archive moves a published (or duplicate) batch to the archive; a dry run
@@ -207,10 +237,10 @@ func (a *Agent) committed(p manifest.Pending) string {
 	for _, c := range prog.Counts {
 		events += c.Events
 	}
-	return fmt.Sprintf("PART of this batch was published before: %d events, the first %d file(s) whole and the next one up to line %d, "+
-		"with the batch's BEGIN event and the snapshot_begin markers of its full files (no END, no snapshot_end); they stay on the topics.\n"+
+	return fmt.Sprintf("PART of this batch was published before: %d events, the first %d file(s) whole and the next one before line %d, "+
+		"with the batch's BEGIN event and the snapshot_begin markers of the full files it reached (no END, no snapshot_end); they stay on the topics.\n"+
 		"Later batches of the group wait. To finish the batch, put it back exactly as it was first delivered (same SRManifest.csv and files): "+
-		"the next pass resumes after line %d. To give it up, run: sragent chain resume %s (the next batch is then published although this one is incomplete).",
+		"the next pass resumes at line %d. To give it up, run: sragent chain resume %s (the next batch is then published although this one is incomplete).",
 		events, prog.File, prog.Line, prog.Line, p.Group)
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -22,6 +23,9 @@ type Intent struct {
 	Group string    `json:"group"`
 	ID    string    `json:"id"`
 	At    time.Time `json:"requested_at"`
+	// Halted is the halt the operator saw and accepts: a chain halted
+	// since for another reason is not resumed by this request.
+	Halted string `json:"halted"`
 	// By says who asked (user and host), for the record.
 	By string `json:"requested_by,omitempty"`
 }
@@ -49,8 +53,10 @@ func RequestResume(ctx context.Context, cfg Config, group, by string) (*Intent, 
 		return nil, fmt.Errorf("the chain of group %s is not halted: there is nothing to resume", group)
 	}
 	id := make([]byte, 8)
-	rand.Read(id)
-	in := &Intent{Group: group, ID: hex.EncodeToString(id), At: time.Now().UTC(), By: by}
+	if _, err := rand.Read(id); err != nil {
+		return nil, err
+	}
+	in := &Intent{Group: group, ID: hex.EncodeToString(id), At: time.Now().UTC(), By: by, Halted: prog.Halted}
 	v, err := json.Marshal(in)
 	if err != nil {
 		return nil, err
@@ -72,9 +78,12 @@ func RequestResume(ctx context.Context, cfg Config, group, by string) (*Intent, 
 }
 
 // applyIntents reads the operators' requests from the state topic and
-// applies each new one: a halted chain is resumed; a request for a chain
-// that is no longer halted is only marked as seen.
-func (p *Publisher) applyIntents(ctx context.Context) error {
+// applies each new one to the committed progress (re-read after fencing):
+// a chain still halted for the reason the operator saw is resumed (a
+// half-published batch is then given up); any other request is only
+// marked as seen. skip names groups not to touch (backing off). Errors
+// are per group.
+func (p *Publisher) applyIntents(ctx context.Context, skip func(group string) bool) error {
 	if p.adm != nil {
 		st := newState()
 		err := scanState(ctx, p.cfg, p.adm, true, func(key string, value []byte) error {
@@ -93,22 +102,36 @@ func (p *Publisher) applyIntents(ctx context.Context) error {
 		groups = append(groups, g)
 	}
 	slices.Sort(groups)
+	var errs []error
 	for _, g := range groups {
 		in := p.state.Intents[g]
 		prog, ok := p.state.Groups[g]
-		if !ok || prog.ResumeIntent == in.ID {
+		if !ok || prog.ResumeIntent == in.ID || skip(g) {
 			continue
 		}
-		p.log.Info("applying an operator's resume request", "group", g, "requested_at", in.At, "requested_by", in.By, "halted", prog.Halted != "")
 		err := p.updateProgress(ctx, g, func(pr *Progress) {
-			pr.ResumeIntent = in.ID
-			if pr.Halted != "" {
-				pr.Halted, pr.GapTables, pr.Resume = "", nil, true
+			if pr.ResumeIntent == in.ID { // applied meanwhile (by another agent)
+				return
 			}
+			pr.ResumeIntent = in.ID
+			if pr.Halted == "" || pr.Halted != in.Halted {
+				p.log.Warn("an operator's resume request does not match the chain's halt; not applied", "group", g, "requested_at", in.At)
+				return
+			}
+			p.log.Info("applying an operator's resume request", "group", g, "requested_at", in.At, "requested_by", in.By)
+			resume(pr)
 		})
 		if err != nil {
-			return fmt.Errorf("group %s: apply the resume request: %w", g, err)
+			errs = append(errs, fmt.Errorf("group %s: apply the resume request: %w", g, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// resume lifts pr's halt: its next batch is published although it does
+// not continue the chain. A half-published batch is given up (what of it
+// was committed stays), so that the next one can go.
+func resume(pr *Progress) {
+	pr.Halted, pr.GapTables, pr.Resume = "", nil, true
+	pr.Done = true
 }

@@ -82,6 +82,7 @@ func (p *Publisher) begin(ctx context.Context, group string) (*txn, error) {
 		p.stale = true
 		err = fmt.Errorf("begin transaction: %w", err)
 		if isFenced(err) {
+			p.drop(group)
 			err = &FencedError{Group: group, TransactionalID: p.cfg.TransactionalID(group), Err: err}
 		}
 		return nil, err
@@ -147,6 +148,7 @@ func (p *Publisher) finish(ctx context.Context, t *txn) error {
 func (p *Publisher) abort(ctx context.Context, t *txn, cause error) error {
 	if t != nil && isFenced(cause) {
 		cause = &FencedError{Group: t.group, TransactionalID: p.cfg.TransactionalID(t.group), Err: cause}
+		defer p.drop(t.group) // no producer until the group is taken back
 	}
 	if t == nil || t.cl == nil {
 		if p.dry == nil {
@@ -181,6 +183,15 @@ func (p *Publisher) abort(ctx context.Context, t *txn, cause error) error {
 	return cause
 }
 
+// drop closes and forgets a group's producer: a refresh for another group
+// does not take this one back from the agent that fenced it.
+func (p *Publisher) drop(group string) {
+	if cl, ok := p.clients[group]; ok {
+		cl.Close()
+		delete(p.clients, group)
+	}
+}
+
 // Halt records that a group's chain waits, and why.
 func (p *Publisher) Halt(ctx context.Context, group, reason string, gapTables []string) error {
 	return p.updateProgress(ctx, group, func(pr *Progress) {
@@ -191,9 +202,7 @@ func (p *Publisher) Halt(ctx context.Context, group, reason string, gapTables []
 // Resume lifts a group's halt: the next batch is published even though it
 // does not continue the chain (an operator accepted the gap).
 func (p *Publisher) Resume(ctx context.Context, group string) error {
-	return p.updateProgress(ctx, group, func(pr *Progress) {
-		pr.Halted, pr.GapTables, pr.Resume = "", nil, true
-	})
+	return p.updateProgress(ctx, group, resume)
 }
 
 func (p *Publisher) updateProgress(ctx context.Context, group string, mutate func(*Progress)) error {

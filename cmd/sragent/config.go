@@ -46,13 +46,13 @@ type InputConfig struct {
 	Dir string `mapstructure:"dir"`
 	// Delimiter and Quote are one character each; "\t" or "tab" is a tab,
 	// an empty Quote means no quoting.
-	Delimiter      string        `mapstructure:"delimiter"`
-	Quote          string        `mapstructure:"quote"`
-	Encoding       string        `mapstructure:"encoding"`
-	Settle         time.Duration `mapstructure:"settle"`
-	FutureLimit    time.Duration `mapstructure:"future_tolerance"`
-	Poll           time.Duration `mapstructure:"poll"`
-	MaxRecordBytes int           `mapstructure:"max_record_bytes"`
+	Delimiter       string        `mapstructure:"delimiter"`
+	Quote           string        `mapstructure:"quote"`
+	Encoding        string        `mapstructure:"encoding"`
+	Settle          time.Duration `mapstructure:"settle"`
+	FutureTolerance time.Duration `mapstructure:"future_tolerance"`
+	Poll            time.Duration `mapstructure:"poll"`
+	MaxRecordBytes  int           `mapstructure:"max_record_bytes"`
 }
 
 // DirConfig is a folder setting.
@@ -83,7 +83,7 @@ func defaultConfig() Config {
 	d := codec.DefaultDialect()
 	return Config{
 		Input: InputConfig{Dir: "input", Delimiter: string(d.Delimiter), Quote: string(d.Quote), Encoding: d.Encoding.String(),
-			Settle: 30 * time.Second, FutureLimit: time.Hour, Poll: time.Minute, MaxRecordBytes: d.MaxRecordBytes},
+			Settle: 30 * time.Second, FutureTolerance: time.Hour, Poll: time.Minute, MaxRecordBytes: d.MaxRecordBytes},
 		Archive: DirConfig{"archive"}, Quarantine: DirConfig{"quarantine"}, State: DirConfig{"state"},
 		Kafka:          producer.DefaultConfig(),
 		SchemaRegistry: producer.RegistryConfig{URL: "http://localhost:8081"},
@@ -252,7 +252,7 @@ func (c Config) Validate() error {
 	if c.Shutdown.Timeout <= 0 {
 		bad("shutdown.timeout", "must be positive")
 	}
-	if c.Input.FutureLimit <= 0 {
+	if c.Input.FutureTolerance <= 0 {
 		bad("input.future_tolerance", "must be positive")
 	}
 	if c.Input.Poll <= 0 {
@@ -329,5 +329,5 @@ func oneByte(key, s string, emptyOK bool) (byte, error) {
 func (c Config) Agent() producer.AgentConfig {
 	d, _ := c.Dialect() // validated by loadConfig
 	return producer.AgentConfig{InputDir: c.Input.Dir, ArchiveDir: c.Archive.Dir, QuarantineDir: c.Quarantine.Dir,
-		Settle: c.Input.Settle, FutureTolerance: c.Input.FutureLimit, ShutdownTimeout: c.Shutdown.Timeout, Dialect: d, Kafka: c.Kafka, Registry: c.SchemaRegistry}
+		Settle: c.Input.Settle, FutureTolerance: c.Input.FutureTolerance, ShutdownTimeout: c.Shutdown.Timeout, Dialect: d, Kafka: c.Kafka, Registry: c.SchemaRegistry}
 }
