@@ -2,6 +2,7 @@ package producer
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sragent/sragent/manifest"
 )
@@ -69,6 +70,24 @@ type Problem struct {
 	Line     int64  `json:"line,omitempty"`
 	Column   string `json:"column,omitempty"`
 	Reason   string `json:"reason"`
+}
+
+// String renders the problem as one line: file, line, column, reason.
+func (p Problem) String() string {
+	var parts []string
+	if p.File != "" {
+		parts = append(parts, p.File)
+	}
+	if p.Line > 0 {
+		parts = append(parts, fmt.Sprintf("line %d", p.Line))
+	}
+	if p.Column != "" {
+		parts = append(parts, "column "+p.Column)
+	}
+	if len(parts) == 0 {
+		return p.Reason
+	}
+	return strings.Join(parts, " ") + ": " + p.Reason
 }
 
 // MaxProblems bounds the problems a Result lists; the rest are counted in

@@ -89,7 +89,7 @@ func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 		fw, problem := p.prepareFile(w, f, res.Files[i])
 		if problem != nil {
 			res.problem(*problem)
-			invalid = append(invalid, describe(*problem))
+			invalid = append(invalid, problem.String())
 			continue
 		}
 		w.files = append(w.files, fw)
@@ -137,22 +137,6 @@ func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 		fw.parts, fw.maxRecord = p.topics.partitionsOf(fw.topic), p.topics.maxRecord(fw.topic)
 	}
 	return w, nil
-}
-
-// describe renders a problem as one line: file, line, column, reason.
-func describe(pr Problem) string {
-	var b strings.Builder
-	b.WriteString(pr.File)
-	if pr.Line > 0 {
-		fmt.Fprintf(&b, " line %d", pr.Line)
-	}
-	if pr.Column != "" {
-		b.WriteString(" column " + pr.Column)
-	}
-	if b.Len() == 0 {
-		return pr.Reason
-	}
-	return b.String() + ": " + pr.Reason
 }
 
 // fileProblem turns a structural error of f into a Problem.

@@ -122,39 +122,32 @@ func (s *State) Batch(group, batch string) *PublishedBatch {
 func (s *State) apply(key string, value []byte) error {
 	switch {
 	case strings.HasPrefix(key, groupKeyPrefix):
-		if value == nil {
-			delete(s.Groups, strings.TrimPrefix(key, groupKeyPrefix))
-			return nil
-		}
-		p := &Progress{}
-		if err := json.Unmarshal(value, p); err != nil {
-			return fmt.Errorf("state record %s: %w", key, err)
-		}
-		if p.Tables == nil {
-			p.Tables = map[string]Range{}
-		}
-		s.Groups[p.Group] = p
+		return applyRecord(s.Groups, key, groupKeyPrefix, value, func(p *Progress) string {
+			if p.Tables == nil {
+				p.Tables = map[string]Range{}
+			}
+			return p.Group
+		})
 	case strings.HasPrefix(key, batchKeyPrefix):
-		if value == nil {
-			delete(s.Published, strings.TrimPrefix(key, batchKeyPrefix))
-			return nil
-		}
-		b := &PublishedBatch{}
-		if err := json.Unmarshal(value, b); err != nil {
-			return fmt.Errorf("state record %s: %w", key, err)
-		}
-		s.Published[b.Group+"/"+b.Batch] = b
+		return applyRecord(s.Published, key, batchKeyPrefix, value, func(b *PublishedBatch) string { return b.Group + "/" + b.Batch })
 	case strings.HasPrefix(key, intentKeyPrefix):
-		if value == nil {
-			delete(s.Intents, strings.TrimPrefix(key, intentKeyPrefix))
-			return nil
-		}
-		in := &Intent{}
-		if err := json.Unmarshal(value, in); err != nil {
-			return fmt.Errorf("state record %s: %w", key, err)
-		}
-		s.Intents[in.Group] = in
+		return applyRecord(s.Intents, key, intentKeyPrefix, value, func(in *Intent) string { return in.Group })
 	}
+	return nil
+}
+
+// applyRecord puts a JSON state record into m under the name entry gives
+// it, or deletes the entry a tombstone (nil value) names.
+func applyRecord[T any](m map[string]*T, key, prefix string, value []byte, entry func(*T) string) error {
+	if value == nil {
+		delete(m, strings.TrimPrefix(key, prefix))
+		return nil
+	}
+	v := new(T)
+	if err := json.Unmarshal(value, v); err != nil {
+		return fmt.Errorf("state record %s: %w", key, err)
+	}
+	m[entry(v)] = v
 	return nil
 }
 

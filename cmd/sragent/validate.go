@@ -164,7 +164,7 @@ func writeHuman(w io.Writer, rep *report) error {
 			tw.Flush()
 		}
 		for _, p := range br.Problems {
-			fmt.Fprintf(&b, "  %s: %s\n", p.Severity, where(p))
+			fmt.Fprintf(&b, "  %s: %s\n", p.Severity, p)
 		}
 		if br.ProblemsOmitted > 0 {
 			fmt.Fprintf(&b, "  ... and %d more row problems not listed\n", br.ProblemsOmitted)
@@ -180,21 +180,4 @@ func writeHuman(w io.Writer, rep *report) error {
 	fmt.Fprintf(&b, "%d batches: %s; %d events, %d dead letters\n", s.Batches, strings.Join(counts, ", "), s.Events, s.DeadLetters)
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func where(p producer.Problem) string {
-	var parts []string
-	if p.File != "" {
-		parts = append(parts, p.File)
-	}
-	if p.Line > 0 {
-		parts = append(parts, fmt.Sprintf("line %d", p.Line))
-	}
-	if p.Column != "" {
-		parts = append(parts, "column "+p.Column)
-	}
-	if len(parts) == 0 {
-		return p.Reason
-	}
-	return strings.Join(parts, " ") + ": " + p.Reason
 }
