@@ -170,16 +170,20 @@ func (a *Agent) pending(dirs []string) ([]manifest.Pending, error) {
 func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending, pass *Pass) error {
 	for i, p := range pending {
 		prog := a.pub.State().Progress(g)
-		if prog.Halted != "" {
-			if !a.gapResolved(prog, pending[i:]) {
-				pass.Halted[g] = prog.Halted
-				waiting(pass, pending[i:], Halted, "the chain is halted: "+prog.Halted)
-				return nil
-			}
+		switch {
+		case prog.Halted == "":
+		case prog.Changed && p.Name == prog.Batch:
+			// Publish compares the files with those first published:
+			// back as they were, the batch goes on.
+		case a.gapResolved(prog, pending[i:]):
 			a.log.Info("a full batch follows the gap; resuming the chain", "group", g, "batch", p.Name)
 			if err := a.pub.Resume(ctx, g); err != nil {
 				return err
 			}
+		default:
+			pass.Halted[g] = prog.Halted
+			waiting(pass, pending[i:], Halted, "the chain is halted: "+prog.Halted)
+			return nil
 		}
 		if held := a.future(p); held != "" {
 			p.Ready, p.Waiting = false, held
@@ -318,7 +322,7 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 		log.Warn("chain halted", "reason", res.Reason)
 		pass.Batches = append(pass.Batches, rep)
 		pass.Halted[p.Group] = res.Reason
-		return true, a.pub.Halt(ctx, p.Group, res.Reason, res.GapTables)
+		return true, a.pub.halt(ctx, p.Group, res)
 	}
 	return true, a.quarantine(ctx, p, &rep, pass, log)
 }

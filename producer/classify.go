@@ -22,10 +22,7 @@ func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, err
 	res := newResult(b)
 	g := b.Group
 	if pub := p.state.Batch(g, b.Name); pub != nil {
-		if pub.Manifest == b.ManifestSHA256 {
-			return res.with(Duplicate, "published before with the same SRManifest.csv; nothing new was produced"), nil
-		}
-		return res.with(Conflict, fmt.Sprintf("a batch named %s was published before with a different SRManifest.csv", b.Name)), nil
+		return p.redelivered(res, b, pub), nil
 	}
 	prog := p.state.Progress(g)
 	resume := !prog.Done && prog.Batch == b.Name
@@ -47,14 +44,57 @@ func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, err
 	if err != nil || w == nil {
 		return res, err
 	}
+	if resume && prog.Files != nil {
+		if name := differs(w.digests(), prog.Files); name != "" {
+			return changedHalt(res, g, &FileChangedError{File: name, Since: "the copy of the batch that was partly published"}, true), nil
+		}
+	}
 	out, err := p.produce(ctx, w, prog, resume)
 	var fc *FileChangedError
 	if errors.As(err, &fc) {
 		// The transaction that would end the file was aborted; what was
-		// committed before stays. The chain waits for an operator.
-		return res.with(Halted, fc.Error()+"; put the batch back as it was and run `sragent chain resume "+b.Group+"`"), nil
+		// committed before stays.
+		now := p.state.Progress(g)
+		return changedHalt(res, g, fc, !now.Done && now.Batch == b.Name), nil
 	}
 	return out, err
+}
+
+// changedHalt halts the chain at a batch whose file changed. When part of
+// the batch is committed the halt lifts by itself once the files are back
+// as they were first read; otherwise an operator checks the batch and
+// resumes.
+func changedHalt(res Result, g string, fc *FileChangedError, partly bool) Result {
+	if partly {
+		res.changed = true
+		return res.with(Halted, fc.Error()+"; part of the batch is committed: put it back exactly as it was first delivered and the chain goes on by itself, "+
+			"or give the rest up with `sragent chain resume "+g+"`")
+	}
+	return res.with(Halted, fc.Error()+"; nothing of the batch is committed: put it back as it should be and run `sragent chain resume "+g+"`")
+}
+
+// redelivered judges a batch the state says was published: a duplicate
+// when its manifest and every file's bytes are those published (a state
+// written before files were recorded compares the manifest only), a
+// conflict otherwise, which is quarantined and never replaces the
+// archived copy.
+func (p *Publisher) redelivered(res Result, b *manifest.Batch, pub *PublishedBatch) Result {
+	if pub.Manifest != b.ManifestSHA256 {
+		return res.with(Conflict, fmt.Sprintf("a batch named %s was published before with a different SRManifest.csv", b.Name))
+	}
+	if pub.Files != nil {
+		got, err := readDigests(b)
+		if err != nil {
+			return res.with(Conflict, fmt.Sprintf("batch %s was published before, but this copy cannot be read: %v", b.Name, err))
+		}
+		if name := differs(got, pub.Files); name != "" {
+			return res.with(Conflict, fmt.Sprintf("batch %s was published before with the same SRManifest.csv, but %s differs from the published file; the archived copy is kept", b.Name, name))
+		}
+		for _, fr := range res.Files {
+			fr.SHA256 = got[fr.File].SHA256
+		}
+	}
+	return res.with(Duplicate, "published before with the same SRManifest.csv and files; nothing new was produced")
 }
 
 func newResult(b *manifest.Batch) Result {

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -26,24 +25,43 @@ const ChecksumFile = "SHA256SUMS"
 const ErrorFile = "error.txt"
 
 // archive writes SHA256SUMS into the batch folder and moves it to
-// <dir>/<group>/<batch>. A folder left there by a move that crashed half
-// way is the same batch and is replaced.
-func archive(p manifest.Pending, dir string) (string, error) {
+// <dir>/<group>/<batch>. known holds the SHA-256 of the files sragent
+// read (what was published: no second read); the others are read now.
+// An archived copy is never replaced: a folder with the same checksums
+// (a re-delivered duplicate) is dropped, any other goes beside it as
+// <batch>.2, .3 ...
+func archive(p manifest.Pending, dir string, known map[string]string) (string, error) {
 	if _, err := os.Stat(filepath.Join(p.Dir, manifest.FileName)); err != nil {
 		// Moved by someone else meanwhile: never clear the archive for it.
 		return "", fmt.Errorf("archive batch %s: the batch folder is gone: %w", p.Name, err)
 	}
-	if err := writeChecksums(p.Dir); err != nil {
+	sums, err := writeChecksums(p.Dir, known)
+	if err != nil {
 		return "", err
 	}
 	dst := filepath.Join(dir, p.Group, p.Name)
-	if err := os.RemoveAll(dst); err != nil {
-		return "", fmt.Errorf("clear partial archive %s: %w", dst, err)
+	if old, err := os.ReadFile(filepath.Join(dst, ChecksumFile)); err == nil && string(old) == sums {
+		if err := os.RemoveAll(p.Dir); err != nil {
+			return "", fmt.Errorf("drop batch %s, archived before: %w", p.Name, err)
+		}
+		return dst, nil
 	}
+	dst = freeName(dst)
 	if err := moveDir(p.Dir, dst); err != nil {
 		return "", fmt.Errorf("archive batch %s: %w", p.Name, err)
 	}
 	return dst, nil
+}
+
+// freeName returns base, or base.2, .3 ... whichever does not exist.
+func freeName(base string) string {
+	dst := base
+	for i := 2; ; i++ {
+		if _, err := os.Stat(dst); errors.Is(err, os.ErrNotExist) {
+			return dst
+		}
+		dst = fmt.Sprintf("%s.%d", base, i)
+	}
 }
 
 // quarantine writes error.txt and moves the batch to
@@ -54,38 +72,38 @@ func quarantine(p manifest.Pending, dir, reason, committed string, now time.Time
 	if err := os.WriteFile(filepath.Join(p.Dir, ErrorFile), []byte(text), 0o644); err != nil {
 		return "", fmt.Errorf("write %s: %w", ErrorFile, err)
 	}
-	base := filepath.Join(dir, p.Group, p.Name)
-	dst := base
-	for i := 2; ; i++ {
-		if _, err := os.Stat(dst); errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		dst = fmt.Sprintf("%s.%d", base, i)
-	}
+	dst := freeName(filepath.Join(dir, p.Group, p.Name))
 	if err := moveDir(p.Dir, dst); err != nil {
 		return "", fmt.Errorf("quarantine batch %s: %w", p.Name, err)
 	}
 	return dst, nil
 }
 
-func writeChecksums(dir string) error {
+// writeChecksums writes SHA256SUMS into dir and returns its text: known
+// sums by file name, the other files read now.
+func writeChecksums(dir string, known map[string]string) (string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("read batch folder: %w", err)
+		return "", fmt.Errorf("read batch folder: %w", err)
 	}
-	var lines []string
+	sums := map[string]string{}
 	for _, e := range entries {
 		if e.IsDir() || e.Name() == ChecksumFile {
 			continue
 		}
-		sum, err := fileSHA256(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return err
+		sum, ok := known[e.Name()]
+		if !ok {
+			if sum, err = fileSHA256(filepath.Join(dir, e.Name())); err != nil {
+				return "", err
+			}
 		}
-		lines = append(lines, sum+"  "+e.Name())
+		sums[e.Name()] = sum
 	}
-	sort.Strings(lines)
-	return os.WriteFile(filepath.Join(dir, ChecksumFile), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	text := checksums(sums)
+	if err := os.WriteFile(filepath.Join(dir, ChecksumFile), []byte(text), 0o644); err != nil {
+		return "", fmt.Errorf("write %s: %w", ChecksumFile, err)
+	}
+	return text, nil
 }
 
 func fileSHA256(path string) (string, error) {
@@ -220,7 +238,13 @@ func (a *Agent) archive(p manifest.Pending, rep *BatchReport) error {
 	if a.pub.dry != nil {
 		return nil
 	}
-	dst, err := archive(p, a.cfg.ArchiveDir)
+	known := map[string]string{}
+	for _, fr := range rep.Files {
+		if !fr.InZip && fr.SHA256 != "" {
+			known[fr.File] = fr.SHA256
+		}
+	}
+	dst, err := archive(p, a.cfg.ArchiveDir, known)
 	rep.MovedTo = dst
 	return err
 }

@@ -132,6 +132,6 @@ func (p *Publisher) applyIntents(ctx context.Context, skip func(group string) bo
 // not continue the chain. A half-published batch is given up (what of it
 // was committed stays), so that the next one can go.
 func resume(pr *Progress) {
-	pr.Halted, pr.GapTables, pr.Resume = "", nil, true
+	pr.Halted, pr.GapTables, pr.Changed, pr.Resume = "", nil, false, true
 	pr.Done = true
 }

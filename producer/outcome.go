@@ -102,6 +102,8 @@ type FileReport struct {
 	Mode  string `json:"mode"`
 	InZip bool   `json:"in_zip"`
 	Bytes int64  `json:"bytes"`
+	// SHA256 is the hex SHA-256 of the file's bytes as sragent read them.
+	SHA256 string `json:"sha256,omitempty"`
 	// Events are the rows published (deletes included); DeadLetters the
 	// rows sent to the dead-letter topic.
 	Events      int64 `json:"events"`
@@ -128,6 +130,9 @@ type Result struct {
 	DeadLetters int64 `json:"dead_letters"`
 	// GapTables are the tables with a gap (Halted).
 	GapTables []string `json:"gap_tables,omitempty"`
+	// changed: Halted because files of a half-published batch changed;
+	// the halt lifts when they are back as first published.
+	changed bool
 	// CutOff is the manifest's DateExtractTo; SinceCutOff the time from the
 	// chain's previous cut-off to this batch's folder stamp.
 	CutOff      manifest.Stamp `json:"cut_off,omitzero"`

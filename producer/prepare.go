@@ -2,10 +2,8 @@ package producer
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"sort"
 	"strings"
@@ -38,42 +36,9 @@ type fileWork struct {
 	orgs         []string
 	src          codec.Source
 	kbuf, vbuf   []byte // a dry run's reused encoding buffers
-	// sum and size are the file's bytes as the structure pass read them:
-	// publishing reads the same bytes or commits nothing that ends it.
-	sum  [sha256.Size]byte
-	size int64
-}
-
-// digest reads through to r, keeping the SHA-256 and size of what passed.
-type digest struct {
-	r io.Reader
-	h hash.Hash
-	n int64
-}
-
-func newDigest(r io.Reader) *digest { return &digest{r: r, h: sha256.New()} }
-
-func (d *digest) Read(p []byte) (int, error) {
-	n, err := d.r.Read(p)
-	d.h.Write(p[:n])
-	d.n += int64(n)
-	return n, err
-}
-
-func (d *digest) sum() (s [sha256.Size]byte) {
-	d.h.Sum(s[:0])
-	return s
-}
-
-// FileChangedError is a table file whose bytes differ between the
-// structure pass and publishing (truncated, appended to, replaced).
-type FileChangedError struct {
-	File string
-}
-
-// Error names the file and what to do.
-func (e *FileChangedError) Error() string {
-	return fmt.Sprintf("%s changed while it was being published (its bytes differ from when the batch was checked); nothing that ends it was committed", e.File)
+	// sum is the file's bytes as the structure pass read them: publishing
+	// reads the same bytes or commits nothing that ends it.
+	sum FileDigest
 }
 
 // prepare checks the whole batch before anything is produced: every
@@ -186,7 +151,8 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fil
 		return nil, fileProblem(f, err)
 	}
 	io.Copy(io.Discard, dg) // whatever the scanner left unread
-	fw.sum, fw.size = dg.sum(), dg.n
+	fw.sum = dg.digest()
+	fr.SHA256 = fw.sum.SHA256
 	for o := range orgs {
 		if o != "" {
 			fw.orgs = append(fw.orgs, o)

@@ -18,9 +18,10 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 	if !resume {
 		cur.Batch, cur.Manifest, cur.File, cur.Line, cur.FileEvents = b.Name, b.ManifestSHA256, 0, 0, 0
 		cur.PrevCutOff, cur.BatchCutOff = prog.BatchCutOff, w.cutOff
+		cur.Files = w.digests()
 		cur.Counts = map[string]*TableCount{}
 	}
-	cur.Done, cur.Resume, cur.Halted = false, false, ""
+	cur.Done, cur.Resume, cur.Halted, cur.Changed = false, false, "", false
 	t, err := p.begin(ctx, b.Group)
 	if err != nil {
 		return Result{}, err
@@ -57,7 +58,7 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 		}
 	}
 	cur.Done = true
-	pub := &PublishedBatch{Group: b.Group, Batch: b.Name, Manifest: b.ManifestSHA256, Events: res.Events, At: p.now().UTC()}
+	pub := &PublishedBatch{Group: b.Group, Batch: b.Name, Manifest: b.ManifestSHA256, Events: res.Events, At: p.now().UTC(), Files: w.digests()}
 	rec, err := publishedRecord(p.cfg.StateTopic(), pub)
 	if err != nil {
 		return Result{}, p.abort(ctx, t, err)
@@ -134,7 +135,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 				return t, err
 			}
 		case err != nil:
-			if _, ferr := io.Copy(io.Discard, dg); ferr == nil && (dg.n != fw.size || dg.sum() != fw.sum) {
+			if _, ferr := io.Copy(io.Discard, dg); ferr == nil && dg.digest() != fw.sum {
 				return t, &FileChangedError{File: fw.file.Name}
 			}
 			return t, fmt.Errorf("%s: %w", fw.file.Name, err)
@@ -168,7 +169,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	}
 	flush()
 	io.Copy(io.Discard, dg)
-	if dg.n != fw.size || dg.sum() != fw.sum {
+	if dg.digest() != fw.sum {
 		return t, &FileChangedError{File: fw.file.Name}
 	}
 	p.metrics.read(w.batch.Group, sc.Offset())

@@ -59,12 +59,24 @@ type Progress struct {
 	Halted string `json:"halted,omitempty"`
 	// GapTables are the tables whose gap halted the chain.
 	GapTables []string `json:"gap_tables,omitempty"`
+	// Changed is set when the halt is for files of the half-published
+	// Batch that changed: it lifts when they are back as Files says.
+	Changed bool `json:"files_changed,omitempty"`
 	// Resume is set by `sragent chain resume`: accept the next batch
 	// despite the gap.
 	Resume bool `json:"resume,omitempty"`
 	// ResumeIntent is the id of the last operator intent applied.
-	ResumeIntent string    `json:"resume_intent,omitempty"`
-	Updated      time.Time `json:"updated"`
+	ResumeIntent string `json:"resume_intent,omitempty"`
+	// Files are the digests of Batch's files as it was first checked: a
+	// resume publishes on only over the same bytes.
+	Files   map[string]FileDigest `json:"files,omitempty"`
+	Updated time.Time             `json:"updated"`
+}
+
+// FileDigest is a file's size and SHA-256 (hex) as sragent read it.
+type FileDigest struct {
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
 }
 
 // TableCount is what one batch published for one table.
@@ -90,6 +102,9 @@ type PublishedBatch struct {
 	Manifest string    `json:"manifest_sha256"`
 	Events   int64     `json:"events"`
 	At       time.Time `json:"published_at"`
+	// Files are the digests of the published files: a re-delivery with
+	// the same manifest but other bytes is a conflict, not a duplicate.
+	Files map[string]FileDigest `json:"files,omitempty"`
 }
 
 // State is everything read back from the state topic.

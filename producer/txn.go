@@ -60,6 +60,7 @@ func copyProgress(p *Progress) Progress {
 		vc := *v
 		c.Counts[k] = &vc
 	}
+	c.Files = maps.Clone(p.Files)
 	c.Tables = maps.Clone(p.Tables)
 	if c.Tables == nil {
 		c.Tables = map[string]Range{}
@@ -194,8 +195,17 @@ func (p *Publisher) drop(group string) {
 
 // Halt records that a group's chain waits, and why.
 func (p *Publisher) Halt(ctx context.Context, group, reason string, gapTables []string) error {
+	return p.halt(ctx, group, Result{Reason: reason, GapTables: gapTables})
+}
+
+// halt records the halt of a Halted result; the same halt again (a
+// changed file still not back) writes nothing.
+func (p *Publisher) halt(ctx context.Context, group string, res Result) error {
+	if pr := p.state.Progress(group); pr.Halted == res.Reason && pr.Changed == res.changed && !p.stale {
+		return nil
+	}
 	return p.updateProgress(ctx, group, func(pr *Progress) {
-		pr.Halted, pr.GapTables, pr.Resume = reason, gapTables, false
+		pr.Halted, pr.GapTables, pr.Changed, pr.Resume = res.Reason, res.GapTables, res.changed, false
 	})
 }
 

@@ -1,0 +1,114 @@
+package producer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/sragent/sragent/manifest"
+)
+
+// digest reads through to r, keeping the SHA-256 and size of what passed.
+type digest struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func newDigest(r io.Reader) *digest { return &digest{r: r, h: sha256.New()} }
+
+func (d *digest) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	d.h.Write(p[:n])
+	d.n += int64(n)
+	return n, err
+}
+
+// digest returns what has passed so far.
+func (d *digest) digest() FileDigest {
+	return FileDigest{SHA256: hex.EncodeToString(d.h.Sum(nil)), Size: d.n}
+}
+
+// FileChangedError is a table file whose bytes differ from when sragent
+// first read them: between the structure pass and publishing (truncated,
+// appended to, replaced), or since the batch was partly published.
+type FileChangedError struct {
+	File string
+	// Since says since when ("" for the structure pass).
+	Since string
+}
+
+// Error names the file and what was committed of it.
+func (e *FileChangedError) Error() string {
+	if e.Since != "" {
+		return fmt.Sprintf("%s differs from %s; nothing more of the batch was published", e.File, e.Since)
+	}
+	return fmt.Sprintf("%s changed while it was being published (its bytes differ from when the batch was checked); nothing that ends it was committed", e.File)
+}
+
+// digests are the files of a prepared batch as the structure pass read
+// them, by file name.
+func (w *work) digests() map[string]FileDigest {
+	out := make(map[string]FileDigest, len(w.files))
+	for _, fw := range w.files {
+		out[fw.file.Name] = fw.sum
+	}
+	return out
+}
+
+// differs names the first file (by name) that is in only one of the two
+// sets or whose bytes differ, or returns "".
+func differs(got, want map[string]FileDigest) string {
+	names := make([]string, 0, len(got)+len(want))
+	for n := range got {
+		names = append(names, n)
+	}
+	for n := range want {
+		if _, ok := got[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		g, ok1 := got[n]
+		w, ok2 := want[n]
+		if !ok1 || !ok2 || g != w {
+			return n
+		}
+	}
+	return ""
+}
+
+// readDigests reads every file of b to its end for its digest: a
+// re-delivery is compared with what was published, by bytes.
+func readDigests(b *manifest.Batch) (map[string]FileDigest, error) {
+	out := make(map[string]FileDigest, len(b.Files))
+	for _, f := range b.Files {
+		rc, err := b.Open(f)
+		if err != nil {
+			return nil, err
+		}
+		dg := newDigest(rc)
+		_, err = io.Copy(io.Discard, dg)
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f.Name, err)
+		}
+		out[f.Name] = dg.digest()
+	}
+	return out, nil
+}
+
+// checksums renders digests of a folder's files in sha256sum's format.
+func checksums(sums map[string]string) string {
+	lines := make([]string, 0, len(sums))
+	for name, sum := range sums {
+		lines = append(lines, sum+"  "+name)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n") + "\n"
+}

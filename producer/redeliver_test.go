@@ -1,0 +1,138 @@
+package producer
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A re-delivered batch is judged by its bytes, not only its manifest: the
+// same files are a duplicate and dropped, other files are a conflict and
+// quarantined; the archived copy is never replaced, and its SHA256SUMS
+// are the bytes that were published.
+func TestRedeliveryJudgedByBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(dir string)
+		want   Outcome
+	}{
+		{"same bytes", func(string) {}, Duplicate},
+		{"a row changed", func(dir string) {
+			path := filepath.Join(dir, "SRPatient.csv")
+			raw, _ := os.ReadFile(path)
+			os.WriteFile(path, bytes.Replace(raw, []byte("3,A1,Pat,0"), []byte("3,A1,Pxt,0"), 1), 0o644)
+		}, Conflict},
+		{"a file added", func(dir string) {
+			os.WriteFile(filepath.Join(dir, "SRMapping.csv"), []byte("RowIdentifier,Name\r\n1,x\r\n"), 0o644)
+		}, Conflict},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			e.patientBatch("20240101_0300", "", "20240101_0300", 10)
+			e.mustRun(ctx)
+			archived := filepath.Join(e.archive, "g1", "20240101_0300")
+			checkSums(t, archived)
+			original, _ := os.ReadFile(filepath.Join(archived, "SRPatient.csv"))
+			before := len(e.consume(e.cfg.TopicFor("SRPatient")))
+
+			redo := filepath.Join(e.in, "g1", "20240101_0300")
+			if err := copyDir(archived, redo); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(filepath.Join(redo, ChecksumFile))
+			tc.change(redo)
+			pass := e.mustRun(ctx)
+			if len(pass.Batches) != 1 || pass.Batches[0].Outcome != tc.want {
+				t.Fatalf("%+v", pass.Batches)
+			}
+			if got, _ := os.ReadFile(filepath.Join(archived, "SRPatient.csv")); !bytes.Equal(got, original) {
+				t.Error("the archived copy was replaced")
+			}
+			checkSums(t, archived)
+			if _, err := os.Stat(redo); !os.IsNotExist(err) {
+				t.Errorf("the re-delivery is still in the input: %v", err)
+			}
+			if tc.want == Conflict && (!strings.HasPrefix(pass.Batches[0].MovedTo, e.quarantine) ||
+				!strings.Contains(pass.Batches[0].Reason, "differs from the published file")) {
+				t.Errorf("conflict: %+v", pass.Batches[0])
+			}
+			if after := len(e.consume(e.cfg.TopicFor("SRPatient"))); after != before {
+				t.Errorf("the re-delivery produced %d records", after-before)
+			}
+		})
+	}
+}
+
+// checkSums verifies an archived batch against its SHA256SUMS, as
+// `sha256sum -c` would: every file listed, every sum right.
+func checkSums(t *testing.T, dir string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, ChecksumFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		sum, name, _ := strings.Cut(line, "  ")
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if h := sha256.Sum256(b); err != nil || hex.EncodeToString(h[:]) != sum {
+			t.Errorf("%s: SHA256SUMS says %s (%v)", name, sum, err)
+		}
+		listed[name] = true
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, en := range entries {
+		if en.Name() != ChecksumFile && !listed[en.Name()] {
+			t.Errorf("%s is not in SHA256SUMS", en.Name())
+		}
+	}
+}
+
+// A half-published batch resumes only over the bytes it was first
+// published from: a file changed in between halts the chain and publishes
+// nothing more; put back as it was, the batch finishes exactly once.
+func TestResumeOverChangedFileHalts(t *testing.T) {
+	ctx := context.Background()
+	e := halfPublished(t, "g1", func(e *env) {
+		e.cfg.TxnRecords = 100
+		e.patientBatch("20240101_0300", "", "20240101_0300", 2000)
+	})
+	path := filepath.Join(e.in, "g1", "20240101_0300", "SRPatient.csv")
+	original, _ := os.ReadFile(path)
+	os.WriteFile(path, bytes.Replace(original, []byte("3,A1,Pat,0"), []byte("3,A1,Pxt,0"), 1), 0o644)
+	before := len(e.consume(e.cfg.TopicFor("SRPatient")))
+	pass := e.mustRun(ctx)
+	if len(pass.Batches) != 1 || pass.Batches[0].Outcome != Halted ||
+		!strings.Contains(pass.Batches[0].Reason, "SRPatient.csv differs from the copy of the batch that was partly published") {
+		t.Fatalf("%+v", pass.Batches)
+	}
+	if after := len(e.consume(e.cfg.TopicFor("SRPatient"))); after != before {
+		t.Fatalf("%d records published from the changed file", after-before)
+	}
+	if prog := e.state(ctx).Progress("g1"); prog.Halted == "" || prog.Done {
+		t.Fatalf("not halted: %+v", prog)
+	}
+
+	// Checked again at the next pass, the same halt writes nothing.
+	if pass := e.mustRun(ctx); len(pass.Batches) != 1 || pass.Batches[0].Outcome != Halted {
+		t.Fatalf("second pass: %+v", pass.Batches)
+	}
+
+	os.WriteFile(path, original, 0o644)
+	pass = e.mustRun(ctx)
+	if len(pass.Batches) != 1 || pass.Batches[0].Outcome != Published {
+		t.Fatalf("with the file back: %+v", pass.Batches)
+	}
+	if rows := rowEvents(t, e.consume(e.cfg.TopicFor("SRPatient"))); len(rows) != 2000 {
+		t.Errorf("%d rows published, the file has 2000", len(rows))
+	}
+	if prog := e.state(ctx).Progress("g1"); prog.Halted != "" || prog.Changed || !prog.Done {
+		t.Errorf("after the batch finished: %+v", prog)
+	}
+}
