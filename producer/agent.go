@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,7 +95,8 @@ func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 	}
 	for _, g := range groups {
 		if b, ok := a.fenced[g]; ok && a.now().Before(b.until) {
-			errs = append(errs, fmt.Errorf("group %s: another sragent is publishing it; this one waits until %s", g, b.until.Format(time.RFC3339)))
+			// Said once, when it was fenced: waiting is not a failure.
+			a.log.Debug("another sragent is publishing this group; waiting", "group", g, "until", b.until.Format(time.RFC3339))
 			continue
 		}
 		// Continue the chain from where the committed state stands.
@@ -216,20 +216,7 @@ func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending,
 }
 
 // future says why a batch stamped ahead of the clock is held, or "".
-// Published, its cut-off would make every real batch after it look older.
-func (a *Agent) future(p manifest.Pending) string {
-	limit := a.now().Add(a.cfg.FutureTolerance)
-	for _, at := range []struct {
-		what string
-		t    time.Time
-	}{{"folder name", p.Stamp.Time()}, {"cut-off (DateExtractTo)", p.CutOff}} {
-		if !at.t.IsZero() && at.t.After(limit) {
-			return fmt.Sprintf("held: its %s is %s, more than %s ahead of this machine's clock; fix the name or the clock (input.future_tolerance)",
-				at.what, at.t.UTC().Format(time.RFC3339), a.cfg.FutureTolerance)
-		}
-	}
-	return ""
-}
+func (a *Agent) future(p manifest.Pending) string { return Held(p, a.now(), a.cfg.FutureTolerance) }
 
 // waiting reports the batches a chain does not reach in this pass.
 func waiting(pass *Pass, rest []manifest.Pending, o Outcome, reason string) {
@@ -269,12 +256,19 @@ func (a *Agent) gapResolved(prog *Progress, pending []manifest.Pending) bool {
 func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop bool, err error) {
 	log := a.log.With("group", p.Group, "batch", p.Name)
 	rep := BatchReport{Group: p.Group, Batch: p.Name}
+	gone := func() bool {
+		// Moved away since it was found (by another agent, or by hand):
+		// nothing to publish, archive or quarantine.
+		_, serr := os.Stat(filepath.Join(p.Dir, manifest.FileName))
+		if errors.Is(serr, fs.ErrNotExist) {
+			log.Info("batch folder gone while it was being read; the chain goes on at the next pass")
+			return true
+		}
+		return false
+	}
 	b, err := manifest.Load(p.Dir, p.Group, a.cfg.Dialect.Manifest())
 	if err != nil {
-		if _, serr := os.Stat(p.Dir); errors.Is(serr, fs.ErrNotExist) {
-			// Moved away since it was found (by another agent, or by
-			// hand): nothing to publish, nothing to quarantine.
-			log.Info("batch folder gone before it was read; the chain goes on at the next pass")
+		if gone() {
 			return true, nil
 		}
 		var list manifest.ErrorList
@@ -293,6 +287,9 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 	cutoff := b.Manifest.CutOffTime()
 	b.Close()
 	rep.Result = res
+	if err != nil && gone() {
+		return true, nil
+	}
 	if err != nil {
 		if res.Outcome == Blocked {
 			pass.Batches = append(pass.Batches, rep)
@@ -310,6 +307,9 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 	switch res.Outcome {
 	case Published, Duplicate:
 		if err := a.archive(p, &rep); err != nil {
+			if res.Outcome == Duplicate && gone() {
+				return true, nil
+			}
 			return true, err
 		}
 		log.Info("batch "+res.Outcome.String(), "events", res.Events, "dead_letters", res.DeadLetters, "warnings", warnings, "archived_to", rep.MovedTo)
@@ -325,59 +325,4 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 		return true, a.pub.halt(ctx, p.Group, res)
 	}
 	return true, a.quarantine(ctx, p, &rep, pass, log)
-}
-
-// observe refreshes the chain gauges and the halts health checks read.
-func (a *Agent) observe(pass *Pass) {
-	pending := map[string]int{}
-	if ps, err := manifest.Discover(a.cfg.InputDir, a.cfg.Dialect.Manifest(), a.cfg.Settle, a.now()); err == nil {
-		for _, p := range ps {
-			pending[p.Group]++
-		}
-	}
-	halted := map[string]string{}
-	if st := a.pub.State(); st != nil {
-		for g, pr := range st.Groups {
-			if pr.Halted != "" {
-				halted[g] = pr.Halted
-			}
-			if _, ok := pending[g]; !ok {
-				pending[g] = 0
-			}
-		}
-	}
-	for g, why := range pass.Halted {
-		halted[g] = why
-	}
-	for g, n := range pending {
-		_, h := halted[g]
-		a.pub.metrics.chain(g, h, n)
-	}
-	a.mu.Lock()
-	a.halted = halted
-	a.mu.Unlock()
-}
-
-// Halted returns the halted chains and why, as of the last pass.
-func (a *Agent) Halted() map[string]string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return maps.Clone(a.halted)
-}
-
-// primeMetrics sets the per-group gauges from the state read at start, so
-// that the 21-day countdown survives a restart.
-func (a *Agent) primeMetrics() {
-	st := a.pub.State()
-	if st == nil || a.pub.metrics == nil {
-		return
-	}
-	for g, pr := range st.Groups {
-		for _, r := range pr.Tables {
-			if to, err := manifest.ParseStamp(r.To); err == nil {
-				a.pub.metrics.setCutoff(g, to.Time())
-			}
-		}
-	}
-	a.observe(&Pass{Halted: map[string]string{}})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"sort"
 	"strings"
@@ -22,7 +23,7 @@ func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, err
 	res := newResult(b)
 	g := b.Group
 	if pub := p.state.Batch(g, b.Name); pub != nil {
-		return p.redelivered(res, b, pub), nil
+		return redelivered(res, b, pub)
 	}
 	prog := p.state.Progress(g)
 	resume := !prog.Done && prog.Batch == b.Name
@@ -77,24 +78,28 @@ func changedHalt(res Result, g string, fc *FileChangedError, partly bool) Result
 // when its manifest and every file's bytes are those published (a state
 // written before files were recorded compares the manifest only), a
 // conflict otherwise, which is quarantined and never replaces the
-// archived copy.
-func (p *Publisher) redelivered(res Result, b *manifest.Batch, pub *PublishedBatch) Result {
+// archived copy. A file that vanished (the folder moved away meanwhile)
+// is an error, not a verdict.
+func redelivered(res Result, b *manifest.Batch, pub *PublishedBatch) (Result, error) {
 	if pub.Manifest != b.ManifestSHA256 {
-		return res.with(Conflict, fmt.Sprintf("a batch named %s was published before with a different SRManifest.csv", b.Name))
+		return res.with(Conflict, fmt.Sprintf("a batch named %s was published before with a different SRManifest.csv", b.Name)), nil
 	}
 	if pub.Files != nil {
 		got, err := readDigests(b)
+		if errors.Is(err, fs.ErrNotExist) {
+			return res, fmt.Errorf("batch %s: %w", b.Name, err)
+		}
 		if err != nil {
-			return res.with(Conflict, fmt.Sprintf("batch %s was published before, but this copy cannot be read: %v", b.Name, err))
+			return res.with(Conflict, fmt.Sprintf("batch %s was published before, but this copy cannot be read: %v", b.Name, err)), nil
 		}
 		if name := differs(got, pub.Files); name != "" {
-			return res.with(Conflict, fmt.Sprintf("batch %s was published before with the same SRManifest.csv, but %s differs from the published file; the archived copy is kept", b.Name, name))
+			return res.with(Conflict, fmt.Sprintf("batch %s was published before with the same SRManifest.csv, but %s differs from the published file; the archived copy is kept", b.Name, name)), nil
 		}
 		for _, fr := range res.Files {
 			fr.SHA256 = got[fr.File].SHA256
 		}
 	}
-	return res.with(Duplicate, "published before with the same SRManifest.csv and files; nothing new was produced")
+	return res.with(Duplicate, "published before with the same SRManifest.csv and files; nothing new was produced"), nil
 }
 
 func newResult(b *manifest.Batch) Result {

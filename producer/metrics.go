@@ -27,6 +27,7 @@ type Metrics struct {
 	lastBatch   *prometheus.GaugeVec
 	halted      *prometheus.GaugeVec
 	pending     *prometheus.GaugeVec
+	waiting     *prometheus.GaugeVec
 
 	mu      sync.Mutex
 	cutoffs map[string]time.Time // group → last published cut-off
@@ -55,6 +56,8 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 	m.lastBatch = gauge("last_batch_timestamp_seconds", "When the group last published a batch (Unix time).", "group")
 	m.halted = gauge("chain_halted", "1 when the group's chain is halted (a gap or a quarantined batch), else 0.", "group")
 	m.pending = gauge("pending_batches", "Batch folders of the group still in the input folder after the last pass.", "group")
+	m.waiting = gauge("waiting_batches", "Batch folders of the group that cannot be published yet, by reason: incomplete (files missing or still "+
+		"changing), held (stamped ahead of the clock by more than input.future_tolerance) or unreadable (the group folder).", "group", "reason")
 	m.batchTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "sragent", Name: "batch_duration_seconds",
 		Help:    "Time to publish one batch, preparation included.",
 		Buckets: prometheus.ExponentialBuckets(0.1, 2, 14)}, []string{"group"})
@@ -70,6 +73,9 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 	reg.MustRegister(m.batchTime, m.ackLatency, build, cutoffCollector{m})
 	return m
 }
+
+// waitReasons are the reason label values of waiting_batches.
+var waitReasons = []string{"incomplete", "held", "unreadable"}
 
 // clientHooks returns the hooks of one franz-go client: kprom's client
 // metrics (labelled with the client's role, "admin" or the group) and the
@@ -148,9 +154,12 @@ func (m *Metrics) setCutoff(group string, cutoff time.Time) {
 	m.mu.Unlock()
 }
 
-func (m *Metrics) chain(group string, halted bool, pending int) {
+func (m *Metrics) chain(group string, halted bool, pending int, waiting map[string]int) {
 	if m == nil {
 		return
+	}
+	for _, r := range waitReasons {
+		m.waiting.WithLabelValues(group, r).Set(float64(waiting[r]))
 	}
 	h := 0.0
 	if halted {

@@ -3,6 +3,7 @@ package producer
 import (
 	"context"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"os"
 	"path/filepath"
 	"slices"
@@ -172,10 +173,14 @@ func TestFutureBatchHeld(t *testing.T) {
 	ctx := context.Background()
 	e.patientBatch("20240101_0300", "", "20240101_0300", 1)
 	e.patientBatch("20990102_0300", "20240101_0300", "20990102_0300", 1) // the year mistyped
-	pass := e.mustRun(ctx)
-	if len(pass.Batches) != 2 || pass.Batches[0].Outcome != Published || pass.Batches[1].Outcome != Incomplete ||
+	reg := prometheus.NewRegistry()
+	pass, err := e.runWith(ctx, WithMetrics(NewMetrics(reg, "test")))
+	if err != nil || len(pass.Batches) != 2 || pass.Batches[0].Outcome != Published || pass.Batches[1].Outcome != Incomplete ||
 		!strings.Contains(pass.Batches[1].Reason, "ahead of this machine's clock") {
-		t.Fatalf("%+v", pass.Batches)
+		t.Fatalf("%v %+v", err, pass.Batches)
+	}
+	if n := sum(t, reg, "sragent_waiting_batches", map[string]string{"group": "g1", "reason": "held"}); n != 1 {
+		t.Errorf("sragent_waiting_batches{reason=held} = %v, want 1", n)
 	}
 	os.RemoveAll(filepath.Join(e.in, "g1", "20990102_0300"))
 	e.patientBatch("20240102_0300", "20240101_0300", "20240102_0300", 1) // the real one

@@ -128,22 +128,33 @@ state: {dir: %q}
 		t.Fatalf("only %d runs were killed mid-way; the test proves nothing", kills)
 	}
 
-	// Every row event is there exactly once.
+	totalWant := checkRowsOnce(t, k, filepath.Join(dir, "archive"), g, 3, []string{"SRPatient", "SREvent", "SRCode"})
+	t.Logf("%d runs killed; %d rows, each exactly once", kills, totalWant)
+}
+
+// checkRowsOnce checks that every row of the archived chain g (batches
+// batches of tables) is on the topics exactly once; it returns the rows.
+func checkRowsOnce(t *testing.T, k *kafkatest.Env, archive string, g *srgen.Generator, batches int, tables []string) int {
+	t.Helper()
 	want := map[string]int{} // group/batch/file → rows
-	var totalWant int
+	var total int
+	var topics []string
+	for _, table := range tables {
+		topics = append(topics, k.Prefix+"."+table)
+	}
 	for _, group := range g.Groups() {
-		for b := 0; b < 3; b++ {
-			for _, table := range []string{"SRPatient", "SREvent", "SRCode"} {
-				n := countRows(t, filepath.Join(dir, "archive", group, g.BatchName(b)), table)
+		for b := 0; b < batches; b++ {
+			for _, table := range tables {
+				n := countRows(t, filepath.Join(archive, group, g.BatchName(b)), table)
 				want[fmt.Sprintf("%s/%s/%s.csv", group, g.BatchName(b), table)] = n
-				totalWant += n
+				total += n
 			}
 		}
 	}
 	seen := map[string]int{}
 	lines := map[string]bool{}
 	dec := newAvroDecoder(t, k.Registry)
-	for _, r := range readCommitted(t, k, k.Prefix+".SRPatient", k.Prefix+".SREvent", k.Prefix+".SRCode") {
+	for _, r := range readCommitted(t, k, topics...) {
 		if r.Value == nil || len(r.Headers) > 0 {
 			continue // tombstones and markers
 		}
@@ -161,7 +172,7 @@ state: {dir: %q}
 			t.Errorf("%s: %d rows published, file has %d", k, seen[k], n)
 		}
 	}
-	t.Logf("%d runs killed; %d rows, each exactly once", kills, totalWant)
+	return total
 }
 
 // countRows counts the data rows of a table file in an archived batch.

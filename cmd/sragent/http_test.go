@@ -81,6 +81,29 @@ state: {dir: %q}
 		t.Fatalf("the session was disturbed by status: %v", err)
 	}
 
+	// A batch stamped in the future is shown as held; a resume request
+	// is shown until the agent applies it.
+	future := filepath.Join(in, "group2", "20990101_0300")
+	os.MkdirAll(future, 0o755)
+	os.WriteFile(filepath.Join(future, "SRManifest.csv"), []byte("FileName,IsDelta,IsReference,DateExtractFrom,DateExtractTo\r\nSRPatient,Y,N,"+
+		g.BatchName(2)+",20990101_0300\r\n"), 0o644)
+	os.WriteFile(filepath.Join(future, "SRPatient.csv"), []byte("RowIdentifier,IDOrganisationVisibleTo,RemovedData\r\n1,A1,0\r\n"), 0o644)
+	if res := runSragent(t, nil, "chain", "resume", "group1", "--config", cfgPath); res.code != 0 || !strings.Contains(res.stdout, "sragent status shows the request") {
+		t.Fatalf("chain resume: %d %s %s", res.code, res.stdout, res.stderr)
+	}
+	human = runSragent(t, nil, "status", "--config", cfgPath)
+	if !strings.Contains(human.stdout, "group1 resume requested: by ") || !strings.Contains(human.stdout, "group2 waiting: 20990101_0300: held: its folder name is 2099-01-01") {
+		t.Errorf("status with a request and a future batch:\n%s", human.stdout)
+	}
+	if _, err := s.agent.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res = runSragent(t, nil, "status", "--json", "--config", cfgPath)
+	st.Chains = nil
+	if err := json.Unmarshal([]byte(res.stdout), &st); err != nil || st.Chains[0].ResumeRequested != "" || st.Chains[0].Halted != "" {
+		t.Errorf("after the agent applied the request: %v %s", err, res.stdout)
+	}
+
 	proxy.Fail(func(w http.ResponseWriter, r *http.Request) bool { // the registry goes away
 		w.WriteHeader(http.StatusBadGateway)
 		return true

@@ -171,7 +171,7 @@ has published nothing and for a chain that is not halted.`,
 			if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
-			fmt.Fprintf(a.stdout, "chain %s: resume requested at %s; the agent publishing it applies it at its next pass\n",
+			fmt.Fprintf(a.stdout, "chain %s: resume requested at %s; the agent publishing it applies it at its next pass (sragent status shows the request until then)\n",
 				args[0], in.At.Format(time.RFC3339))
 			return nil
 		},

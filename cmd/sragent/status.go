@@ -25,6 +25,8 @@ type chainStatus struct {
 	Pending         []string `json:"pending_batches"`
 	Waiting         string   `json:"waiting,omitempty"`
 	Halted          string   `json:"halted,omitempty"`
+	// ResumeRequested is a `chain resume` the agent has not applied yet.
+	ResumeRequested string `json:"resume_requested,omitempty"`
 }
 
 func (a *app) statusCommand() *cobra.Command {
@@ -83,6 +85,9 @@ func chainsStatus(ctx context.Context, cfg Config, now time.Time) ([]*chainStatu
 		if !pr.Done {
 			c.InFlight = fmt.Sprintf("%s (file %d, line %d)", pr.Batch, pr.File+1, pr.Line)
 		}
+		if in := st.Intents[g]; in != nil && in.ID != pr.ResumeIntent {
+			c.ResumeRequested = fmt.Sprintf("by %s at %s; the agent applies it at its next pass", dash(in.By), in.At.Format(time.RFC3339))
+		}
 		if last := st.LastPublished(g); last != nil {
 			c.LastPublished = last.Batch
 		}
@@ -95,7 +100,12 @@ func chainsStatus(ctx context.Context, cfg Config, now time.Time) ([]*chainStatu
 	for _, p := range ps {
 		c := get(p.Group)
 		c.Pending = append(c.Pending, p.Name)
-		if !p.Ready && c.Waiting == "" {
+		if c.Waiting != "" {
+			continue
+		}
+		if held := producer.Held(p, now, cfg.Agent().FutureTolerance); held != "" {
+			c.Waiting = p.Name + ": " + held
+		} else if !p.Ready {
 			c.Waiting = p.Name + ": " + p.Waiting
 		}
 	}
@@ -137,6 +147,9 @@ func writeStatus(w io.Writer, chains []*chainStatus) {
 		}
 		if c.Waiting != "" {
 			fmt.Fprintf(w, "%s waiting: %s\n", c.Group, c.Waiting)
+		}
+		if c.ResumeRequested != "" {
+			fmt.Fprintf(w, "%s resume requested: %s\n", c.Group, c.ResumeRequested)
 		}
 	}
 }
