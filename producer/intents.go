@@ -85,17 +85,18 @@ func RequestResume(ctx context.Context, cfg Config, group, by string) (*Intent, 
 // are per group.
 func (p *Publisher) applyIntents(ctx context.Context, skip func(group string) bool) error {
 	if p.adm != nil {
-		st := newState()
-		err := scanState(ctx, p.cfg, p.adm, true, func(key string, value []byte) error {
+		// Only what was written since the last look: a pass with no new
+		// record costs one offset request.
+		end, err := scanStateFrom(ctx, p.cfg, p.adm, true, p.intentsEnd, func(key string, value []byte) error {
 			if strings.HasPrefix(key, intentKeyPrefix) {
-				return st.apply(key, value)
+				return p.state.apply(key, value)
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		p.state.Intents = st.Intents
+		p.intentsEnd = end
 	}
 	groups := make([]string, 0, len(p.state.Intents))
 	for g := range p.state.Intents {

@@ -34,6 +34,9 @@ type Publisher struct {
 	now      func() time.Time
 	dry      *DryRun       // nil: publish for real
 	shutdown time.Duration // bounds an abort after the context ended
+	// intentsEnd is the state topic's offset up to which operator
+	// intents were read.
+	intentsEnd int64
 
 	batchKey, batchValue, deadKey, deadValue fixedCodec
 }

@@ -236,6 +236,13 @@ var stateReadStall = 30 * time.Second
 
 // scanState reads the state topic from the start to its current end.
 func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool, fn func(key string, value []byte) error) error {
+	_, err := scanStateFrom(ctx, cfg, adm, committed, 0, fn)
+	return err
+}
+
+// scanStateFrom reads the state topic from offset from to its current
+// end, and returns the end: the next read can start there.
+func scanStateFrom(ctx context.Context, cfg Config, adm *kadm.Client, committed bool, from int64, fn func(key string, value []byte) error) (int64, error) {
 	topic := cfg.StateTopic()
 	var ends kadm.ListedOffsets
 	var err error
@@ -245,30 +252,33 @@ func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool
 		ends, err = adm.ListEndOffsets(ctx, topic)
 	}
 	if err != nil {
-		return fmt.Errorf("list end offsets of %s: %w", topic, err)
+		return 0, fmt.Errorf("list end offsets of %s: %w", topic, err)
 	}
 	end, _ := ends.Lookup(topic, 0)
-	if end.Offset <= 0 {
-		return nil
+	if end.Offset < from {
+		from = 0 // the topic was recreated: read it all
+	}
+	if end.Offset <= from {
+		return end.Offset, nil
 	}
 	opts, err := cfg.clientOpts()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	level := kgo.ReadUncommitted()
 	if committed {
 		level = kgo.ReadCommitted()
 	}
 	cl, err := kgo.NewClient(append(opts,
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(from)}}),
 		kgo.FetchIsolationLevel(level),
 		kgo.KeepControlRecords(), // the last offset is a transaction marker: see it
 		kgo.FetchMaxWait(100*time.Millisecond))...)
 	if err != nil {
-		return fmt.Errorf("state reader: %w", err)
+		return 0, fmt.Errorf("state reader: %w", err)
 	}
 	defer cl.Close()
-	last := int64(-1) // the last offset read
+	last := from - 1 // the last offset read
 	for empty := 0; ; {
 		// Records of aborted transactions are skipped under read_committed;
 		// the markers that end them are not, so the end is always reached.
@@ -278,7 +288,7 @@ func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool
 		fs := cl.PollFetches(pctx)
 		cancel()
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("read %s: %w", topic, err)
+			return 0, fmt.Errorf("read %s: %w", topic, err)
 		}
 		var ferr error
 		fs.EachError(func(_ string, _ int32, err error) {
@@ -287,12 +297,12 @@ func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool
 			}
 		})
 		if ferr != nil {
-			return fmt.Errorf("read %s: %w", topic, ferr)
+			return 0, fmt.Errorf("read %s: %w", topic, ferr)
 		}
 		recs := fs.Records()
 		if len(recs) == 0 {
 			if empty++; empty == 6 {
-				return fmt.Errorf("read %s: no record for %s at offset %d of %d; the state cannot be read completely", topic, stateReadStall, last+1, end.Offset)
+				return 0, fmt.Errorf("read %s: no record for %s at offset %d of %d; the state cannot be read completely", topic, stateReadStall, last+1, end.Offset)
 			}
 			continue
 		}
@@ -301,11 +311,11 @@ func scanState(ctx context.Context, cfg Config, adm *kadm.Client, committed bool
 			last = r.Offset
 			if !r.Attrs.IsControl() {
 				if err := fn(string(r.Key), r.Value); err != nil {
-					return err
+					return 0, err
 				}
 			}
 			if r.Offset >= end.Offset-1 {
-				return nil
+				return end.Offset, nil
 			}
 		}
 	}

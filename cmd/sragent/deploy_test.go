@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -39,6 +40,7 @@ type composeFile struct {
 		Volumes     []string
 		Environment map[string]any
 		Command     []string
+		StopGrace   string `yaml:"stop_grace_period"`
 	}
 }
 
@@ -108,6 +110,10 @@ func TestDeployArtifacts(t *testing.T) {
 		if _, ok := c.Services[want]; !ok {
 			t.Errorf("docker-compose.yml has no %s service", want)
 		}
+	}
+	// docker stop must wait longer than the agent may take to stop.
+	if grace, err := time.ParseDuration(c.Services["sragent"].StopGrace); err != nil || grace <= defaultConfig().Shutdown.Timeout {
+		t.Errorf("sragent's stop_grace_period %q is not longer than shutdown.timeout %s", c.Services["sragent"].StopGrace, defaultConfig().Shutdown.Timeout)
 	}
 	mounts := map[string]string{} // container path → repository path
 	for name, svc := range c.Services {
