@@ -324,5 +324,6 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 		pass.Halted[p.Group] = res.Reason
 		return true, a.pub.halt(ctx, p.Group, res)
 	}
-	return true, a.quarantine(ctx, p, &rep, pass, log)
+	err = a.quarantine(ctx, p, &rep, pass, log)
+	return !rep.givenUp || err != nil, err
 }

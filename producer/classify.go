@@ -32,6 +32,12 @@ func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, err
 		return Result{}, fmt.Errorf("group %s: batch %s is half-published and must be published before %s", g, prog.Batch, b.Name)
 	case resume && prog.Manifest != b.ManifestSHA256:
 		return res.with(Conflict, fmt.Sprintf("SRManifest.csv changed after batch %s was partly published", b.Name)), nil
+	case prog.GaveUp && prog.Batch == b.Name:
+		res.givenUp = true
+		return res.with(Conflict, fmt.Sprintf("batch %s was given up half-published by `sragent chain resume`; what of it was committed stays and it is never published again", b.Name)), nil
+	case resume && prog.Changed && sizeDiffers(b, prog.Files) != "":
+		// Still changed: no need to read it all again to know.
+		return changedHalt(res, g, &FileChangedError{File: sizeDiffers(b, prog.Files), Since: "the copy of the batch that was partly published"}, true), nil
 	case !resume && prog.Batch != "" && olderThan(b, prog):
 		return res.with(Conflict, fmt.Sprintf("arrived after batch %s, which is newer; batches of a chain publish in the order of their cut-offs", prog.Batch)), nil
 	}
@@ -56,7 +62,7 @@ func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, err
 		// The transaction that would end the file was aborted; what was
 		// committed before stays.
 		now := p.state.Progress(g)
-		return changedHalt(res, g, fc, !now.Done && now.Batch == b.Name), nil
+		return changedHalt(res, g, fc, !now.Done && now.Batch == b.Name && now.Files != nil), nil
 	}
 	return out, err
 }

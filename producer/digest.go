@@ -83,6 +83,17 @@ func differs(got, want map[string]FileDigest) string {
 	return ""
 }
 
+// sizeDiffers names the first file of b whose size is not the recorded
+// one (a cheap check before reading), or returns "".
+func sizeDiffers(b *manifest.Batch, want map[string]FileDigest) string {
+	for _, f := range b.Files {
+		if d, ok := want[f.Name]; !ok || d.Size != f.Size {
+			return f.Name
+		}
+	}
+	return ""
+}
+
 // readDigests reads every file of b to its end for its digest: a
 // re-delivery is compared with what was published, by bytes.
 func readDigests(b *manifest.Batch) (map[string]FileDigest, error) {

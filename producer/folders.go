@@ -253,13 +253,17 @@ func (a *Agent) archive(p manifest.Pending, rep *BatchReport) error {
 // to go on.
 func (a *Agent) committed(p manifest.Pending) string {
 	prog := a.pub.State().Progress(p.Group)
-	if prog.Batch != p.Name || prog.Done {
-		return "Nothing of this batch was published, and later batches of the group wait.\n" +
-			"Fix or replace the batch, then run: sragent chain resume " + p.Group
-	}
 	var events int64
 	for _, c := range prog.Counts {
 		events += c.Events
+	}
+	if prog.Batch == p.Name && prog.GaveUp {
+		return fmt.Sprintf("PART of this batch was published (%d events, up to file %d line %d; no END, no snapshot_end) before `sragent chain resume` gave it up; "+
+			"that stays on the topics and the batch is never published again. The chain goes on with the next batch.", events, prog.File+1, prog.Line)
+	}
+	if prog.Batch != p.Name || prog.Done {
+		return "Nothing of this batch was published, and later batches of the group wait.\n" +
+			"Fix or replace the batch, then run: sragent chain resume " + p.Group
 	}
 	return fmt.Sprintf("PART of this batch was published before: %d events, the first %d file(s) whole and the next one before line %d, "+
 		"with the batch's BEGIN event and the snapshot_begin markers of the full files it reached (no END, no snapshot_end); they stay on the topics.\n"+
@@ -270,17 +274,23 @@ func (a *Agent) committed(p manifest.Pending) string {
 
 // quarantine moves a bad batch to the quarantine with error.txt, and halts
 // its chain; a dry run only reports it.
+// A batch an operator gave up before is moved away without halting.
 func (a *Agent) quarantine(ctx context.Context, p manifest.Pending, rep *BatchReport, pass *Pass, log *slog.Logger) error {
 	reason := fmt.Sprintf("batch %s was quarantined (%s): %s", p.Name, rep.Outcome, rep.Reason)
-	pass.Halted[p.Group] = reason
+	if !rep.givenUp {
+		pass.Halted[p.Group] = reason
+	}
 	if a.pub.dry == nil {
 		dst, err := quarantine(p, a.cfg.QuarantineDir, rep.Reason, a.committed(p), a.now())
 		if err != nil {
 			return err
 		}
 		rep.MovedTo = dst
-		log.Error("batch quarantined; the chain waits", "outcome", rep.Outcome.String(), "quarantined_to", dst)
+		log.Error("batch quarantined", "outcome", rep.Outcome.String(), "quarantined_to", dst, "chain_waits", !rep.givenUp)
 	}
 	pass.Batches = append(pass.Batches, *rep)
+	if rep.givenUp {
+		return nil
+	}
 	return a.pub.Halt(ctx, p.Group, reason, nil)
 }

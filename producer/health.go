@@ -45,6 +45,7 @@ func (a *Agent) observe(pass *Pass) {
 	waiting := map[string]map[string]int{}
 	if ps, err := manifest.Discover(a.cfg.InputDir, a.cfg.Dialect.Manifest(), a.cfg.Settle, a.now()); err == nil {
 		for _, p := range ps {
+			pending[p.Group] += 0 // every group found gets its series
 			if p.Name != manifest.UnreadableGroup {
 				pending[p.Group]++
 			}

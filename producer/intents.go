@@ -134,5 +134,6 @@ func (p *Publisher) applyIntents(ctx context.Context, skip func(group string) bo
 // was committed stays), so that the next one can go.
 func resume(pr *Progress) {
 	pr.Halted, pr.GapTables, pr.Changed, pr.Resume = "", nil, false, true
+	pr.GaveUp = pr.GaveUp || !pr.Done
 	pr.Done = true
 }

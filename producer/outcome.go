@@ -133,6 +133,9 @@ type Result struct {
 	// changed: Halted because files of a half-published batch changed;
 	// the halt lifts when they are back as first published.
 	changed bool
+	// givenUp: a Conflict with a batch an operator gave up before, which
+	// is moved away without halting the chain again.
+	givenUp bool
 	// CutOff is the manifest's DateExtractTo; SinceCutOff the time from the
 	// chain's previous cut-off to this batch's folder stamp.
 	CutOff      manifest.Stamp `json:"cut_off,omitzero"`

@@ -9,6 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sragent/sragent/schemas/srgen"
 )
 
 // A re-delivered batch is judged by its bytes, not only its manifest: the
@@ -119,9 +124,14 @@ func TestResumeOverChangedFileHalts(t *testing.T) {
 		t.Fatalf("not halted: %+v", prog)
 	}
 
-	// Checked again at the next pass, the same halt writes nothing.
+	// Checked again at the next pass (without reading the files: their
+	// sizes differ), the same halt writes nothing.
+	end := e.stateEnd()
 	if pass := e.mustRun(ctx); len(pass.Batches) != 1 || pass.Batches[0].Outcome != Halted {
 		t.Fatalf("second pass: %+v", pass.Batches)
+	}
+	if now := e.stateEnd(); now != end {
+		t.Errorf("the same halt wrote %d more state records", now-end)
 	}
 
 	os.WriteFile(path, original, 0o644)
@@ -135,4 +145,72 @@ func TestResumeOverChangedFileHalts(t *testing.T) {
 	if prog := e.state(ctx).Progress("g1"); prog.Halted != "" || prog.Changed || !prog.Done {
 		t.Errorf("after the batch finished: %+v", prog)
 	}
+}
+
+// Giving up a half-published batch whose files changed (`chain resume`)
+// never publishes it again: still in the input, it is moved to the
+// quarantine with what was committed, the chain is not halted again, and
+// the next batch publishes in the same pass.
+func TestGiveUpChangedBatch(t *testing.T) {
+	ctx := context.Background()
+	e := halfPublished(t, "g1", func(e *env) {
+		e.cfg.TxnRecords = 100
+		e.patientBatch("20240101_0300", "", "20240101_0300", 2000)
+	})
+	path := filepath.Join(e.in, "g1", "20240101_0300", "SRPatient.csv")
+	raw, _ := os.ReadFile(path)
+	os.WriteFile(path, bytes.Replace(raw, []byte("3,A1,Pat,0"), []byte("3,A1,Pxt,0"), 1), 0o644)
+	if pass := e.mustRun(ctx); len(pass.Batches) != 1 || pass.Batches[0].Outcome != Halted {
+		t.Fatalf("%+v", pass.Batches)
+	}
+	before := rowEvents(t, e.consume(e.cfg.TopicFor("SRPatient")))
+	if _, err := RequestResume(ctx, e.cfg, "g1", "test"); err != nil {
+		t.Fatal(err)
+	}
+	e.patientBatch("20240102_0300", "20240101_0300", "20240102_0300", 10)
+	pass := e.mustRun(ctx)
+	if len(pass.Batches) != 2 || pass.Batches[0].Outcome != Conflict || pass.Batches[1].Outcome != Published || len(pass.Halted) != 0 {
+		t.Fatalf("%+v %v", pass.Batches, pass.Halted)
+	}
+	text, _ := os.ReadFile(filepath.Join(pass.Batches[0].MovedTo, ErrorFile))
+	if !strings.Contains(string(text), "before `sragent chain resume` gave it up") {
+		t.Errorf("error.txt:\n%s", text)
+	}
+	after := rowEvents(t, e.consume(e.cfg.TopicFor("SRPatient")))
+	if len(after) != len(before)+10 {
+		t.Errorf("%d rows before the give-up, %d after: the given-up batch was published again", len(before), len(after))
+	}
+	if prog := e.state(ctx).Progress("g1"); prog.Halted != "" || prog.Batch != "20240102_0300" || !prog.Done {
+		t.Errorf("%+v", prog)
+	}
+}
+
+// A zipped batch's SHA256SUMS covers the zip and the loose files.
+func TestZipBatchChecksums(t *testing.T) {
+	e := newEnv(t)
+	g := e.chain(srgen.Options{Seed: 8, Groups: 1, Orgs: 1, Batches: 2, Rows: 20, Zip: true})
+	e.mustRun(context.Background())
+	for b := range 2 {
+		dir := filepath.Join(e.archive, "group1", g.BatchName(b))
+		if _, err := os.Stat(filepath.Join(dir, "SRExtract.zip")); err != nil {
+			t.Fatal(err)
+		}
+		checkSums(t, dir)
+	}
+}
+
+// stateEnd is the end offset of the state topic.
+func (e *env) stateEnd() int64 {
+	e.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.k.Brokers...))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(context.Background(), e.cfg.StateTopic())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	o, _ := ends.Lookup(e.cfg.StateTopic(), 0)
+	return o.Offset
 }

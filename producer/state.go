@@ -62,6 +62,9 @@ type Progress struct {
 	// Changed is set when the halt is for files of the half-published
 	// Batch that changed: it lifts when they are back as Files says.
 	Changed bool `json:"files_changed,omitempty"`
+	// GaveUp is set when `chain resume` gave up the half-published Batch:
+	// what of it was committed stays, and it is never published again.
+	GaveUp bool `json:"gave_up,omitempty"`
 	// Resume is set by `sragent chain resume`: accept the next batch
 	// despite the gap.
 	Resume bool `json:"resume,omitempty"`
@@ -254,7 +257,14 @@ func scanStateFrom(ctx context.Context, cfg Config, adm *kadm.Client, committed 
 	if err != nil {
 		return 0, fmt.Errorf("list end offsets of %s: %w", topic, err)
 	}
-	end, _ := ends.Lookup(topic, 0)
+	end, ok := ends.Lookup(topic, 0)
+	from = max(from, 0)
+	switch {
+	case !ok || isUnknownTopic(end.Err):
+		return from, nil // not created yet: nothing to read
+	case end.Err != nil || end.Offset < 0:
+		return 0, fmt.Errorf("list end offsets of %s: no offset for partition 0 (%v)", topic, end.Err)
+	}
 	if end.Offset < from {
 		from = 0 // the topic was recreated: read it all
 	}
