@@ -104,13 +104,7 @@ func checkSums(t *testing.T, dir string) {
 // nothing more; put back as it was, the batch finishes exactly once.
 func TestResumeOverChangedFileHalts(t *testing.T) {
 	ctx := context.Background()
-	e := halfPublished(t, "g1", func(e *env) {
-		e.cfg.TxnRecords = 100
-		e.patientBatch("20240101_0300", "", "20240101_0300", 2000)
-	})
-	path := filepath.Join(e.in, "g1", "20240101_0300", "SRPatient.csv")
-	original, _ := os.ReadFile(path)
-	os.WriteFile(path, bytes.Replace(original, []byte("3,A1,Pat,0"), []byte("3,A1,Pxt,0"), 1), 0o644)
+	e, path, original := changedHalfPublished(t)
 	before := len(e.consume(e.cfg.TopicFor("SRPatient")))
 	pass := e.mustRun(ctx)
 	if len(pass.Batches) != 1 || pass.Batches[0].Outcome != Halted ||
@@ -153,13 +147,7 @@ func TestResumeOverChangedFileHalts(t *testing.T) {
 // the next batch publishes in the same pass.
 func TestGiveUpChangedBatch(t *testing.T) {
 	ctx := context.Background()
-	e := halfPublished(t, "g1", func(e *env) {
-		e.cfg.TxnRecords = 100
-		e.patientBatch("20240101_0300", "", "20240101_0300", 2000)
-	})
-	path := filepath.Join(e.in, "g1", "20240101_0300", "SRPatient.csv")
-	raw, _ := os.ReadFile(path)
-	os.WriteFile(path, bytes.Replace(raw, []byte("3,A1,Pat,0"), []byte("3,A1,Pxt,0"), 1), 0o644)
+	e, _, _ := changedHalfPublished(t)
 	if pass := e.mustRun(ctx); len(pass.Batches) != 1 || pass.Batches[0].Outcome != Halted {
 		t.Fatalf("%+v", pass.Batches)
 	}
@@ -213,4 +201,17 @@ func (e *env) stateEnd() int64 {
 	}
 	o, _ := ends.Lookup(e.cfg.StateTopic(), 0)
 	return o.Offset
+}
+
+// changedHalfPublished half-publishes a 2,000-row SRPatient batch and then
+// changes a row of it; it returns the file and its original bytes.
+func changedHalfPublished(t *testing.T) (*env, string, []byte) {
+	e := halfPublished(t, "g1", func(e *env) {
+		e.cfg.TxnRecords = 100
+		e.patientBatch("20240101_0300", "", "20240101_0300", 2000)
+	})
+	path := filepath.Join(e.in, "g1", "20240101_0300", "SRPatient.csv")
+	original, _ := os.ReadFile(path)
+	os.WriteFile(path, bytes.Replace(original, []byte("3,A1,Pat,0"), []byte("3,A1,Pxt,0"), 1), 0o644)
+	return e, path, original
 }
