@@ -8,8 +8,9 @@ partition to the end offsets taken at start, and checks what a non-Go
 consumer sees against sragent's own bookkeeping on PREFIX.batches:
 
   - keys decode to records, non-null values decode;
-  - snapshot markers (header sr.marker) have op "m" and a marker record of
-    the header's type, and every snapshot has a begin and an end marker on
+  - snapshot markers (header sr.marker) have op "m", a key whose table is
+    <Table>/<type>/<group>, and a marker record of the header's type, and
+    every snapshot has a begin and an end marker on
     every partition of its topic;
   - table topics carry r/u/d change events with a source record; every d is
     followed on its partition by a tombstone with the same key bytes, and
@@ -353,7 +354,7 @@ def handle_table(msg, pt, st, key, value, marker_headers, checks):
                     % (topic, msg.partition(), pending[0], msg.offset()))
     if marker_headers:
         st.markers += 1
-        handle_marker(msg, st, value, marker_headers, checks)
+        handle_marker(msg, st, key, value, marker_headers, checks)
         return
     op = value.get("op")
     if op == "m":
@@ -376,7 +377,7 @@ def handle_table(msg, pt, st, key, value, marker_headers, checks):
         pt.pending_delete = (msg.offset(), msg.key())
 
 
-def handle_marker(msg, st, value, marker_headers, checks):
+def handle_marker(msg, st, key, value, marker_headers, checks):
     name = "markers %s" % msg.topic()
     checks.check(name)
     if len(marker_headers) != 1:
@@ -399,6 +400,12 @@ def handle_marker(msg, st, value, marker_headers, checks):
     if not isinstance(sid, str) or not sid:
         checks.fail(name, "%s: marker without snapshot_id" % where(msg))
         return
+    # The key no row can have: table is <Table>/<type>/<group>, one per
+    # group so that compaction keeps every group's boundary.
+    group = (value.get("source") or {}).get("group")
+    want = "%s/%s/%s" % (msg.topic().split(".", 1)[1], htype, group)
+    if not isinstance(key, dict) or key.get("table") != want:
+        checks.fail(name, "%s: marker key table %r, want %r" % (where(msg), (key or {}).get("table"), want))
     st.snapshots[sid][msg.partition()].append((marker.get("type"), msg.offset()))
 
 

@@ -2,7 +2,6 @@ package codec
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/linkedin/goavro/v2"
 
@@ -81,6 +80,9 @@ type Source struct {
 	// ExtractFrom and ExtractTo are Unix ms; nil when the manifest row
 	// has no date.
 	ExtractFrom, ExtractTo *int64
+	// CutOff is the batch's extract cut-off (Unix ms, source.ts_ms); nil
+	// when the manifest has no date.
+	CutOff *int64
 }
 
 // Event is one change event of a row.
@@ -149,32 +151,30 @@ type Marker struct {
 	// Organisations are the IDOrganisationVisibleTo values the file holds
 	// (empty for shared tables).
 	Organisations []string
-	// RowCount is set on the end marker: the file's published rows.
-	RowCount *int64
+	// RowCount and DeadLetters are set on the end marker: the file's rows
+	// published as events and sent to the dead-letter topic.
+	RowCount, DeadLetters *int64
 }
 
-// markerKeyString and markerKeyLong are the reserved key values of
-// markers: no SR row has them. Begin and end differ so that compaction
-// keeps both.
-func markerKey(begin bool, t schemas.Type) any {
-	switch {
-	case t == schemas.Long && begin:
-		return int64(math.MinInt64)
-	case t == schemas.Long:
-		return int64(math.MinInt64 + 1)
-	case begin:
-		return "__sragent_snapshot_begin__"
-	}
-	return "__sragent_snapshot_end__"
-}
+// MarkerTable is the key's table field of a group's begin or end marker
+// of table: no row has it (a row's is always the table's name, and no
+// table name holds a "/"), and it differs per group and per type, so
+// that compaction keeps each group's latest begin and end.
+func MarkerTable(table, typ, group string) string { return table + "/" + typ + "/" + group }
 
-// AppendMarkerKey appends the reserved key of a begin or end marker: a
-// valid key of the table's key schema that no row can have.
-func (tc *TableCodec) AppendMarkerKey(dst []byte, begin bool) ([]byte, error) {
+// AppendMarkerKey appends the key of a group's begin or end marker: a
+// valid key of the table's key schema that no row can have, whatever
+// values its key columns hold (they are zero here).
+func (tc *TableCodec) AppendMarkerKey(dst []byte, typ, group string) ([]byte, error) {
 	cols := tc.l.Table.Columns
 	for _, k := range tc.l.keyFields {
-		tc.keyDatum[cols[k].Name] = markerKey(begin, cols[k].Type)
+		var zero any = ""
+		if cols[k].Type == schemas.Long {
+			zero = int64(0)
+		}
+		tc.keyDatum[cols[k].Name] = zero
 	}
+	tc.keyDatum["table"] = MarkerTable(tc.l.Table.Name, typ, group)
 	return tc.key.Append(dst, tc.keyDatum)
 }
 
@@ -186,10 +186,13 @@ func (tc *TableCodec) AppendMarkerValue(dst []byte, m Marker, src Source, tsMs i
 	}
 	marker := map[string]any{
 		"type": m.Type, "snapshot_id": m.SnapshotID, "organisations": orgs,
-		"extract_from": optMillis(src.ExtractFrom), "extract_to": optMillis(src.ExtractTo), "row_count": nil,
+		"extract_from": optMillis(src.ExtractFrom), "extract_to": optMillis(src.ExtractTo), "row_count": nil, "dead_letters": nil,
 	}
 	if m.RowCount != nil {
 		marker["row_count"] = goavro.Union("long", *m.RowCount)
+	}
+	if m.DeadLetters != nil {
+		marker["dead_letters"] = goavro.Union("long", *m.DeadLetters)
 	}
 	s := src
 	s.Line, s.Snapshot = 0, true
@@ -200,8 +203,8 @@ func (tc *TableCodec) AppendMarkerValue(dst []byte, m Marker, src Source, tsMs i
 
 func sourceDatum(s *Source) map[string]any {
 	d := map[string]any{"connector": "sragent", "version": s.Version, "name": s.Name, "group": s.Group,
-		"batch": s.Batch, "table": s.Table, "file": s.File, "line": s.Line, "snapshot": nil,
-		"extract_from": optMillis(s.ExtractFrom), "extract_to": optMillis(s.ExtractTo)}
+		"batch": s.Batch, "table": s.Table, "file": s.File, "line": s.Line, "snapshot": goavro.Union("string", "false"),
+		"extract_from": optMillis(s.ExtractFrom), "extract_to": optMillis(s.ExtractTo), "ts_ms": optMillis(s.CutOff)}
 	if s.Snapshot {
 		d["snapshot"] = goavro.Union("string", "true")
 	}

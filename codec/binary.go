@@ -101,11 +101,11 @@ func (c *sourceCache) append(dst []byte, s *Source) []byte {
 			p = appendString(p, f)
 		}
 		c.prefix = p
-		x := []byte{branchNull}
+		x := appendString([]byte{branchValue}, "false")
 		if s.Snapshot {
 			x = appendString([]byte{branchValue}, "true")
 		}
-		for _, ms := range []*int64{s.ExtractFrom, s.ExtractTo} {
+		for _, ms := range []*int64{s.ExtractFrom, s.ExtractTo, s.CutOff} {
 			if ms == nil {
 				x = append(x, branchNull)
 			} else {
@@ -122,7 +122,7 @@ func (c *sourceCache) append(dst []byte, s *Source) []byte {
 func sameSource(a, b *Source) bool {
 	return a.Version == b.Version && a.Name == b.Name && a.Group == b.Group && a.Batch == b.Batch &&
 		a.Table == b.Table && a.File == b.File && a.Snapshot == b.Snapshot &&
-		sameMillis(a.ExtractFrom, b.ExtractFrom) && sameMillis(a.ExtractTo, b.ExtractTo)
+		sameMillis(a.ExtractFrom, b.ExtractFrom) && sameMillis(a.ExtractTo, b.ExtractTo) && sameMillis(a.CutOff, b.CutOff)
 }
 
 func sameMillis(a, b *int64) bool {

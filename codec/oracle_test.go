@@ -75,7 +75,7 @@ func TestBinaryEncoderMatchesGoavro(t *testing.T) {
 	sources := []Source{
 		{Version: "v1.2.3", Name: "systmone", Group: "g", Batch: "20240101_1707", File: "x.csv", Line: 2},
 		{Version: "dev", Name: "p", Group: "Zoë's group", Batch: "b", File: "f.csv", Line: 1 << 40, Snapshot: true, ExtractTo: &to},
-		{Name: "p", Line: 70000, ExtractFrom: &from, ExtractTo: &to},
+		{Name: "p", Line: 70000, ExtractFrom: &from, ExtractTo: &to, CutOff: &to},
 	}
 	tables := append(schemas.Tables(), schemas.Dynamic("SRWidget", []string{"RowIdentifier", "IDOrganisationVisibleTo", "Colour"}))
 	for _, tab := range tables {

@@ -155,14 +155,13 @@ func (d *decoder) decode(t *testing.T, b []byte) map[string]any {
 
 // table is a consumer's rebuild of one table of one group.
 type table struct {
-	rows      map[string]map[string]any // by key
-	partition map[string]int32
-	pending   map[int32]map[string]bool // keys not re-asserted since a snapshot_begin
+	rows map[string]map[string]any // by key
 }
 
-// rebuild applies the events of every table topic the way a downstream
-// consumer would: r/u upsert, d and tombstones delete, and a snapshot
-// replaces the group's rows of the table, partition by partition.
+// rebuild applies the events of every table topic the way a standard
+// sink does (Debezium's ExtractNewRecordState and a JDBC sink): r/u
+// upsert, d and tombstones delete, and markers are dropped. Markers are
+// boundaries: correct tables never depend on them.
 func rebuild(t *testing.T, events []event) map[string]map[string]*table {
 	out := map[string]map[string]*table{} // group → table
 	get := func(group, name string) *table {
@@ -171,13 +170,16 @@ func rebuild(t *testing.T, events []event) map[string]map[string]*table {
 		}
 		tb := out[group][name]
 		if tb == nil {
-			tb = &table{rows: map[string]map[string]any{}, partition: map[string]int32{}, pending: map[int32]map[string]bool{}}
+			tb = &table{rows: map[string]map[string]any{}}
 			out[group][name] = tb
 		}
 		return tb
 	}
 	groupOfKey := map[string]string{} // topic + key → group, for tombstones
 	for _, ev := range events {
+		if ev.marker != "" {
+			continue // dropped, as the Filter SMT on sr.marker does
+		}
 		name := ev.topic[strings.IndexByte(ev.topic, '.')+1:] // after the prefix
 		k := fmt.Sprint(ev.key)
 		if ev.value == nil {
@@ -185,34 +187,12 @@ func rebuild(t *testing.T, events []event) map[string]map[string]*table {
 			delete(get(g, name).rows, k)
 			continue
 		}
-		src := ev.value["source"].(map[string]any)
-		g := src["group"].(string)
+		g := ev.value["source"].(map[string]any)["group"].(string)
 		tb := get(g, name)
 		groupOfKey[ev.topic+k] = g
 		switch op := ev.value["op"].(string); op {
-		case "m":
-			m := ev.value["marker"].(map[string]any)["sragent.Marker"].(map[string]any)
-			if m["type"] != ev.marker {
-				t.Fatalf("marker header %q, value type %v", ev.marker, m["type"])
-			}
-			if ev.marker == "snapshot_begin" {
-				p := map[string]bool{}
-				for key, part := range tb.partition {
-					if part == ev.partition {
-						p[key] = true
-					}
-				}
-				tb.pending[ev.partition] = p
-				continue
-			}
-			for key := range tb.pending[ev.partition] {
-				delete(tb.rows, key)
-			}
-			delete(tb.pending, ev.partition)
 		case "r", "u", "c":
 			tb.rows[k] = ev.value["after"].(map[string]any)
-			tb.partition[k] = ev.partition
-			delete(tb.pending[ev.partition], k)
 		case "d":
 			delete(tb.rows, k)
 		default:
@@ -319,13 +299,23 @@ func checkMarkersAndTombstones(t *testing.T, e *env, events []event) {
 		if d, ok := lastD[ev.topic+"/"+fmt.Sprint(ev.partition)]; ok {
 			t.Errorf("d event %s on %s not followed by its tombstone", d, ev.topic)
 		}
+		src := ev.value["source"].(map[string]any)
+		if ts, ok := src["ts_ms"].(map[string]any); !ok || ts["long.timestamp-millis"] == nil {
+			t.Errorf("%s: an event without source.ts_ms", ev.topic)
+		}
+		if op, snap := ev.value["op"], src["snapshot"]; (op == "r" || op == "m") != (fmt.Sprint(snap) == "map[string:true]") ||
+			(op == "u" && fmt.Sprint(snap) != "map[string:false]") {
+			t.Errorf("%s: op %s with source.snapshot %v", ev.topic, op, snap)
+		}
 		switch ev.value["op"] {
 		case "d":
 			lastD[ev.topic+"/"+fmt.Sprint(ev.partition)] = k
 		case "r":
-			src := ev.value["source"].(map[string]any)
 			rows[fmt.Sprintf("%s/%s/%s", src["group"], src["batch"], src["table"])]++
 		case "m":
+			if want := ev.topic[strings.IndexByte(ev.topic, '.')+1:] + "/" + ev.marker + "/" + src["group"].(string); ev.key["table"] != want {
+				t.Errorf("marker key table %v, want %s", ev.key["table"], want)
+			}
 			m := ev.value["marker"].(map[string]any)["sragent.Marker"].(map[string]any)
 			id := m["snapshot_id"].(string)
 			s := snaps[id]
@@ -338,6 +328,9 @@ func checkMarkersAndTombstones(t *testing.T, e *env, events []event) {
 			} else {
 				s.ends[ev.partition] = true
 				s.count = m["row_count"].(map[string]any)["long"].(int64)
+				if _, ok := m["dead_letters"].(map[string]any)["long"].(int64); !ok {
+					t.Errorf("snapshot %s: end marker without dead_letters", m["snapshot_id"])
+				}
 			}
 		}
 	}

@@ -170,6 +170,7 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fil
 	if f.Listed && !f.Entry.To.IsZero() {
 		fw.src.ExtractTo = millis(w.cutOff)
 	}
+	fw.src.CutOff = millis(w.cutOff)
 	return fw, nil
 }
 

@@ -92,7 +92,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		cur.Counts[fw.file.Table] = count
 	}
 	if fw.full && cur.Line == 0 {
-		if err := p.markers(ctx, t, fw, tc, codec.MarkerBegin, nil); err != nil {
+		if err := p.markers(ctx, t, fw, tc, codec.Marker{Type: codec.MarkerBegin}); err != nil {
 			return t, err
 		}
 	}
@@ -175,8 +175,8 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	p.metrics.read(w.batch.Group, sc.Offset())
 	report(n, true)
 	if fw.full {
-		n := cur.FileEvents
-		if err := p.markers(ctx, t, fw, tc, codec.MarkerEnd, &n); err != nil {
+		n, dead := cur.FileEvents, count.DeadLetters
+		if err := p.markers(ctx, t, fw, tc, codec.Marker{Type: codec.MarkerEnd, RowCount: &n, DeadLetters: &dead}); err != nil {
 			return t, err
 		}
 	}
@@ -213,10 +213,12 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	return nil
 }
 
-// markers produces a snapshot marker on every partition of the topic.
-func (p *Publisher) markers(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, typ string, rows *int64) error {
-	m := codec.Marker{Type: typ, SnapshotID: fw.src.Group + "/" + fw.src.Batch + "/" + fw.file.Table, Organisations: fw.orgs, RowCount: rows}
-	key, err := tc.AppendMarkerKey(frame(nil, fw.keyID), typ == codec.MarkerBegin)
+// markers produces snapshot marker m (its type and counts) on every
+// partition of the topic.
+func (p *Publisher) markers(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, m codec.Marker) error {
+	typ := m.Type
+	m.SnapshotID, m.Organisations = fw.src.Group+"/"+fw.src.Batch+"/"+fw.file.Table, fw.orgs
+	key, err := tc.AppendMarkerKey(frame(nil, fw.keyID), typ, fw.src.Group)
 	if err != nil {
 		return fmt.Errorf("encode marker key of %s: %w", fw.file.Table, err)
 	}

@@ -84,7 +84,8 @@ func Build(t *Table) (Avro, error) {
 		}
 	}
 	key := jsonRecord{Type: "record", Name: "Key", Namespace: ns,
-		Doc:    fmt.Sprintf("Identifies one %s row; table is always %q.", t.Name, t.Name),
+		Doc: fmt.Sprintf("Identifies one %s row (table is %q), or one group's snapshot marker (table is %q, the other fields zero).",
+			t.Name, t.Name, t.Name+"/snapshot_begin|snapshot_end/<group>"),
 		Fields: []any{jsonField{Name: "table", Type: "string"}}}
 	for _, k := range t.Key {
 		c, ok := t.Column(k)
@@ -131,9 +132,10 @@ func sourceRecord() jsonRecord {
 			jsonField{Name: "table", Type: "string", Doc: "manifest FileName"},
 			jsonField{Name: "file", Type: "string", Doc: "file name inside the batch"},
 			jsonField{Name: "line", Type: "long", Doc: "line where the row starts (1 = header); 0 on markers"},
-			optional("snapshot", "string", "true on rows of a full file, null on deltas"),
+			optional("snapshot", "string", "true on rows and markers of a full file, false on deltas and list files (null in events written by earlier releases)"),
 			optional("extract_from", timestampMillis, "manifest DateExtractFrom"),
 			optional("extract_to", timestampMillis, "manifest DateExtractTo (the data cut-off)"),
+			optional("ts_ms", timestampMillis, "the batch's extract cut-off: when the data was true in SystmOne, like Debezium's source.ts_ms"),
 		}}
 }
 
@@ -147,7 +149,8 @@ func markerRecord() jsonRecord {
 				Doc: "IDOrganisationVisibleTo values the full file covers (empty for shared tables)"},
 			optional("extract_from", timestampMillis, ""),
 			optional("extract_to", timestampMillis, ""),
-			optional("row_count", "long", "rows in the full file, on snapshot_end only"),
+			optional("row_count", "long", "rows of the full file published as events, on snapshot_end only"),
+			optional("dead_letters", "long", "rows of the full file sent to the dead-letter topic, on snapshot_end only"),
 		}}
 }
 
