@@ -105,6 +105,7 @@ type TableCodec struct {
 
 	keyDatum map[string]any // marker keys only
 	src      sourceCache
+	image    [2]int // the row image in the last value appended
 }
 
 // NewTableCodec builds the key and value codecs of l's table.
@@ -151,9 +152,10 @@ type Marker struct {
 	// Organisations are the IDOrganisationVisibleTo values the file holds
 	// (empty for shared tables).
 	Organisations []string
-	// RowCount and DeadLetters are set on the end marker: the file's rows
-	// published as events and sent to the dead-letter topic.
-	RowCount, DeadLetters *int64
+	// RowCount, DeadLetters and Unchanged are set on the end marker: the
+	// file's rows published as events, sent to the dead-letter topic, and
+	// not published because they were unchanged.
+	RowCount, DeadLetters, Unchanged *int64
 }
 
 // MarkerTable is the key's table field of a group's begin or end marker
@@ -186,13 +188,16 @@ func (tc *TableCodec) AppendMarkerValue(dst []byte, m Marker, src Source, tsMs i
 	}
 	marker := map[string]any{
 		"type": m.Type, "snapshot_id": m.SnapshotID, "organisations": orgs,
-		"extract_from": optMillis(src.ExtractFrom), "extract_to": optMillis(src.ExtractTo), "row_count": nil, "dead_letters": nil,
+		"extract_from": optMillis(src.ExtractFrom), "extract_to": optMillis(src.ExtractTo), "row_count": nil, "dead_letters": nil, "unchanged": nil,
 	}
 	if m.RowCount != nil {
 		marker["row_count"] = goavro.Union("long", *m.RowCount)
 	}
 	if m.DeadLetters != nil {
 		marker["dead_letters"] = goavro.Union("long", *m.DeadLetters)
+	}
+	if m.Unchanged != nil {
+		marker["unchanged"] = goavro.Union("long", *m.Unchanged)
 	}
 	s := src
 	s.Line, s.Snapshot = 0, true

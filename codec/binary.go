@@ -62,15 +62,24 @@ func (tc *TableCodec) AppendValue(dst []byte, ev *Event) []byte {
 	dst = appendLong(dst, 1)
 	dst = append(dst, byte(ev.Op))
 	if ev.Op == OpDelete {
+		tc.image[0] = len(dst) + 1
 		dst = tc.appendRow(append(dst, branchValue), ev.Row) // before
-		dst = append(dst, branchNull)                        // after
+		tc.image[1] = len(dst)
+		dst = append(dst, branchNull) // after
 	} else {
+		tc.image[0] = len(dst) + 2
 		dst = tc.appendRow(append(dst, branchNull, branchValue), ev.Row)
+		tc.image[1] = len(dst)
 	}
 	dst = tc.src.append(dst, &ev.Source)
 	dst = appendLong(dst, ev.TsMs)
 	return append(dst, branchNull) // marker
 }
+
+// Image returns the row image (the Avro encoding of the row's Value
+// record) inside val, the value the last AppendValue appended: what
+// decides whether a row changed.
+func (tc *TableCodec) Image(val []byte) []byte { return val[tc.image[0]:tc.image[1]] }
 
 func (tc *TableCodec) appendRow(dst []byte, row *Row) []byte {
 	for _, v := range row.Values {

@@ -10,15 +10,18 @@ import (
 )
 
 // fullPatients writes batch g1/20240102_1707 with one full SRPatient file.
-func (e *env) fullPatients(csv string) {
+func (e *env) fullPatients(csv string) { e.fullPatientsAt("20240102_1707", csv) }
+
+// fullPatientsAt writes batch g1/name with one full SRPatient file.
+func (e *env) fullPatientsAt(name, csv string) {
 	e.t.Helper()
-	dir := filepath.Join(e.in, "g1", "20240102_1707")
+	dir := filepath.Join(e.in, "g1", name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		e.t.Fatal(err)
 	}
-	man := "FileName,IsDelta,IsReference,DateExtractFrom,DateExtractTo\r\nSRPatient,N,N,,20240102_1707\r\n"
-	for name, body := range map[string]string{"SRManifest.csv": man, "SRPatient.csv": csv} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+	man := "FileName,IsDelta,IsReference,DateExtractFrom,DateExtractTo\r\nSRPatient,N,N,," + name + "\r\n"
+	for file, body := range map[string]string{"SRManifest.csv": man, "SRPatient.csv": csv} {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(body), 0o644); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -27,6 +27,7 @@ type env struct {
 	registry                string // the URL the agent uses
 	cfg                     Config
 	in, archive, quarantine string
+	stateDir                string // the table state
 }
 
 // newEnv runs on the broker and registry the test tier selects: kfake and
@@ -42,7 +43,8 @@ func envOn(t *testing.T, k *kafkatest.Env) *env {
 	dir := t.TempDir()
 	return &env{t: t, k: k, registry: k.Registry,
 		cfg: Config{Brokers: k.Brokers, TopicPrefix: k.Prefix, Partitions: 3, TxnRecords: 150, Linger: time.Millisecond},
-		in:  filepath.Join(dir, "in"), archive: filepath.Join(dir, "archive"), quarantine: filepath.Join(dir, "quarantine")}
+		in:  filepath.Join(dir, "in"), archive: filepath.Join(dir, "archive"), quarantine: filepath.Join(dir, "quarantine"),
+		stateDir: filepath.Join(dir, "state")}
 }
 
 // run starts a publisher and runs one pass of the agent.
@@ -71,7 +73,7 @@ func (e *env) withAgent(ctx context.Context, opts []Opt, fn func(*Agent) error) 
 // agentConfig is the configuration of the env's agent.
 func (e *env) agentConfig() AgentConfig {
 	return AgentConfig{InputDir: e.in, ArchiveDir: e.archive, QuarantineDir: e.quarantine,
-		Kafka: e.cfg, Registry: RegistryConfig{URL: e.registry}}
+		StateDir: e.stateDir, SuppressUnchanged: true, Kafka: e.cfg, Registry: RegistryConfig{URL: e.registry}}
 }
 
 // event is one decoded record.

@@ -18,6 +18,7 @@ type Metrics struct {
 
 	rows        *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
+	unchanged   *prometheus.CounterVec
 	batches     *prometheus.CounterVec
 	batchTime   *prometheus.HistogramVec
 	readBytes   *prometheus.CounterVec
@@ -50,6 +51,7 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 	}
 	m.rows = counter("rows_published_total", "Row events published (committed), by table and op (r, u, d).", "table", "op")
 	m.deadLetters = counter("dead_letters_total", "Rows sent to the dead-letter topic, by table and reason.", "table", "reason")
+	m.unchanged = counter("rows_unchanged_total", "Rows not published because their image was the one last published for their key (committed), by table.", "table")
 	m.batches = counter("batches_total", "Batches handled, by group and outcome (published, duplicate, conflict, halted, invalid).", "group", "outcome")
 	m.readBytes = counter("read_bytes_total", "Bytes of table files read while publishing, by group.", "group")
 	m.txns = counter("transactions_total", "Kafka transactions ended, by group and outcome (commit, abort).", "group", "outcome")
@@ -100,6 +102,12 @@ func (h ackHook) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
 func (m *Metrics) rowsN(table string, op byte, n int64) {
 	if m != nil && n > 0 {
 		m.rows.WithLabelValues(table, string(op)).Add(float64(n))
+	}
+}
+
+func (m *Metrics) unchangedN(table string, n int64) {
+	if m != nil && n > 0 {
+		m.unchanged.WithLabelValues(table).Add(float64(n))
 	}
 }
 

@@ -35,6 +35,12 @@ type AgentConfig struct {
 	// Dialect is how the manifest, the list files and the table files are
 	// written; the one value every reader of the batch uses.
 	Dialect codec.Dialect
+	// StateDir holds the table-state store ("" for none: every row is
+	// published, as with SuppressUnchanged off).
+	StateDir string
+	// SuppressUnchanged skips a row whose image equals the last one
+	// published for its key (unchanged.suppress).
+	SuppressUnchanged bool
 	// Kafka and Registry are where events go.
 	Kafka    Config
 	Registry RegistryConfig
@@ -81,6 +87,10 @@ func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 	}
 	pub, err := New(ctx, cfg.Kafka, reg, append(opts, withDialect(cfg.Dialect), func(p *Publisher) { p.shutdown = cfg.ShutdownTimeout })...)
 	if err != nil {
+		return nil, err
+	}
+	if pub.tables, err = openTables(cfg.StateDir, cfg.SuppressUnchanged, pub.dry != nil, pub.log); err != nil {
+		pub.Close()
 		return nil, err
 	}
 	a := &Agent{pub: pub, reg: reg, cfg: cfg, log: pub.log, now: time.Now, fenced: map[string]backoff{}}

@@ -31,7 +31,7 @@ func (e *env) dstBatch(i int) {
 }
 
 // patientBatch writes batch g1/name: SRPatient from-to (a full file when
-// from is empty) with rows rows.
+// from is empty) with rows rows, whose FirstName is Pat<name>.
 func (e *env) patientBatch(name, from, to string, rows int) {
 	e.t.Helper()
 	delta := "N"
@@ -43,7 +43,7 @@ func (e *env) patientBatch(name, from, to string, rows int) {
 	man := "FileName,IsDelta,IsReference,DateExtractFrom,DateExtractTo\r\nSRPatient," + delta + ",N," + from + "," + to + "\r\n"
 	pat := "RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n"
 	for r := range rows {
-		pat += strconv.Itoa(r+1) + ",A1,Pat,0\r\n"
+		pat += strconv.Itoa(r+1) + ",A1,Pat" + name + ",0\r\n" // each batch changes every row
 	}
 	for name, body := range map[string]string{"SRManifest.csv": man, "SRPatient.csv": pat} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {

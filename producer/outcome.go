@@ -109,6 +109,9 @@ type FileReport struct {
 	Events      int64 `json:"events"`
 	Deletes     int64 `json:"deletes"`
 	DeadLetters int64 `json:"dead_letters"`
+	// Unchanged are rows not published: their image is the one last
+	// published for their key (unchanged.suppress).
+	Unchanged int64 `json:"unchanged"`
 	// Continuity is how the file follows its table's chain in the
 	// committed state ("" for list files).
 	Continuity string `json:"continuity,omitempty"`
@@ -124,10 +127,11 @@ type FileReport struct {
 type Result struct {
 	Outcome Outcome `json:"outcome"`
 	Reason  string  `json:"reason,omitempty"`
-	// Events, Deletes and DeadLetters total the files'.
+	// Events, Deletes, DeadLetters and Unchanged total the files'.
 	Events      int64 `json:"events"`
 	Deletes     int64 `json:"deletes"`
 	DeadLetters int64 `json:"dead_letters"`
+	Unchanged   int64 `json:"unchanged"`
 	// GapTables are the tables with a gap (Halted).
 	GapTables []string `json:"gap_tables,omitempty"`
 	// changed: Halted because files of a half-published batch changed;

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sragent/sragent/codec"
+	"github.com/sragent/sragent/producer/tablestate"
 )
 
 // produce writes the batch in transactions, each closed by a checkpoint.
@@ -16,7 +17,7 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 	b, res := w.batch, w.res
 	cur := copyProgress(prog)
 	if !resume {
-		cur.Batch, cur.Manifest, cur.File, cur.Line, cur.FileEvents = b.Name, b.ManifestSHA256, 0, 0, 0
+		cur.Batch, cur.Manifest, cur.File, cur.Line, cur.FileEvents, cur.FileUnchanged = b.Name, b.ManifestSHA256, 0, 0, 0, 0
 		cur.PrevCutOff, cur.BatchCutOff = prog.BatchCutOff, w.cutOff
 		cur.Files = w.digests()
 		cur.Counts = map[string]*TableCount{}
@@ -37,7 +38,7 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 		if t, err = p.produceFile(ctx, t, w, w.files[fi], &cur); err != nil {
 			return Result{}, p.abort(ctx, t, err)
 		}
-		cur.File, cur.Line, cur.FileEvents = fi+1, 0, 0
+		cur.File, cur.Line, cur.FileEvents, cur.FileUnchanged = fi+1, 0, 0, 0
 	}
 	end, err := p.batchEvent("END", w, cur.Counts)
 	if err != nil {
@@ -53,8 +54,9 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 			res.Events += c.Events
 			res.Deletes += c.Deletes
 			res.DeadLetters += c.DeadLetters
+			res.Unchanged += c.Unchanged
 			fr := res.Files[i]
-			fr.Events, fr.Deletes, fr.DeadLetters = c.Events, c.Deletes, c.DeadLetters
+			fr.Events, fr.Deletes, fr.DeadLetters, fr.Unchanged = c.Events, c.Deletes, c.DeadLetters, c.Unchanged
 		}
 	}
 	cur.Done = true
@@ -141,12 +143,22 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			return t, fmt.Errorf("%s: %w", fw.file.Name, err)
 		default:
 			ev.Op, ev.Row, ev.Source.Line, ev.TsMs = codec.OpFor(fw.full, row.Removed), row, line, p.now().UnixMilli()
-			if re := p.event(ctx, t, fw, tc, &ev); re != nil {
+			unchanged, re, err := p.event(ctx, t, fw, tc, &ev)
+			switch {
+			case err != nil:
+				return t, err
+			case re != nil:
 				// Too large for the broker: a dead letter, without its
 				// cells, which would be too large as well.
 				if err := p.deadLetter(ctx, t, w, fw, count, re, nil); err != nil {
 					return t, err
 				}
+			case unchanged:
+				count.Unchanged++
+				cur.FileUnchanged++
+				t.unchanged[fw.file.Table]++
+			}
+			if re != nil || unchanged {
 				break
 			}
 			count.Events++
@@ -175,18 +187,20 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	p.metrics.read(w.batch.Group, sc.Offset())
 	report(n, true)
 	if fw.full {
-		n, dead := cur.FileEvents, count.DeadLetters
-		if err := p.markers(ctx, t, fw, tc, codec.Marker{Type: codec.MarkerEnd, RowCount: &n, DeadLetters: &dead}); err != nil {
+		n, dead, same := cur.FileEvents, count.DeadLetters, cur.FileUnchanged
+		if err := p.markers(ctx, t, fw, tc, codec.Marker{Type: codec.MarkerEnd, RowCount: &n, DeadLetters: &dead, Unchanged: &same}); err != nil {
 			return t, err
 		}
 	}
 	return t, nil
 }
 
-// event produces a row's event, and after a delete its tombstone. An
-// event larger than the topic accepts is not produced: it returns the
-// *codec.RowError of its dead letter.
-func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, ev *codec.Event) *codec.RowError {
+// event produces a row's event, and after a delete its tombstone, and
+// records the key's new state. A row whose image is the one last
+// published for its key is not produced (unchanged). An event larger
+// than the topic accepts is not produced: it returns the
+// *codec.RowError of its dead letter. err is the table state's.
+func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, ev *codec.Event) (unchanged bool, re *codec.RowError, err error) {
 	var kbuf, vbuf []byte
 	if t.cl == nil { // a dry run: nothing keeps the bytes, reuse them
 		kbuf, vbuf = fw.kbuf[:0], fw.vbuf[:0]
@@ -196,7 +210,26 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	key := tc.AppendKey(frame(kbuf, fw.keyID), ev.Row)
 	val := tc.AppendValue(frame(vbuf, fw.valID), ev)
 	if n := len(key) + len(val); n > fw.maxRecord {
-		return &codec.RowError{Line: ev.Source.Line, Err: codec.ErrTooLarge(n, fw.maxRecord)}
+		return false, &codec.RowError{Line: ev.Source.Line, Err: codec.ErrTooLarge(n, fw.maxRecord)}, nil
+	}
+	if t.sb != nil {
+		table, k := fw.file.Table, key[5:] // the key without its schema id
+		if ev.Op == codec.OpDelete {
+			err = t.sb.Delete(table, k)
+		} else {
+			h := imageHash(tc.Image(val))
+			var e tablestate.Entry
+			var known bool
+			if e, known, err = t.sb.Get(table, k); err == nil && known && e.Hash == h && p.tables.suppress {
+				return true, nil, nil
+			}
+			if err == nil {
+				err = t.sb.Put(table, k, tablestate.Entry{Hash: h})
+			}
+		}
+		if err != nil {
+			return false, nil, err
+		}
 	}
 	if t.cl == nil {
 		fw.kbuf, fw.vbuf = key, val
@@ -204,13 +237,13 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 		if ev.Op == codec.OpDelete {
 			t.count(len(key))
 		}
-		return nil
+		return false, nil, nil
 	}
 	t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Value: val})
 	if ev.Op == codec.OpDelete {
 		t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key}) // tombstone: a real null value
 	}
-	return nil
+	return false, nil, nil
 }
 
 // markers produces snapshot marker m (its type and counts) on every

@@ -34,6 +34,7 @@ type Publisher struct {
 	now      func() time.Time
 	dry      *DryRun       // nil: publish for real
 	shutdown time.Duration // bounds an abort after the context ended
+	tables   *tables       // the table state (nil: none)
 	// intentsEnd is the state topic's offset up to which operator
 	// intents were read.
 	intentsEnd int64
@@ -171,6 +172,9 @@ func (p *Publisher) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := p.tables.check(st); err != nil {
+		return err
+	}
 	p.state, p.stale = st, false
 	return nil
 }
@@ -187,6 +191,7 @@ func (p *Publisher) Close() {
 	if p.admCl != nil {
 		p.admCl.Close()
 	}
+	p.tables.close()
 }
 
 // TransactionalID is the stable transactional id of a group's producer.

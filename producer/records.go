@@ -33,7 +33,8 @@ const (
 			{"name":"data_collection","type":"string","doc":"topic"},
 			{"name":"event_count","type":"long"},
 			{"name":"deletes","type":"long"},
-			{"name":"dead_letters","type":"long"}]}},"default":[]}]}`
+			{"name":"dead_letters","type":"long"},
+			{"name":"unchanged","type":"long","default":0,"doc":"rows not published: the same image as the one last published for their key"}]}},"default":[]}]}`
 	deadKeySchema = `{"type":"record","name":"DeadLetterKey","namespace":"sragent","fields":[
 		{"name":"group","type":"string"},{"name":"batch","type":"string"},
 		{"name":"file","type":"string"},{"name":"line","type":"long"}]}`
@@ -96,7 +97,7 @@ func (p *Publisher) batchEvent(status string, w *work, counts map[string]*TableC
 			}
 			total += c.Events
 			cols = append(cols, map[string]any{"data_collection": p.cfg.TopicFor(f.Table),
-				"event_count": c.Events, "deletes": c.Deletes, "dead_letters": c.DeadLetters})
+				"event_count": c.Events, "deletes": c.Deletes, "dead_letters": c.DeadLetters, "unchanged": c.Unchanged})
 		}
 		v["event_count"] = goavro.Union("long", total)
 		if cols != nil {

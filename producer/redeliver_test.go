@@ -30,7 +30,7 @@ func TestRedeliveryJudgedByBytes(t *testing.T) {
 		{"a row changed", func(dir string) {
 			path := filepath.Join(dir, "SRPatient.csv")
 			raw, _ := os.ReadFile(path)
-			os.WriteFile(path, bytes.Replace(raw, []byte("3,A1,Pat,0"), []byte("3,A1,Pxt,0"), 1), 0o644)
+			os.WriteFile(path, bytes.Replace(raw, []byte("\n3,A1,Pat"), []byte("\n3,A1,Pxt"), 1), 0o644)
 		}, Conflict},
 		{"a file added", func(dir string) {
 			os.WriteFile(filepath.Join(dir, "SRMapping.csv"), []byte("RowIdentifier,Name\r\n1,x\r\n"), 0o644)
@@ -212,6 +212,6 @@ func changedHalfPublished(t *testing.T) (*env, string, []byte) {
 	})
 	path := filepath.Join(e.in, "g1", "20240101_0300", "SRPatient.csv")
 	original, _ := os.ReadFile(path)
-	os.WriteFile(path, bytes.Replace(original, []byte("3,A1,Pat,0"), []byte("3,A1,Pxt,0"), 1), 0o644)
+	os.WriteFile(path, bytes.Replace(original, []byte("\n3,A1,Pat"), []byte("\n3,A1,Pxt"), 1), 0o644)
 	return e, path, original
 }

@@ -51,6 +51,9 @@ type Progress struct {
 	// FileEvents counts the file's rows published so far (the row count of
 	// the snapshot_end marker).
 	FileEvents int64 `json:"file_events"`
+	// FileUnchanged counts the file's rows not published because they
+	// were unchanged (the unchanged count of the snapshot_end marker).
+	FileUnchanged int64 `json:"file_unchanged,omitempty"`
 	// Counts are the batch's counts per table so far.
 	Counts map[string]*TableCount `json:"counts"`
 	// Tables is the chain's continuity: each table's last extract range.
@@ -87,6 +90,9 @@ type TableCount struct {
 	Events      int64 `json:"events"`
 	Deletes     int64 `json:"deletes"`
 	DeadLetters int64 `json:"dead_letters"`
+	// Unchanged are rows not published: the same image as the last one
+	// published for their key.
+	Unchanged int64 `json:"unchanged,omitempty"`
 }
 
 // Range is one table's extract dates (yyyyMMdd_HHmm, "" for none).

@@ -32,6 +32,7 @@ func TestTwoAgentsPublishExactlyOnce(t *testing.T) {
 				defer wg.Done()
 				cfg := e.agentConfig()
 				cfg.FencedBackoff = 20 * time.Millisecond
+				cfg.StateDir = t.TempDir() // each agent its own table state
 				a, err := Open(ctx, cfg)
 				opened.Done()
 				if err != nil {

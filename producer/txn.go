@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sragent/sragent/producer/tablestate"
 )
 
 // txn is one open transaction of a group's producer; in a dry run (cl nil)
@@ -21,8 +23,11 @@ type txn struct {
 	err     error
 	// rows and dead count what the transaction holds, for the metrics
 	// once it commits.
-	rows map[[2]string]int64 // table, op
-	dead map[[2]string]int64 // table, reason
+	rows      map[[2]string]int64 // table, op
+	dead      map[[2]string]int64 // table, reason
+	unchanged map[string]int64    // table
+	// sb holds the transaction's table-state changes (nil: none kept).
+	sb *tablestate.Batch
 }
 
 func (t *txn) produce(ctx context.Context, r *kgo.Record) {
@@ -71,7 +76,7 @@ func copyProgress(p *Progress) Progress {
 // begin opens a transaction on the group's producer (a dry run: a
 // counting one).
 func (p *Publisher) begin(ctx context.Context, group string) (*txn, error) {
-	t := &txn{group: group, rows: map[[2]string]int64{}, dead: map[[2]string]int64{}}
+	t := &txn{group: group, rows: map[[2]string]int64{}, dead: map[[2]string]int64{}, unchanged: map[string]int64{}, sb: p.tables.batch(group)}
 	if p.dry != nil {
 		return t, nil
 	}
@@ -80,6 +85,7 @@ func (p *Publisher) begin(ctx context.Context, group string) (*txn, error) {
 		return nil, err
 	}
 	if err := cl.BeginTransaction(); err != nil {
+		p.tables.aborted(t)
 		p.stale = true
 		err = fmt.Errorf("begin transaction: %w", err)
 		if isFenced(err) {
@@ -106,6 +112,7 @@ func (p *Publisher) commit(ctx context.Context, t *txn, cur *Progress) error {
 			return err
 		}
 	}
+	p.tables.committed(t, cur)
 	c := copyProgress(cur)
 	p.state.Groups[cur.Group] = &c
 	p.metrics.txn(t.group, "commit")
@@ -114,6 +121,9 @@ func (p *Publisher) commit(ctx context.Context, t *txn, cur *Progress) error {
 	}
 	for k, n := range t.dead {
 		p.metrics.deadLettersN(k[0], k[1], n)
+	}
+	for table, n := range t.unchanged {
+		p.metrics.unchangedN(table, n)
 	}
 	return nil
 }
@@ -147,6 +157,9 @@ func (p *Publisher) finish(ctx context.Context, t *txn) error {
 // cause that says another producer took the transactional id becomes a
 // *FencedError.
 func (p *Publisher) abort(ctx context.Context, t *txn, cause error) error {
+	if t != nil {
+		p.tables.aborted(t)
+	}
 	if t != nil && isFenced(cause) {
 		cause = &FencedError{Group: t.group, TransactionalID: p.cfg.TransactionalID(t.group), Err: cause}
 		defer p.drop(t.group) // no producer until the group is taken back

@@ -151,6 +151,7 @@ func markerRecord() jsonRecord {
 			optional("extract_to", timestampMillis, ""),
 			optional("row_count", "long", "rows of the full file published as events, on snapshot_end only"),
 			optional("dead_letters", "long", "rows of the full file sent to the dead-letter topic, on snapshot_end only"),
+			optional("unchanged", "long", "rows of the full file not published because their image was the one last published for their key, on snapshot_end only"),
 		}}
 }
 

@@ -31,6 +31,15 @@ type Config struct {
 	Metrics        MetricsConfig           `mapstructure:"metrics"`
 	Log            LogConfig               `mapstructure:"log"`
 	Shutdown       ShutdownConfig          `mapstructure:"shutdown"`
+	Unchanged      UnchangedConfig         `mapstructure:"unchanged"`
+}
+
+// UnchangedConfig says what happens to a row identical to the last image
+// published for its key.
+type UnchangedConfig struct {
+	// Suppress skips it (counted as unchanged); off, every row is
+	// published again.
+	Suppress bool `mapstructure:"suppress"`
 }
 
 // ShutdownConfig bounds how long SIGTERM or a service stop may take.
@@ -89,6 +98,7 @@ func defaultConfig() Config {
 		SchemaRegistry: producer.RegistryConfig{URL: "http://localhost:8081"},
 		Metrics:        MetricsConfig{Listen: "127.0.0.1:9464"},
 		Log:            LogConfig{Level: "info", Format: "text", MaxSizeMB: 10, MaxFiles: 5},
+		Unchanged:      UnchangedConfig{Suppress: true},
 		Shutdown:       ShutdownConfig{Timeout: 15 * time.Second},
 	}
 }
@@ -329,5 +339,6 @@ func oneByte(key, s string, emptyOK bool) (byte, error) {
 func (c Config) Agent() producer.AgentConfig {
 	d, _ := c.Dialect() // validated by loadConfig
 	return producer.AgentConfig{InputDir: c.Input.Dir, ArchiveDir: c.Archive.Dir, QuarantineDir: c.Quarantine.Dir,
-		Settle: c.Input.Settle, FutureTolerance: c.Input.FutureTolerance, ShutdownTimeout: c.Shutdown.Timeout, Dialect: d, Kafka: c.Kafka, Registry: c.SchemaRegistry}
+		Settle: c.Input.Settle, FutureTolerance: c.Input.FutureTolerance, ShutdownTimeout: c.Shutdown.Timeout, Dialect: d,
+		StateDir: c.State.Dir, SuppressUnchanged: c.Unchanged.Suppress, Kafka: c.Kafka, Registry: c.SchemaRegistry}
 }

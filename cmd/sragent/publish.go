@@ -125,9 +125,9 @@ func writePass(w io.Writer, pass *producer.Pass) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "group\tbatch\toutcome\tevents\tdeletes\tdead letters\t")
+	fmt.Fprintln(tw, "group\tbatch\toutcome\tevents\tdeletes\tdead letters\tunchanged\t")
 	for _, b := range pass.Batches {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t\n", b.Group, b.Batch, b.Outcome, b.Events, b.Deletes, b.DeadLetters)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t\n", b.Group, b.Batch, b.Outcome, b.Events, b.Deletes, b.DeadLetters, b.Unchanged)
 	}
 	tw.Flush()
 	for _, b := range pass.Batches {

@@ -81,6 +81,7 @@ type summary struct {
 	Outcomes    map[producer.Outcome]int `json:"outcomes"`
 	Events      int64                    `json:"events"`
 	DeadLetters int64                    `json:"dead_letters"`
+	Unchanged   int64                    `json:"unchanged"`
 }
 
 // validate runs the dry run over dirs (all pending batches when empty).
@@ -109,6 +110,7 @@ func (a *app) validate(ctx context.Context, cfg Config, dirs []string, dry produ
 		rep.Summary.Outcomes[b.Outcome]++
 		rep.Summary.Events += b.Events
 		rep.Summary.DeadLetters += b.DeadLetters
+		rep.Summary.Unchanged += b.Unchanged
 	}
 	return rep, err
 }
@@ -150,7 +152,7 @@ func writeHuman(w io.Writer, rep *report) error {
 		}
 		if len(br.Files) > 0 {
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "  file\tmode\tcontinuity\tevents\tdeletes\tdead letters\t")
+			fmt.Fprintln(tw, "  file\tmode\tcontinuity\tevents\tdeletes\tdead letters\tunchanged\t")
 			for _, f := range br.Files {
 				where, cont := "", f.Continuity
 				if f.InZip {
@@ -159,7 +161,7 @@ func writeHuman(w io.Writer, rep *report) error {
 				if cont == "" {
 					cont = "-"
 				}
-				fmt.Fprintf(tw, "  %s%s\t%s\t%s\t%d\t%d\t%d\t\n", f.File, where, f.Mode, cont, f.Events, f.Deletes, f.DeadLetters)
+				fmt.Fprintf(tw, "  %s%s\t%s\t%s\t%d\t%d\t%d\t%d\t\n", f.File, where, f.Mode, cont, f.Events, f.Deletes, f.DeadLetters, f.Unchanged)
 			}
 			tw.Flush()
 		}
@@ -177,7 +179,7 @@ func writeHuman(w io.Writer, rep *report) error {
 			counts = append(counts, fmt.Sprintf("%d %s", n, o))
 		}
 	}
-	fmt.Fprintf(&b, "%d batches: %s; %d events, %d dead letters\n", s.Batches, strings.Join(counts, ", "), s.Events, s.DeadLetters)
+	fmt.Fprintf(&b, "%d batches: %s; %d events, %d dead letters, %d unchanged rows not published\n", s.Batches, strings.Join(counts, ", "), s.Events, s.DeadLetters, s.Unchanged)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
