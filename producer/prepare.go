@@ -36,6 +36,7 @@ type fileWork struct {
 	orgs         []string
 	src          codec.Source
 	kbuf, vbuf   []byte // a dry run's reused encoding buffers
+	fresh        bool   // the table state holds no key of the table yet
 	// sum is the file's bytes as the structure pass read them: publishing
 	// reads the same bytes or commits nothing that ends it.
 	sum FileDigest

@@ -88,6 +88,9 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		return t, fmt.Errorf("%s: %w", fw.file.Name, err)
 	}
 	tc := fw.tc // the same header as in prepare, so the same layout
+	if fw.fresh, err = p.tables.empty(w.batch.Group, fw.file.Table); err != nil {
+		return t, err
+	}
 	count := cur.Counts[fw.file.Table]
 	if count == nil {
 		count = &TableCount{}
@@ -220,7 +223,7 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 			h := imageHash(tc.Image(val))
 			var e tablestate.Entry
 			var known bool
-			if e, known, err = t.sb.Get(table, k); err == nil && known && e.Hash == h && p.tables.suppress {
+			if e, known, err = t.sb.Get(table, k, fw.fresh); err == nil && known && e.Hash == h && p.tables.suppress {
 				return true, nil, nil
 			}
 			if err == nil {

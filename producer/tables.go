@@ -138,6 +138,15 @@ func (ts *tables) aborted(t *txn) {
 	t.sb = nil
 }
 
+// empty reports whether the store holds no key of group's table, so that
+// a first publish looks nothing up.
+func (ts *tables) empty(group, table string) (bool, error) {
+	if ts == nil || ts.store == nil {
+		return true, nil
+	}
+	return ts.store.Empty(group, table)
+}
+
 // imageHash identifies a row image.
 func imageHash(image []byte) (h [tablestate.HashSize]byte) {
 	sum := sha256.Sum256(image)

@@ -16,11 +16,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 )
 
 // HashSize is the size of an image hash.
@@ -62,11 +62,17 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
-	db, err := pebble.Open(dir, &pebble.Options{
+	opts := &pebble.Options{
 		Cache:        cache,
 		MemTableSize: 16 << 20,
 		Logger:       quietLogger{o.Logger},
-	})
+	}
+	for i := range opts.Levels {
+		// Most lookups of a first publish miss: a Bloom filter answers
+		// them without reading a block.
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open table state in %s: %w", dir, err)
 	}
@@ -111,16 +117,11 @@ func decodeEntry(b []byte) (Entry, error) {
 
 // Get returns the state of a key of group's table, if there is one.
 func (s *Store) Get(group, table string, key []byte) (Entry, bool, error) {
-	return get(s.db, group, table, key)
+	return get(s.db, rowKey(nil, group, table, key))
 }
 
-// getter is a DB or an indexed batch.
-type getter interface {
-	Get(key []byte) ([]byte, io.Closer, error)
-}
-
-func get(db getter, group, table string, key []byte) (Entry, bool, error) {
-	v, closer, err := db.Get(rowKey(nil, group, table, key))
+func get(db *pebble.DB, k []byte) (Entry, bool, error) {
+	v, closer, err := db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return Entry{}, false, nil
 	}
@@ -144,6 +145,18 @@ func (s *Store) Checkpoint(group string) ([]byte, error) {
 	}
 	defer closer.Close()
 	return bytes.Clone(v), nil
+}
+
+// Empty reports whether the store holds no key of group's table (its
+// first publish: nothing to look up).
+func (s *Store) Empty(group, table string) (bool, error) {
+	prefix := rowKey(nil, group, table, nil)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return false, fmt.Errorf("table state: %w", err)
+	}
+	empty := !it.First()
+	return empty, it.Close()
 }
 
 // Groups lists the groups the store holds a checkpoint for.

@@ -42,7 +42,7 @@ func TestBatchCommitAndIsolation(t *testing.T) {
 		if err := b.Put(tc.table, key, entry(tc.n)); err != nil {
 			t.Fatal(err)
 		}
-		if got, ok, err := b.Get(tc.table, key); err != nil || !ok || got != entry(tc.n) {
+		if got, ok, err := b.Get(tc.table, key, false); err != nil || !ok || got != entry(tc.n) {
 			t.Fatalf("%s/%s through the batch: %+v %v %v", tc.group, tc.table, got, ok, err)
 		}
 		if _, ok, _ := s.Get(tc.group, tc.table, key); ok {
@@ -71,7 +71,7 @@ func TestBatchCommitAndIsolation(t *testing.T) {
 	// A delete in a later batch, and the batch's own view of it.
 	b := s.NewBatch("g1")
 	b.Delete("SRCode", key)
-	if _, ok, _ := b.Get("SRCode", key); ok {
+	if _, ok, _ := b.Get("SRCode", key, false); ok {
 		t.Error("deleted key still visible through the batch")
 	}
 	b.Commit([]byte("cp-5"))
