@@ -37,6 +37,10 @@ type fileWork struct {
 	src          codec.Source
 	kbuf, vbuf   []byte // a dry run's reused encoding buffers
 	fresh        bool   // the table state holds no key of the table yet
+	keeps        bool   // rows go through the table state (see keeps)
+	table        *schemas.Table
+	hbuf         []byte // scratch for image hashes
+	schemaSum    uint64 // names the value schema in image hashes
 	// sum is the file's bytes as the structure pass read them: publishing
 	// reads the same bytes or commits nothing that ends it.
 	sum FileDigest
@@ -101,6 +105,8 @@ func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 	}
 	for _, fw := range w.files {
 		fw.parts, fw.maxRecord = p.topics.partitionsOf(fw.topic), p.topics.maxRecord(fw.topic)
+		fw.keeps = keeps(fw.table, p.topics.expiring[fw.topic])
+		fw.schemaSum = schemaSum(fw.tc.Avro.Value)
 	}
 	return w, nil
 }
@@ -133,7 +139,7 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fil
 	l := sc.Layout
 	fr.Catalogued, fr.Missing, fr.Extra = l.Table.Known, l.Missing, l.Extra
 	layoutWarnings(res, f, l)
-	fw := &fileWork{file: f, report: fr, full: f.Listed && !f.Entry.IsDelta, topic: p.cfg.TopicFor(f.Table)}
+	fw := &fileWork{file: f, report: fr, full: f.Listed && !f.Entry.IsDelta, topic: p.cfg.TopicFor(f.Table), table: l.Table}
 	orgCol := -1
 	if fw.full && l.Table.Scope == schemas.Organisation {
 		for i, h := range l.Header {

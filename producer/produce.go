@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -88,7 +89,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		return t, fmt.Errorf("%s: %w", fw.file.Name, err)
 	}
 	tc := fw.tc // the same header as in prepare, so the same layout
-	if fw.fresh, err = p.tables.empty(w.batch.Group, fw.file.Table); err != nil {
+	if fw.fresh, err = p.tables.empty(fw.file.Table); err != nil {
 		return t, err
 	}
 	count := cur.Counts[fw.file.Table]
@@ -146,10 +147,8 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			return t, fmt.Errorf("%s: %w", fw.file.Name, err)
 		default:
 			ev.Op, ev.Row, ev.Source.Line, ev.TsMs = codec.OpFor(fw.full, row.Removed), row, line, p.now().UnixMilli()
-			unchanged, re, err := p.event(ctx, t, fw, tc, &ev)
+			unchanged, re := p.event(ctx, t, fw, tc, &ev)
 			switch {
-			case err != nil:
-				return t, err
 			case re != nil:
 				// Too large for the broker: a dead letter, without its
 				// cells, which would be too large as well.
@@ -160,6 +159,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 				count.Unchanged++
 				cur.FileUnchanged++
 				t.unchanged[fw.file.Table]++
+				t.records++ // rows read bound a transaction too: a re-send of unchanged rows must not outlive its timeout
 			}
 			if re != nil || unchanged {
 				break
@@ -172,7 +172,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			}
 		}
 		cur.Line = line + 1
-		if t.records >= p.cfg.TxnRecords || t.bytes >= p.cfg.TxnBytes {
+		if t.records >= p.cfg.TxnRecords || t.bytes >= p.cfg.TxnBytes || (n%1024 == 0 && time.Since(t.began) > p.cfg.TxnTimeout/2) {
 			flush()
 			if err := p.commit(ctx, t, cur); err != nil {
 				return nil, err
@@ -202,8 +202,8 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 // records the key's new state. A row whose image is the one last
 // published for its key is not produced (unchanged). An event larger
 // than the topic accepts is not produced: it returns the
-// *codec.RowError of its dead letter. err is the table state's.
-func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, ev *codec.Event) (unchanged bool, re *codec.RowError, err error) {
+// *codec.RowError of its dead letter.
+func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, ev *codec.Event) (unchanged bool, re *codec.RowError) {
 	var kbuf, vbuf []byte
 	if t.cl == nil { // a dry run: nothing keeps the bytes, reuse them
 		kbuf, vbuf = fw.kbuf[:0], fw.vbuf[:0]
@@ -213,25 +213,13 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	key := tc.AppendKey(frame(kbuf, fw.keyID), ev.Row)
 	val := tc.AppendValue(frame(vbuf, fw.valID), ev)
 	if n := len(key) + len(val); n > fw.maxRecord {
-		return false, &codec.RowError{Line: ev.Source.Line, Err: codec.ErrTooLarge(n, fw.maxRecord)}, nil
+		return false, &codec.RowError{Line: ev.Source.Line, Err: codec.ErrTooLarge(n, fw.maxRecord)}
 	}
-	if t.sb != nil {
-		table, k := fw.file.Table, key[5:] // the key without its schema id
-		if ev.Op == codec.OpDelete {
-			err = t.sb.Delete(table, k)
-		} else {
-			h := imageHash(tc.Image(val))
-			var e tablestate.Entry
-			var known bool
-			if e, known, err = t.sb.Get(table, k, fw.fresh); err == nil && known && e.Hash == h && p.tables.suppress {
-				return true, nil, nil
-			}
-			if err == nil {
-				err = t.sb.Put(table, k, tablestate.Entry{Hash: h})
-			}
-		}
-		if err != nil {
-			return false, nil, err
+	if t.sb != nil && fw.keeps {
+		if unchanged, err := p.track(t, fw, tc, key, val, ev.Op); err != nil {
+			p.tables.failed(t, err) // published without the table state
+		} else if unchanged {
+			return true, nil
 		}
 	}
 	if t.cl == nil {
@@ -240,13 +228,33 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 		if ev.Op == codec.OpDelete {
 			t.count(len(key))
 		}
-		return false, nil, nil
+		return false, nil
 	}
 	t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Value: val})
 	if ev.Op == codec.OpDelete {
 		t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key}) // tombstone: a real null value
 	}
-	return false, nil, nil
+	return false, nil
+}
+
+// track looks a row up in the table state and records its new image (a
+// delete: forgets the key); unchanged says the image is the one last
+// published and suppression is on, so the row is not produced.
+func (p *Publisher) track(t *txn, fw *fileWork, tc *codec.TableCodec, key, val []byte, op codec.Op) (unchanged bool, err error) {
+	table, k := fw.file.Table, key[5:] // the key without its schema id
+	if op == codec.OpDelete {
+		return false, t.sb.Delete(table, k)
+	}
+	var h [tablestate.HashSize]byte
+	fw.hbuf, h = imageHash(fw.hbuf, fw.schemaSum, tc.Image(val))
+	e, known, err := t.sb.Get(table, k, fw.fresh)
+	if err != nil {
+		return false, err
+	}
+	if known && e.Hash == h && p.tables.suppress {
+		return true, nil
+	}
+	return false, t.sb.Put(table, k, tablestate.Entry{Hash: h})
 }
 
 // markers produces snapshot marker m (its type and counts) on every

@@ -2,42 +2,59 @@ package producer
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/sragent/sragent/producer/tablestate"
+	"github.com/sragent/sragent/schemas"
 )
+
+// dryLimit bounds the changes a dry run keeps in memory per group.
+const dryLimit = 200_000
 
 // tables is the Publisher's use of the table-state store: the hash of
 // every key's last published image, so that an unchanged row is not
-// published again. The store is trusted for a group only while its
-// checkpoint is the committed one; otherwise (a crash between the Kafka
-// commit and the store's, another agent publishing the group, a store
-// from another machine) the group's state is dropped and learned again
-// from what is published next: a store that lacks a key only costs a
-// re-publish, one that is behind would suppress a real change.
+// published again. The store is trusted only while every group's
+// checkpoint in it is the committed one; otherwise (a crash between the
+// Kafka commit and the store's, another agent publishing on the same
+// state topic, a store from another machine, a failed store write) it is
+// emptied and learned again from what is published next: a store that
+// lacks a key only costs a re-publish, one that is behind would suppress
+// a real change.
 type tables struct {
 	store    *tablestate.Store // nil: no table state
 	suppress bool
 	dry      bool
 	log      *slog.Logger
-	// untrusted are groups a dry run must not predict suppression for
-	// (it cannot drop their state); batches are a dry run's changes,
-	// never committed.
-	untrusted map[string]bool
+	// broken is set when a store read or write failed: no batch until the
+	// next check empties the store.
+	broken bool
+	// untrusted: a dry run found the store behind and predicts no
+	// suppression; batches are a dry run's changes, never committed.
+	untrusted bool
 	batches   map[string]*tablestate.Batch
 }
 
-// openTables opens the store in stateDir ("" for none). A dry run uses
-// it if it can (a running agent holds it) and writes nothing to it.
+// openTables opens the store in stateDir ("" for none). A dry run opens it
+// read-only if it exists and it can (a running agent holds it).
 func openTables(stateDir string, suppress, dry bool, log *slog.Logger) (*tables, error) {
-	ts := &tables{suppress: suppress, dry: dry, log: log, untrusted: map[string]bool{}, batches: map[string]*tablestate.Batch{}}
+	ts := &tables{suppress: suppress, dry: dry, log: log, batches: map[string]*tablestate.Batch{}}
 	if stateDir == "" {
 		return ts, nil
 	}
-	s, err := tablestate.Open(filepath.Join(stateDir, "tables"), tablestate.Options{Logger: log})
+	dir := filepath.Join(stateDir, "tables")
+	o := tablestate.Options{Logger: log, ReadOnly: dry}
+	if _, err := os.Stat(dir); dry && errors.Is(err, fs.ErrNotExist) {
+		o.InMemory = true // nothing kept yet: predict from an empty state
+	}
+	s, err := tablestate.Open(dir, o)
 	if err != nil {
 		if dry {
 			return ts, nil
@@ -64,46 +81,50 @@ func checkpoint(p *Progress) []byte {
 	return fmt.Appendf(nil, "%s|%s|%t|%d|%d|%s", p.Batch, p.Manifest, p.Done, p.File, p.Line, p.Updated.UTC().Format(time.RFC3339Nano))
 }
 
-// check compares each group's store checkpoint with the committed state
-// just read, and drops (a dry run: distrusts) the groups that differ.
+// check compares the store's checkpoints with the committed state just
+// read: unless every group's is the committed one, the store is emptied
+// and takes the committed checkpoints (a dry run only distrusts it).
 func (ts *tables) check(st *State) error {
 	if ts == nil || ts.store == nil {
 		return nil
+	}
+	want := map[string][]byte{}
+	for g, prog := range st.Groups {
+		want[g] = checkpoint(prog)
 	}
 	groups, err := ts.store.Groups()
 	if err != nil {
 		return err
 	}
-	for g := range st.Groups {
-		groups = append(groups, g)
+	same := !ts.broken
+	for g := range want {
+		same = same && slices.Contains(groups, g)
 	}
 	for _, g := range groups {
 		cp, err := ts.store.Checkpoint(g)
 		if err != nil {
 			return err
 		}
-		if cp == nil {
-			continue // nothing kept for the group yet
-		}
-		if prog, ok := st.Groups[g]; ok && string(cp) == string(checkpoint(prog)) {
-			continue
-		}
-		if ts.dry {
-			ts.untrusted[g] = true
-			continue
-		}
-		ts.log.Info("the table state of the group does not match what is committed; it is dropped and learned again from the next batches "+
-			"(unchanged rows are published once more)", "group", g)
-		if err := ts.store.Drop(g); err != nil {
-			return err
-		}
+		same = same && string(cp) == string(want[g])
 	}
-	return nil
+	if same {
+		return nil
+	}
+	if ts.dry {
+		ts.untrusted = true
+		return nil
+	}
+	if len(groups) > 0 {
+		ts.log.Info("the table state does not match what is committed; it is emptied and learned again from the next batches " +
+			"(unchanged rows are published once more)")
+	}
+	ts.broken = false
+	return ts.store.Reset(want)
 }
 
 // batch returns the changes of group's next transaction, or nil.
 func (ts *tables) batch(group string) *tablestate.Batch {
-	if ts == nil || ts.store == nil || ts.untrusted[group] {
+	if ts == nil || ts.store == nil || ts.broken || ts.untrusted {
 		return nil
 	}
 	if !ts.dry {
@@ -111,23 +132,37 @@ func (ts *tables) batch(group string) *tablestate.Batch {
 	}
 	b := ts.batches[group]
 	if b == nil { // a dry run keeps one batch per group for the whole pass
-		b = ts.store.NewBatch(group)
+		b = ts.store.NewDryBatch(group, dryLimit)
 		ts.batches[group] = b
 	}
 	return b
 }
 
 // committed writes a transaction's changes after Kafka committed it, with
-// the checkpoint cur. A failure leaves the store behind, which the next
-// check finds.
-func (ts *tables) committed(t *txn, cur *Progress) {
+// the checkpoint cur. It reports false when the store could not follow:
+// the store is then not used until it has been emptied.
+func (ts *tables) committed(t *txn, cur *Progress) bool {
 	if t.sb == nil || ts.dry {
-		return
+		return true
 	}
-	if err := t.sb.Commit(checkpoint(cur)); err != nil {
-		ts.log.Warn("table state not updated; it is dropped at the next start", "group", t.group, "err", err)
-	}
+	err := commitBatch(t.sb, checkpoint(cur))
 	t.sb = nil
+	if err != nil {
+		ts.failed(t, err)
+		return false
+	}
+	return true
+}
+
+// commitBatch commits a store batch; a test replaces it to fail.
+var commitBatch = (*tablestate.Batch).Commit
+
+// failed stops using the store after an error: the rest of the
+// transaction is published without suppression.
+func (ts *tables) failed(t *txn, err error) {
+	ts.log.Warn("the table state failed; rows are published without it until it is emptied at the next state read", "group", t.group, "err", err)
+	ts.broken = true
+	ts.aborted(t)
 }
 
 // aborted forgets a transaction's changes.
@@ -138,18 +173,38 @@ func (ts *tables) aborted(t *txn) {
 	t.sb = nil
 }
 
-// empty reports whether the store holds no key of group's table, so that
-// a first publish looks nothing up.
-func (ts *tables) empty(group, table string) (bool, error) {
+// empty reports whether the store holds no key of table, so that a first
+// publish looks nothing up.
+func (ts *tables) empty(table string) (bool, error) {
 	if ts == nil || ts.store == nil {
 		return true, nil
 	}
-	return ts.store.Empty(group, table)
+	return ts.store.Empty(table)
 }
 
-// imageHash identifies a row image.
-func imageHash(image []byte) (h [tablestate.HashSize]byte) {
-	sum := sha256.Sum256(image)
+// keeps reports whether rows of table t on topic go through the table
+// state: only tables whose key holds the organisation, so that groups (and
+// agents) with other organisations never share a key, and only on topics
+// that keep every key's last image (compact, not delete).
+func keeps(t *schemas.Table, expiring bool) bool {
+	return !expiring && slices.Contains(t.Key, schemas.OrgColumn)
+}
+
+// imageHash identifies a row image under its value schema, named by
+// schemaSum (the same bytes under another schema, a type change, are
+// another image); buf is reused scratch space.
+func imageHash(buf []byte, schemaSum uint64, image []byte) ([]byte, [tablestate.HashSize]byte) {
+	buf = binary.BigEndian.AppendUint64(buf[:0], schemaSum)
+	buf = append(buf, image...)
+	sum := sha256.Sum256(buf)
+	var h [tablestate.HashSize]byte
 	copy(h[:], sum[:])
-	return h
+	return buf, h
+}
+
+// schemaSum names a value schema by its text, the same in a dry run
+// (which registers nothing, so knows no ids) as when publishing.
+func schemaSum(schema string) uint64 {
+	sum := sha256.Sum256([]byte(schema))
+	return binary.BigEndian.Uint64(sum[:])
 }

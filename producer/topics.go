@@ -56,6 +56,9 @@ type topics struct {
 	partitions map[string]int32
 	maxBytes   map[string]int32
 	brokerMax  int32 // the brokers' message.max.bytes (0: not asked yet)
+	// expiring are topics whose cleanup.policy also deletes old records:
+	// an image not published again may expire from them.
+	expiring map[string]bool
 }
 
 // defaultMaxMessageBytes is Kafka's message.max.bytes default, assumed
@@ -63,7 +66,7 @@ type topics struct {
 const defaultMaxMessageBytes = 1048588
 
 func newTopics(adm *kadm.Client, cfg Config) *topics {
-	return &topics{adm: adm, cfg: cfg, partitions: map[string]int32{}, maxBytes: map[string]int32{}}
+	return &topics{adm: adm, cfg: cfg, partitions: map[string]int32{}, maxBytes: map[string]int32{}, expiring: map[string]bool{}}
 }
 
 // ensure makes sure every named topic exists, compacted, with the
@@ -238,6 +241,7 @@ func (t *topics) inspect(ctx context.Context, name string) error {
 			if !strings.Contains(*c.Value, "compact") {
 				return &TopicError{Topic: name, Err: fmt.Errorf("cleanup.policy is %q; it must include compact so that tombstones delete rows", *c.Value)}
 			}
+			t.expiring[name] = strings.Contains(*c.Value, "delete")
 		case "max.message.bytes":
 			if n, err := strconv.ParseInt(*c.Value, 10, 32); err == nil && n > 0 {
 				t.maxBytes[name] = int32(n)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -26,6 +27,7 @@ type txn struct {
 	rows      map[[2]string]int64 // table, op
 	dead      map[[2]string]int64 // table, reason
 	unchanged map[string]int64    // table
+	began     time.Time
 	// sb holds the transaction's table-state changes (nil: none kept).
 	sb *tablestate.Batch
 }
@@ -76,8 +78,9 @@ func copyProgress(p *Progress) Progress {
 // begin opens a transaction on the group's producer (a dry run: a
 // counting one).
 func (p *Publisher) begin(ctx context.Context, group string) (*txn, error) {
-	t := &txn{group: group, rows: map[[2]string]int64{}, dead: map[[2]string]int64{}, unchanged: map[string]int64{}, sb: p.tables.batch(group)}
+	t := &txn{group: group, rows: map[[2]string]int64{}, dead: map[[2]string]int64{}, unchanged: map[string]int64{}, began: time.Now()}
 	if p.dry != nil {
+		t.sb = p.tables.batch(group)
 		return t, nil
 	}
 	cl, err := p.client(ctx, group)
@@ -85,7 +88,6 @@ func (p *Publisher) begin(ctx context.Context, group string) (*txn, error) {
 		return nil, err
 	}
 	if err := cl.BeginTransaction(); err != nil {
-		p.tables.aborted(t)
 		p.stale = true
 		err = fmt.Errorf("begin transaction: %w", err)
 		if isFenced(err) {
@@ -94,7 +96,7 @@ func (p *Publisher) begin(ctx context.Context, group string) (*txn, error) {
 		}
 		return nil, err
 	}
-	t.cl = cl
+	t.cl, t.sb = cl, p.tables.batch(group)
 	return t, nil
 }
 
@@ -112,7 +114,9 @@ func (p *Publisher) commit(ctx context.Context, t *txn, cur *Progress) error {
 			return err
 		}
 	}
-	p.tables.committed(t, cur)
+	if !p.tables.committed(t, cur) {
+		p.stale = true // read the state again, which empties the table state
+	}
 	c := copyProgress(cur)
 	p.state.Groups[cur.Group] = &c
 	p.metrics.txn(t.group, "commit")

@@ -2,13 +2,18 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sragent/sragent/producer/tablestate"
 )
 
 // namedPatients writes batch g1/name: a full SRPatient file with the rows
@@ -160,4 +165,137 @@ func TestLostTableStateIsLearnedAgain(t *testing.T) {
 	if names := firstNames(t, e); len(names) != 20 {
 		t.Errorf("%d rows rebuilt", len(names))
 	}
+}
+
+// Groups (here two in one agent) that hold the same organisation write
+// the same keys; each sees the other's images, so a row sent again by one
+// after the other changed it is published. Shared tables, whose keys
+// name no organisation, are never suppressed at all (other agents write
+// them too).
+func TestSuppressionAcrossGroups(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	write := func(group, batch, cell string) {
+		dir := filepath.Join(e.in, group, batch)
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "SRManifest.csv"), []byte("FileName,IsDelta,IsReference,DateExtractFrom,DateExtractTo\r\n"+
+			"SRPatient,N,N,,"+batch+"\r\nSRStaffMember,N,N,,"+batch+"\r\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "SRPatient.csv"), []byte("RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n4,A1,"+cell+",0\r\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "SRStaffMember.csv"), []byte("RowIdentifier,StaffName,RemovedData\r\n7,"+cell+",0\r\n"), 0o644)
+		if pass := e.mustRun(ctx); len(pass.Batches) != 1 || pass.Batches[0].Outcome != Published {
+			t.Fatalf("%s/%s: %+v", group, batch, pass.Batches)
+		}
+	}
+	write("g1", "20240101_0300", "Ann")
+	write("g2", "20240101_0300", "Bo")
+	write("g1", "20240102_0300", "Ann")
+	last := map[string]string{}
+	for _, ev := range e.consume(e.cfg.TopicFor("SRPatient"), e.cfg.TopicFor("SRStaffMember")) {
+		if ev.value == nil || ev.marker != "" {
+			continue
+		}
+		for _, v := range ev.value["after"].(map[string]any) {
+			for _, col := range []string{"FirstName", "StaffName"} {
+				if c, ok := v.(map[string]any)[col]; ok && c != nil {
+					last[col], _ = cellString(c)
+				}
+			}
+		}
+	}
+	if last["FirstName"] != "Ann" || last["StaffName"] != "Ann" {
+		t.Errorf("last images on the topics: %v, want Ann for both: a row sent again after another group changed it was suppressed", last)
+	}
+}
+
+// A store write that fails after Kafka committed leaves the store behind:
+// it is not used again until it has been emptied, so a row that goes back
+// to an earlier image is published, also after a restart.
+func TestFailedStoreCommitNotTrusted(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.namedPatients("20240101_0300", patients(10, "Ann", nil))
+	e.mustRun(ctx)
+	fail := true
+	commitBatch = func(b *tablestate.Batch, cp []byte) error {
+		if fail {
+			fail = false
+			b.Discard()
+			return errors.New("disk full")
+		}
+		return b.Commit(cp)
+	}
+	defer func() { commitBatch = (*tablestate.Batch).Commit }()
+	// The first transaction publishes row 4 as Bo and its store write
+	// fails (the store still says Ann); a later transaction of the same
+	// file sends row 4 as Ann again, and so does the next batch.
+	e.cfg.TxnRecords = 3
+	var csv strings.Builder
+	csv.WriteString("RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n4,A1,Bo,0\r\n")
+	for id := 1; id <= 10; id++ {
+		fmt.Fprintf(&csv, "%d,A1,Ann,0\r\n", id)
+	}
+	e.fullPatientsAt("20240102_0300", csv.String())
+	e.mustRun(ctx)
+	if got := firstNames(t, e)["4"]; got != "Ann" {
+		t.Errorf("row 4 is %q on the topic; it was sent last as Ann", got)
+	}
+	e.namedPatients("20240103_0300", patients(10, "Ann", nil))
+	e.mustRun(ctx)
+	if got := firstNames(t, e)["4"]; got != "Ann" {
+		t.Errorf("after the next batch row 4 is %q on the topic; it was sent last as Ann", got)
+	}
+}
+
+// A row deleted and then sent again with its old image is published.
+func TestDeleteThenSameImage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.namedPatients("20240101_0300", patients(5, "Ann", nil))
+	e.mustRun(ctx)
+	e.fullPatientsAt("20240102_0300", "RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n3,A1,,1\r\n")
+	e.mustRun(ctx)
+	e.namedPatients("20240103_0300", patients(5, "Ann", nil))
+	if pass := e.mustRun(ctx); pass.Batches[0].Events != 1 || pass.Batches[0].Unchanged != 4 {
+		t.Errorf("%+v", pass.Batches)
+	}
+	if names := firstNames(t, e); names["3"] != "Ann" || len(names) != 5 {
+		t.Errorf("%v", names)
+	}
+}
+
+// A re-send whose rows are all unchanged produces (almost) nothing, yet
+// its transactions still end within the transaction timeout: rows read
+// count, not only rows produced.
+func TestUnchangedResendWithinTransactionTimeout(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.cfg.TxnRecords, e.cfg.TxnTimeout = 1<<30, 3*time.Second
+	rows := patients(1000, "Ann", nil)
+	e.namedPatients("20240101_0300", rows)
+	e.mustRun(ctx)
+	e.cfg.TxnRecords = 100 // rows read, not produced, end the next transactions
+	e.namedPatients("20240102_0300", rows)
+	pass := e.mustRun(ctx)
+	if pass.Batches[0].Unchanged != 1000 {
+		t.Fatalf("%+v", pass.Batches)
+	}
+	commits := 0
+	for _, r := range e.stateRecords() {
+		if strings.HasPrefix(r, "group/g1") {
+			commits++
+		}
+	}
+	if commits < 10 {
+		t.Errorf("%d checkpoints for a batch of 1,000 unchanged rows in transactions of 100", commits)
+	}
+}
+
+// stateRecords returns the keys of the committed state records, in order.
+func (e *env) stateRecords() []string {
+	e.t.Helper()
+	var keys []string
+	if err := ReadCommitted(context.Background(), e.cfg, []string{e.cfg.StateTopic()}, func(r *kgo.Record) { keys = append(keys, string(r.Key)) }); err != nil {
+		e.t.Fatal(err)
+	}
+	return keys
 }

@@ -75,6 +75,7 @@ func (a *app) demo(ctx context.Context, rows int, keep bool, listen string) erro
 	}
 	cfg.Input.Dir, cfg.Input.Settle = in, 0
 	cfg.Archive.Dir, cfg.Quarantine.Dir = filepath.Join(dir, "archive"), filepath.Join(dir, "quarantine")
+	cfg.State.Dir = filepath.Join(dir, "state")
 	cfg.Kafka.Brokers, cfg.SchemaRegistry.URL = cluster.ListenAddrs(), registry.URL()
 	cfg.Kafka.Partitions, cfg.Log.Level = 3, "warn"
 	start := time.Now()

@@ -58,8 +58,8 @@ func liveMetricNames(t *testing.T) map[string]bool {
 	f := filepath.Join(in, "group1", g.BatchName(1), "SRMapping.csv")
 	raw, _ := os.ReadFile(f)
 	os.WriteFile(f, append(raw, []byte("x,1,y\r\n")...), 0o644)
-	cfg, err := loadConfig(writeConfig(t, fmt.Sprintf("input: {dir: %q, settle: 0s}\narchive: {dir: %q}\n%s",
-		in, filepath.Join(dir, "a"), kafkaConfig(k, ""))), nil)
+	cfg, err := loadConfig(writeConfig(t, fmt.Sprintf("input: {dir: %q, settle: 0s}\narchive: {dir: %q}\nstate: {dir: %q}\n%s",
+		in, filepath.Join(dir, "a"), filepath.Join(dir, "state"), kafkaConfig(k, ""))), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,32 +57,5 @@ shutdown: {timeout: 3s}
 	if res := runSragent(t, nil, "publish", "--config", cfg); res.code != exitOK {
 		t.Fatalf("publish after the broker came back: exit %d %s %s", res.code, res.stdout, res.stderr)
 	}
-	var topics []string
-	for _, tb := range g.Tables() {
-		topics = append(topics, k.Prefix+"."+tb)
-	}
-	seen := map[string]bool{}
-	dec := newAvroDecoder(t, k.Registry)
-	for _, r := range readCommitted(t, k, topics...) {
-		if r.Value == nil || len(r.Headers) > 0 {
-			continue
-		}
-		s := sourceOf(dec.decode(t, r.Value))
-		id := fmt.Sprintf("%s/%s/%s:%d", s.group, s.batch, s.file, s.line)
-		if seen[id] {
-			t.Fatalf("row %s published twice", id)
-		}
-		seen[id] = true
-	}
-	var want int
-	for _, group := range g.Groups() {
-		for b := range 2 {
-			for _, table := range g.Tables() {
-				want += countRows(t, filepath.Join(dir, "archive", group, g.BatchName(b)), table)
-			}
-		}
-	}
-	if len(seen) != want {
-		t.Errorf("%d rows published, the files hold %d", len(seen), want)
-	}
+	checkRowsOnce(t, k, filepath.Join(dir, "archive"), g, 2, g.Tables())
 }

@@ -121,7 +121,7 @@ func testConfig(t *testing.T, in string, extra ...string) string {
 	if own {
 		body += kafkaConfig(brokerAndRegistry(t), "")
 	}
-	body += fmt.Sprintf("archive:\n  dir: %q\nstate:\n  dir: %q\n", filepath.Join(filepath.Dir(in), "archive"), filepath.Join(filepath.Dir(in), "state"))
+	body += fmt.Sprintf("archive:\n  dir: %q\nstate:\n  dir: %q\n", filepath.Join(filepath.Dir(in), "archive"), filepath.Join(t.TempDir(), "state"))
 	return writeConfig(t, body)
 }
 

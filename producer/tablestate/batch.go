@@ -7,7 +7,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// Batch holds the changes of one Kafka transaction of one group. Reads
+// Batch holds the changes of one Kafka transaction of one group (to any
+// key: the keys are the agent's). Reads
 // through it see its own changes (a key twice in a file); nothing reaches
 // the store until Commit, which writes the changes and the checkpoint
 // they lead to atomically.
@@ -16,9 +17,13 @@ type Batch struct {
 	group   string
 	b       *pebble.Batch
 	pending map[string]change // this batch's changes by row key
-	it      *pebble.Iterator  // reused by the lookups of the batch
-	key     []byte
-	val     []byte
+	// limit bounds pending in a dry batch, which writes nothing else;
+	// past it the batch finds no key (predicts every row as changed).
+	limit    int
+	overflow bool
+	it       *pebble.Iterator // reused by the lookups of the batch
+	key      []byte
+	val      []byte
 }
 
 // change is a key's state as a batch leaves it.
@@ -32,10 +37,19 @@ func (s *Store) NewBatch(group string) *Batch {
 	return &Batch{s: s, group: group, b: s.db.NewBatch(), pending: map[string]change{}}
 }
 
+// NewDryBatch starts a batch that is never committed (a dry run): its
+// changes are held in memory only, at most limit of them.
+func (s *Store) NewDryBatch(group string, limit int) *Batch {
+	return &Batch{s: s, group: group, pending: map[string]change{}, limit: limit}
+}
+
 // Get returns the state of a key as the batch leaves it. With fromBatch,
 // only the batch's own changes are consulted (the table was empty).
 func (b *Batch) Get(table string, key []byte, fromBatch bool) (Entry, bool, error) {
-	b.key = rowKey(b.key[:0], b.group, table, key)
+	if b.overflow {
+		return Entry{}, false, nil
+	}
+	b.key = rowKey(b.key[:0], table, key)
 	if c, ok := b.pending[string(b.key)]; ok {
 		return c.e, !c.deleted, nil
 	}
@@ -59,17 +73,36 @@ func (b *Batch) Get(table string, key []byte, fromBatch bool) (Entry, bool, erro
 	return e, err == nil, err
 }
 
+// keep holds a dry batch's change of b.key in memory, up to its limit;
+// past it the batch forgets them all and finds no key any more.
+func (b *Batch) keep(c change) {
+	if b.overflow {
+		return
+	}
+	if len(b.pending) >= b.limit {
+		b.overflow, b.pending = true, nil
+		return
+	}
+	b.pending[string(b.key)] = c
+}
+
 func (b *Batch) close() {
 	if b.it != nil {
 		b.it.Close()
 		b.it = nil
 	}
-	b.b.Close()
+	if b.b != nil {
+		b.b.Close()
+	}
 }
 
 // Put records the key's new state.
 func (b *Batch) Put(table string, key []byte, e Entry) error {
-	b.key = rowKey(b.key[:0], b.group, table, key)
+	b.key = rowKey(b.key[:0], table, key)
+	if b.b == nil {
+		b.keep(change{e: e})
+		return nil
+	}
 	b.val = encodeEntry(b.val[:0], e)
 	if err := b.b.Set(b.key, b.val, nil); err != nil {
 		return fmt.Errorf("table state: %w", err)
@@ -80,16 +113,17 @@ func (b *Batch) Put(table string, key []byte, e Entry) error {
 
 // Delete records that the key was deleted.
 func (b *Batch) Delete(table string, key []byte) error {
-	b.key = rowKey(b.key[:0], b.group, table, key)
+	b.key = rowKey(b.key[:0], table, key)
+	if b.b == nil {
+		b.keep(change{deleted: true})
+		return nil
+	}
 	if err := b.b.Delete(b.key, nil); err != nil {
 		return fmt.Errorf("table state: %w", err)
 	}
 	b.pending[string(b.key)] = change{deleted: true}
 	return nil
 }
-
-// Len is the number of changes in the batch.
-func (b *Batch) Len() int { return int(b.b.Count()) }
 
 // Commit writes the changes and checkpoint cp (the position the changes
 // lead to, as the caller encodes it) atomically, and ends the batch. The
@@ -99,6 +133,9 @@ func (b *Batch) Len() int { return int(b.b.Count()) }
 // which the owner detects and rebuilds from.
 func (b *Batch) Commit(cp []byte) error {
 	defer b.close()
+	if b.b == nil {
+		return fmt.Errorf("table state: a dry batch of %s is never committed", b.group)
+	}
 	if err := b.b.Set(checkpointKey(b.group), cp, nil); err != nil {
 		return fmt.Errorf("table state: %w", err)
 	}

@@ -1,9 +1,11 @@
-// Package tablestate keeps each reporting group's table state on disk:
-// for every key sragent has published, the hash of its last published
-// image, its organisation and its window value. It is derived state (the
-// table topics are its changelog): a group's state is trusted only when
-// its checkpoint equals the one committed with the events, and rebuilt
-// from the topics otherwise.
+// Package tablestate keeps an agent's table state on disk: for every key
+// it has published, the hash of its last published image, its
+// organisation and its window value. Keys are the agent's, whichever
+// group wrote them last (two groups can hold the same organisation), and
+// each group's checkpoint says how far the state reflects that group's
+// commits. It is derived state (the table topics are its changelog): the
+// owner trusts it only while every group's checkpoint equals the one
+// committed with the events, and drops it otherwise.
 //
 // The store is pebble, an LSM key-value store made for tens of millions
 // of keys with flat memory (a bounded block cache and memtable), crash
@@ -21,6 +23,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // HashSize is the size of an image hash.
@@ -47,6 +50,12 @@ type Options struct {
 	CacheBytes int64
 	// Logger receives pebble's errors, by format only: never a key.
 	Logger *slog.Logger
+	// ReadOnly opens an existing store without writing to it (a dry run);
+	// a missing store is an error.
+	ReadOnly bool
+	// InMemory keeps the store in memory only (dir is ignored): a dry run
+	// where no store exists yet.
+	InMemory bool
 }
 
 // Open opens (or creates) the store in dir.
@@ -57,8 +66,10 @@ func Open(dir string, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("table state: %w", err)
+	if !o.ReadOnly && !o.InMemory {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("table state: %w", err)
+		}
 	}
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
@@ -66,6 +77,12 @@ func Open(dir string, o Options) (*Store, error) {
 		Cache:        cache,
 		MemTableSize: 16 << 20,
 		Logger:       quietLogger{o.Logger},
+		ReadOnly:     o.ReadOnly,
+		// A read-only open of a missing store must not create one.
+		ErrorIfNotExists: o.ReadOnly,
+	}
+	if o.InMemory {
+		opts.FS, opts.ReadOnly, opts.ErrorIfNotExists = vfs.NewMem(), false, false
 	}
 	for i := range opts.Levels {
 		// Most lookups of a first publish miss: a Bloom filter answers
@@ -82,12 +99,10 @@ func Open(dir string, o Options) (*Store, error) {
 // Close closes the store.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Key layout: 'k' group 0 table 0 key → entry; 'c' group → checkpoint.
-// Group and table names never hold a zero byte.
-func rowKey(dst []byte, group, table string, key []byte) []byte {
+// Key layout: 'k' table 0 key → entry; 'c' group → checkpoint. Table
+// names never hold a zero byte.
+func rowKey(dst []byte, table string, key []byte) []byte {
 	dst = append(dst, 'k')
-	dst = append(dst, group...)
-	dst = append(dst, 0)
 	dst = append(dst, table...)
 	dst = append(dst, 0)
 	return append(dst, key...)
@@ -115,9 +130,9 @@ func decodeEntry(b []byte) (Entry, error) {
 	return e, nil
 }
 
-// Get returns the state of a key of group's table, if there is one.
-func (s *Store) Get(group, table string, key []byte) (Entry, bool, error) {
-	return get(s.db, rowKey(nil, group, table, key))
+// Get returns the state of a key of table, if there is one.
+func (s *Store) Get(table string, key []byte) (Entry, bool, error) {
+	return get(s.db, rowKey(nil, table, key))
 }
 
 func get(db *pebble.DB, k []byte) (Entry, bool, error) {
@@ -147,10 +162,10 @@ func (s *Store) Checkpoint(group string) ([]byte, error) {
 	return bytes.Clone(v), nil
 }
 
-// Empty reports whether the store holds no key of group's table (its
-// first publish: nothing to look up).
-func (s *Store) Empty(group, table string) (bool, error) {
-	prefix := rowKey(nil, group, table, nil)
+// Empty reports whether the store holds no key of table (its first
+// publish: nothing to look up).
+func (s *Store) Empty(table string) (bool, error) {
+	prefix := rowKey(nil, table, nil)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return false, fmt.Errorf("table state: %w", err)
@@ -172,9 +187,9 @@ func (s *Store) Groups() ([]string, error) {
 	return out, it.Close()
 }
 
-// Scan calls fn for every key of group's table, in key order.
-func (s *Store) Scan(group, table string, fn func(key []byte, e Entry) error) error {
-	prefix := rowKey(nil, group, table, nil)
+// Scan calls fn for every key of table, in key order.
+func (s *Store) Scan(table string, fn func(key []byte, e Entry) error) error {
+	prefix := rowKey(nil, table, nil)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return fmt.Errorf("table state: %w", err)
@@ -192,20 +207,22 @@ func (s *Store) Scan(group, table string, fn func(key []byte, e Entry) error) er
 	return it.Close()
 }
 
-// Drop removes all of a group's state and its checkpoint (before a
-// rebuild).
-func (s *Store) Drop(group string) error {
-	prefix := append([]byte{'k'}, append([]byte(group), 0)...)
+// Reset removes every key and checkpoint, then records checkpoints (group
+// → checkpoint, as the owner encodes them): the empty state is what those
+// commits leave, since a state without a key only costs a re-publish.
+func (s *Store) Reset(checkpoints map[string][]byte) error {
 	b := s.db.NewBatch()
 	defer b.Close()
-	if err := b.DeleteRange(prefix, prefixEnd(prefix), nil); err != nil {
+	if err := b.DeleteRange([]byte{'c'}, []byte{'l'}, nil); err != nil { // 'c'... and 'k'...
 		return fmt.Errorf("table state: %w", err)
 	}
-	if err := b.Delete(checkpointKey(group), nil); err != nil {
-		return fmt.Errorf("table state: %w", err)
+	for g, cp := range checkpoints {
+		if err := b.Set(checkpointKey(g), cp, nil); err != nil {
+			return fmt.Errorf("table state: %w", err)
+		}
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("table state: drop %s: %w", group, err)
+		return fmt.Errorf("table state: reset: %w", err)
 	}
 	return nil
 }

@@ -27,8 +27,9 @@ func entry(n int) Entry {
 }
 
 // A batch's changes are visible through it at once, in the store only
-// after Commit (with its checkpoint), and never after Discard; groups and
-// tables never see each other's keys, even with the same key bytes.
+// after Commit (with its group's checkpoint), and never after Discard.
+// Tables never see each other's keys, even with the same key bytes; two
+// groups writing one key see each other's writes (the last one wins).
 func TestBatchCommitAndIsolation(t *testing.T) {
 	s := open(t, t.TempDir())
 	defer s.Close()
@@ -45,7 +46,7 @@ func TestBatchCommitAndIsolation(t *testing.T) {
 		if got, ok, err := b.Get(tc.table, key, false); err != nil || !ok || got != entry(tc.n) {
 			t.Fatalf("%s/%s through the batch: %+v %v %v", tc.group, tc.table, got, ok, err)
 		}
-		if _, ok, _ := s.Get(tc.group, tc.table, key); ok {
+		if got, ok, _ := s.Get(tc.table, key); ok && got == entry(tc.n) {
 			t.Fatalf("%s/%s visible before commit", tc.group, tc.table)
 		}
 		if tc.commit {
@@ -57,16 +58,18 @@ func TestBatchCommitAndIsolation(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		group, table string
-		want         int // 0: absent
-	}{{"g1", "SRCode", 1}, {"g2", "SRCode", 2}, {"g1", "SRCodeX", 3}, {"g1", "SRPatient", 0}, {"g3", "SRCode", 0}} {
-		got, ok, err := s.Get(tc.group, tc.table, key)
+		table string
+		want  int // 0: absent
+	}{{"SRCode", 2}, {"SRCodeX", 3}, {"SRPatient", 0}} {
+		got, ok, err := s.Get(tc.table, key)
 		if err != nil || ok != (tc.want != 0) || (ok && got != entry(tc.want)) {
-			t.Errorf("%s/%s: %+v %v %v, want entry %d", tc.group, tc.table, got, ok, err, tc.want)
+			t.Errorf("%s: %+v %v %v, want entry %d", tc.table, got, ok, err, tc.want)
 		}
 	}
-	if cp, _ := s.Checkpoint("g1"); string(cp) != "cp-3" {
-		t.Errorf("g1 checkpoint %q", cp)
+	for g, want := range map[string]string{"g1": "cp-3", "g2": "cp-2"} {
+		if cp, _ := s.Checkpoint(g); string(cp) != want {
+			t.Errorf("%s checkpoint %q, want %q", g, cp, want)
+		}
 	}
 	// A delete in a later batch, and the batch's own view of it.
 	b := s.NewBatch("g1")
@@ -75,25 +78,24 @@ func TestBatchCommitAndIsolation(t *testing.T) {
 		t.Error("deleted key still visible through the batch")
 	}
 	b.Commit([]byte("cp-5"))
-	if _, ok, _ := s.Get("g1", "SRCode", key); ok {
+	if _, ok, _ := s.Get("SRCode", key); ok {
 		t.Error("deleted key still in the store")
 	}
 }
 
-// Scan lists exactly one table's keys in order; Drop removes one group.
-func TestScanAndDrop(t *testing.T) {
+// Scan lists exactly one table's keys in order; Reset empties the store
+// and records the checkpoints it is given.
+func TestScanAndReset(t *testing.T) {
 	s := open(t, t.TempDir())
 	defer s.Close()
-	for _, g := range []string{"g1", "g2"} {
-		b := s.NewBatch(g)
-		for i := 9; i >= 0; i-- {
-			b.Put("SRCode", []byte{byte(i)}, entry(i))
-			b.Put("SRCodeX", []byte{byte(i)}, entry(i))
-		}
-		b.Commit([]byte("cp"))
+	b := s.NewBatch("g1")
+	for i := 9; i >= 0; i-- {
+		b.Put("SRCode", []byte{byte(i)}, entry(i))
+		b.Put("SRCodeX", []byte{byte(i)}, entry(i))
 	}
+	b.Commit([]byte("cp"))
 	var keys []byte
-	s.Scan("g1", "SRCode", func(k []byte, e Entry) error {
+	s.Scan("SRCode", func(k []byte, e Entry) error {
 		if e != entry(int(k[0])) {
 			t.Errorf("key %v: %+v", k, e)
 		}
@@ -103,17 +105,45 @@ func TestScanAndDrop(t *testing.T) {
 	if !bytes.Equal(keys, []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) {
 		t.Errorf("scan: %v", keys)
 	}
-	if err := s.Drop("g1"); err != nil {
+	if err := s.Reset(map[string][]byte{"g2": []byte("now")}); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	s.Scan("g1", "SRCode", func([]byte, Entry) error { n++; return nil })
-	s.Scan("g1", "SRCodeX", func([]byte, Entry) error { n++; return nil })
-	if cp, _ := s.Checkpoint("g1"); n != 0 || cp != nil {
-		t.Errorf("after drop: %d keys, checkpoint %q", n, cp)
+	s.Scan("SRCode", func([]byte, Entry) error { n++; return nil })
+	s.Scan("SRCodeX", func([]byte, Entry) error { n++; return nil })
+	cp1, _ := s.Checkpoint("g1")
+	cp2, _ := s.Checkpoint("g2")
+	if groups, _ := s.Groups(); n != 0 || cp1 != nil || string(cp2) != "now" || len(groups) != 1 {
+		t.Errorf("after reset: %d keys, checkpoints %q %q, groups %v", n, cp1, cp2, groups)
 	}
-	if _, ok, _ := s.Get("g2", "SRCode", []byte{3}); !ok {
-		t.Error("drop of g1 removed g2's state")
+}
+
+// A dry batch holds its changes in memory up to its limit and writes
+// nothing; past the limit it finds no key at all (it predicts changes,
+// never a wrong suppression).
+func TestDryBatch(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	b := s.NewBatch("g")
+	b.Put("SRCode", []byte{1}, entry(1))
+	b.Commit([]byte("cp"))
+	d := s.NewDryBatch("g", 3)
+	d.Put("SRCode", []byte{2}, entry(2))
+	if e, ok, _ := d.Get("SRCode", []byte{1}, false); !ok || e != entry(1) {
+		t.Errorf("the store's key through the dry batch: %+v %v", e, ok)
+	}
+	if e, ok, _ := d.Get("SRCode", []byte{2}, true); !ok || e != entry(2) {
+		t.Errorf("the dry batch's own key: %+v %v", e, ok)
+	}
+	for i := 3; i < 6; i++ {
+		d.Put("SRCode", []byte{byte(i)}, entry(i))
+	}
+	if _, ok, _ := d.Get("SRCode", []byte{1}, false); ok {
+		t.Error("a full dry batch still finds keys")
+	}
+	d.Discard()
+	if _, ok, _ := s.Get("SRCode", []byte{2}); ok {
+		t.Error("a dry batch wrote to the store")
 	}
 }
 
@@ -150,7 +180,7 @@ func TestKilledStoreKeepsBatchesWhole(t *testing.T) {
 		raw, _ := s.Checkpoint("g")
 		cp, _ := strconv.Atoi(string(raw))
 		n := 0
-		s.Scan("g", "SRCode", func(k []byte, e Entry) error {
+		s.Scan("SRCode", func(k []byte, e Entry) error {
 			if e != entry(cp) {
 				t.Errorf("round %d: key %d holds batch %d, the checkpoint is %d", round, k[0], binary.BigEndian.Uint64(e.Hash[:]), cp)
 			}
