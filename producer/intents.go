@@ -86,10 +86,17 @@ func RequestResume(ctx context.Context, cfg Config, group, by string) (*Intent, 
 func (p *Publisher) applyIntents(ctx context.Context, skip func(group string) bool) error {
 	if p.adm != nil {
 		// Only what was written since the last look: a pass with no new
-		// record costs one offset request.
+		// record costs one offset request. The newest checkpoint of each
+		// group shows whether another agent committed since (it is not
+		// the one this publisher holds): the state is then read again
+		// before anything is published, and the table state checked.
+		latest := newState()
 		end, err := scanStateFrom(ctx, p.cfg, p.adm, true, p.intentsEnd, func(key string, value []byte) error {
-			if strings.HasPrefix(key, intentKeyPrefix) {
+			switch {
+			case strings.HasPrefix(key, intentKeyPrefix):
 				return p.state.apply(key, value)
+			case strings.HasPrefix(key, groupKeyPrefix):
+				return latest.apply(key, value)
 			}
 			return nil
 		})
@@ -97,6 +104,11 @@ func (p *Publisher) applyIntents(ctx context.Context, skip func(group string) bo
 			return err
 		}
 		p.intentsEnd = end
+		for g, prog := range latest.Groups {
+			if mine, ok := p.state.Groups[g]; p.dry == nil && (!ok || string(checkpoint(mine)) != string(checkpoint(prog))) {
+				p.stale = true
+			}
+		}
 	}
 	groups := make([]string, 0, len(p.state.Intents))
 	for g := range p.state.Intents {

@@ -218,6 +218,7 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	if t.sb != nil && fw.keeps {
 		if unchanged, err := p.track(t, fw, tc, key, val, ev.Op); err != nil {
 			p.tables.failed(t, err) // published without the table state
+			p.stale = true          // until the next state read empties it
 		} else if unchanged {
 			return true, nil
 		}

@@ -118,8 +118,11 @@ func (ts *tables) check(st *State) error {
 		ts.log.Info("the table state does not match what is committed; it is emptied and learned again from the next batches " +
 			"(unchanged rows are published once more)")
 	}
+	if err := ts.store.Reset(want); err != nil {
+		return err
+	}
 	ts.broken = false
-	return ts.store.Reset(want)
+	return nil
 }
 
 // batch returns the changes of group's next transaction, or nil.
@@ -130,10 +133,12 @@ func (ts *tables) batch(group string) *tablestate.Batch {
 	if !ts.dry {
 		return ts.store.NewBatch(group)
 	}
-	b := ts.batches[group]
-	if b == nil { // a dry run keeps one batch per group for the whole pass
-		b = ts.store.NewDryBatch(group, dryLimit)
-		ts.batches[group] = b
+	// A dry run keeps one batch for the whole pass, for every group: the
+	// keys are the agent's, so a group sees what another changed before.
+	b := ts.batches[""]
+	if b == nil {
+		b = ts.store.NewDryBatch("dry run", dryLimit)
+		ts.batches[""] = b
 	}
 	return b
 }

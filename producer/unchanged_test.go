@@ -299,3 +299,42 @@ func (e *env) stateRecords() []string {
 	}
 	return keys
 }
+
+// Another agent committing on the same state topic while this one runs
+// (it took a group over, say, and wrote keys this agent's store does not
+// know) is noticed at the next pass: the state is read again and the
+// table state emptied, so nothing is suppressed against stale images.
+func TestOtherAgentsCommitEmptiesTableState(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.namedPatients("20240101_0300", patients(10, "Ann", nil))
+	a, err := Open(ctx, e.agentConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Another agent's checkpoint of another group, committed meanwhile.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.k.Brokers...), kgo.TransactionalID("other-agent"+e.k.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rec, _ := progressRecord(e.cfg.StateTopic(), &Progress{Group: "g2", Batch: "20240101_0300", Done: true, Updated: time.Now().UTC()})
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	e.namedPatients("20240102_0300", patients(10, "Ann", nil))
+	pass, err := a.RunOnce(ctx)
+	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Events != 10 || pass.Batches[0].Unchanged != 0 {
+		t.Fatalf("after another agent's commit: %v %+v", err, pass.Batches)
+	}
+}
