@@ -333,6 +333,17 @@ func TestOtherAgentsCommitEmptiesTableState(t *testing.T) {
 	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatal(err)
 	}
+	// A real broker writes the commit markers after EndTransaction
+	// returns: wait until a read_committed reader sees the checkpoint.
+	for i := 0; ; i++ {
+		if st, err := ReadState(ctx, e.cfg); err == nil && st.Groups["g2"] != nil {
+			break
+		}
+		if i == 100 {
+			t.Fatal("the other agent's checkpoint never became readable")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	e.namedPatients("20240102_0300", patients(10, "Ann", nil))
 	pass, err := a.RunOnce(ctx)
 	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Events != 10 || pass.Batches[0].Unchanged != 0 {
