@@ -27,6 +27,10 @@ func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, err
 	}
 	prog := p.state.Progress(g)
 	resume := !prog.Done && prog.Batch == b.Name
+	var resized string // a file of a changed-halted batch still not back: no need to read it all
+	if resume && prog.Changed {
+		resized = sizeDiffers(b, prog.Files)
+	}
 	switch {
 	case !prog.Done && !resume:
 		return Result{}, fmt.Errorf("group %s: batch %s is half-published and must be published before %s", g, prog.Batch, b.Name)
@@ -35,9 +39,8 @@ func (p *Publisher) Publish(ctx context.Context, b *manifest.Batch) (Result, err
 	case prog.GaveUp && prog.Batch == b.Name:
 		res.givenUp = true
 		return res.with(Conflict, fmt.Sprintf("batch %s was given up half-published by `sragent chain resume`; what of it was committed stays and it is never published again", b.Name)), nil
-	case resume && prog.Changed && sizeDiffers(b, prog.Files) != "":
-		// Still changed: no need to read it all again to know.
-		return changedHalt(res, g, &FileChangedError{File: sizeDiffers(b, prog.Files), Since: "the copy of the batch that was partly published"}, true), nil
+	case resized != "":
+		return changedHalt(res, g, &FileChangedError{File: resized, Since: "the copy of the batch that was partly published"}, true), nil
 	case !resume && prog.Batch != "" && olderThan(b, prog):
 		return res.with(Conflict, fmt.Sprintf("arrived after batch %s, which is newer; batches of a chain publish in the order of their cut-offs", prog.Batch)), nil
 	}

@@ -84,31 +84,8 @@ func RequestResume(ctx context.Context, cfg Config, group, by string) (*Intent, 
 // marked as seen. skip names groups not to touch (backing off). Errors
 // are per group.
 func (p *Publisher) applyIntents(ctx context.Context, skip func(group string) bool) error {
-	if p.adm != nil {
-		// Only what was written since the last look: a pass with no new
-		// record costs one offset request. The newest checkpoint of each
-		// group shows whether another agent committed since (it is not
-		// the one this publisher holds): the state is then read again
-		// before anything is published, and the table state checked.
-		latest := newState()
-		end, err := scanStateFrom(ctx, p.cfg, p.adm, true, p.intentsEnd, func(key string, value []byte) error {
-			switch {
-			case strings.HasPrefix(key, intentKeyPrefix):
-				return p.state.apply(key, value)
-			case strings.HasPrefix(key, groupKeyPrefix):
-				return latest.apply(key, value)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		p.intentsEnd = end
-		for g, prog := range latest.Groups {
-			if mine, ok := p.state.Groups[g]; p.dry == nil && (!ok || string(checkpoint(mine)) != string(checkpoint(prog))) {
-				p.stale = true
-			}
-		}
+	if err := p.follow(ctx); err != nil {
+		return err
 	}
 	groups := make([]string, 0, len(p.state.Intents))
 	for g := range p.state.Intents {
@@ -139,6 +116,38 @@ func (p *Publisher) applyIntents(ctx context.Context, skip func(group string) bo
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// follow reads what the state topic received since the last look (a pass
+// with no new record costs one offset request): the operators' intents,
+// and the newest checkpoint of each group, which shows whether another
+// agent committed since (it is not the one this publisher holds); the
+// state is then read again before anything is published, and the table
+// state checked.
+func (p *Publisher) follow(ctx context.Context) error {
+	if p.adm == nil {
+		return nil
+	}
+	latest := newState()
+	end, err := scanStateFrom(ctx, p.cfg, p.adm, true, p.followedTo, func(key string, value []byte) error {
+		switch {
+		case strings.HasPrefix(key, intentKeyPrefix):
+			return p.state.apply(key, value)
+		case strings.HasPrefix(key, groupKeyPrefix):
+			return latest.apply(key, value)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.followedTo = end
+	for g, prog := range latest.Groups {
+		if mine, ok := p.state.Groups[g]; p.dry == nil && (!ok || string(checkpoint(mine)) != string(checkpoint(prog))) {
+			p.stale = true
+		}
+	}
+	return nil
 }
 
 // resume lifts pr's halt: its next batch is published although it does

@@ -35,9 +35,8 @@ type Publisher struct {
 	dry      *DryRun       // nil: publish for real
 	shutdown time.Duration // bounds an abort after the context ended
 	tables   *tables       // the table state (nil: none)
-	// intentsEnd is the state topic's offset up to which operator
-	// intents were read.
-	intentsEnd int64
+	// followedTo is the state topic's offset up to which follow read it.
+	followedTo int64
 
 	batchKey, batchValue, deadKey, deadValue fixedCodec
 }
