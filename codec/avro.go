@@ -156,6 +156,10 @@ type Marker struct {
 	// file's rows published as events, sent to the dead-letter topic, and
 	// not published because they were unchanged.
 	RowCount, DeadLetters, Unchanged *int64
+	// Vanished and VanishedDeleted are set on the end marker of a
+	// reconciled file: the keys known for its scope that it no longer
+	// held, and those of them deleted.
+	Vanished, VanishedDeleted *int64
 }
 
 // MarkerTable is the key's table field of a group's begin or end marker
@@ -189,15 +193,13 @@ func (tc *TableCodec) AppendMarkerValue(dst []byte, m Marker, src Source, tsMs i
 	marker := map[string]any{
 		"type": m.Type, "snapshot_id": m.SnapshotID, "organisations": orgs,
 		"extract_from": optMillis(src.ExtractFrom), "extract_to": optMillis(src.ExtractTo), "row_count": nil, "dead_letters": nil, "unchanged": nil,
+		"vanished": nil, "vanished_deleted": nil,
 	}
-	if m.RowCount != nil {
-		marker["row_count"] = goavro.Union("long", *m.RowCount)
-	}
-	if m.DeadLetters != nil {
-		marker["dead_letters"] = goavro.Union("long", *m.DeadLetters)
-	}
-	if m.Unchanged != nil {
-		marker["unchanged"] = goavro.Union("long", *m.Unchanged)
+	for name, n := range map[string]*int64{"row_count": m.RowCount, "dead_letters": m.DeadLetters, "unchanged": m.Unchanged,
+		"vanished": m.Vanished, "vanished_deleted": m.VanishedDeleted} {
+		if n != nil {
+			marker[name] = goavro.Union("long", *n)
+		}
 	}
 	s := src
 	s.Line, s.Snapshot = 0, true

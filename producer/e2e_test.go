@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/sragent/sragent/producer/kafkatest"
+	"github.com/sragent/sragent/schemas"
 	"github.com/sragent/sragent/schemas/srgen"
 )
 
@@ -28,6 +29,7 @@ type env struct {
 	cfg                     Config
 	in, archive, quarantine string
 	stateDir                string // the table state
+	reconcile               ReconcileConfig
 }
 
 // newEnv runs on the broker and registry the test tier selects: kfake and
@@ -73,7 +75,7 @@ func (e *env) withAgent(ctx context.Context, opts []Opt, fn func(*Agent) error) 
 // agentConfig is the configuration of the env's agent.
 func (e *env) agentConfig() AgentConfig {
 	return AgentConfig{InputDir: e.in, ArchiveDir: e.archive, QuarantineDir: e.quarantine,
-		StateDir: e.stateDir, SuppressUnchanged: true, Kafka: e.cfg, Registry: RegistryConfig{URL: e.registry}}
+		StateDir: e.stateDir, SuppressUnchanged: true, Reconcile: e.reconcile, Kafka: e.cfg, Registry: RegistryConfig{URL: e.registry}}
 }
 
 // event is one decoded record.
@@ -160,6 +162,25 @@ type table struct {
 	rows map[string]map[string]any // by key
 }
 
+// sharedGroup is where rebuild keeps a shared table: its rows are the
+// same reference data in every group, one row per key on the topic.
+const sharedGroup = "*"
+
+// tableOf returns the rebuild of group's table name (nil if none).
+func tableOf(tables map[string]map[string]*table, group, name string) *table {
+	if tb := tables[sharedGroup][name]; tb != nil {
+		return tb
+	}
+	return tables[group][name]
+}
+
+// sharedKey reports whether a decoded key is a shared table's: it holds
+// no organisation.
+func sharedKey(key any) bool {
+	_, org := key.(map[string]any)[schemas.OrgColumn]
+	return !org
+}
+
 // rebuild applies the events of every table topic the way a standard
 // sink does (Debezium's ExtractNewRecordState and a JDBC sink): r/u
 // upsert, d and tombstones delete, and markers are dropped. Markers are
@@ -190,6 +211,9 @@ func rebuild(t *testing.T, events []event) map[string]map[string]*table {
 			continue
 		}
 		g := ev.value["source"].(map[string]any)["group"].(string)
+		if sharedKey(ev.key) {
+			g = sharedGroup
+		}
 		tb := get(g, name)
 		groupOfKey[ev.topic+k] = g
 		switch op := ev.value["op"].(string); op {
@@ -245,7 +269,7 @@ func TestPublishChainsRebuildTables(t *testing.T) {
 	for _, group := range g.Groups() {
 		for _, name := range g.Tables() {
 			want := g.Expected(group, name)
-			got := tables[group][name]
+			got := tableOf(tables, group, name)
 			if got == nil || len(got.rows) != len(want) {
 				n := 0
 				if got != nil {

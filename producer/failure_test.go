@@ -110,7 +110,7 @@ func TestResumeAfterProduceFailure(t *testing.T) {
 			rowEvents(t, events)
 			tables := rebuild(t, events)
 			for _, name := range g.Tables() {
-				if got, want := len(tables["group1"][name].rows), len(g.Expected("group1", name)); got != want {
+				if got, want := len(tableOf(tables, "group1", name).rows), len(g.Expected("group1", name)); got != want {
 					t.Errorf("%s: %d rows, want %d", name, got, want)
 				}
 			}
@@ -322,7 +322,7 @@ func checkRowCounts(t *testing.T, tables map[string]map[string]*table, g *srgen.
 	for _, group := range g.Groups() {
 		for _, name := range g.Tables() {
 			got := 0
-			if tb := tables[group][name]; tb != nil {
+			if tb := tableOf(tables, group, name); tb != nil {
 				got = len(tb.rows)
 			}
 			if want := len(g.Expected(group, name)); got != want {

@@ -19,6 +19,8 @@ type Metrics struct {
 	rows        *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
 	unchanged   *prometheus.CounterVec
+	vanished    *prometheus.CounterVec
+	guarded     *prometheus.CounterVec
 	batches     *prometheus.CounterVec
 	batchTime   *prometheus.HistogramVec
 	readBytes   *prometheus.CounterVec
@@ -52,6 +54,10 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 	m.rows = counter("rows_published_total", "Row events published (committed), by table and op (r, u, d).", "table", "op")
 	m.deadLetters = counter("dead_letters_total", "Rows sent to the dead-letter topic, by table and reason.", "table", "reason")
 	m.unchanged = counter("rows_unchanged_total", "Rows not published because their image was the one last published for their key (committed), by table.", "table")
+	m.vanished = counter("rows_vanished_total", "Keys known for a full file's scope that the file no longer held (committed), by table and "+
+		"action: reported (every one) or deleted (removed with a d event and a tombstone, reconcile delete mode).", "table", "action")
+	m.guarded = counter("reconcile_guarded_total", "Full files with vanished keys that held fewer than reconcile.min_ratio of the keys "+
+		"known for their scope, so that none was deleted (committed), by table.", "table")
 	m.batches = counter("batches_total", "Batches handled, by group and outcome (published, duplicate, conflict, halted, invalid).", "group", "outcome")
 	m.readBytes = counter("read_bytes_total", "Bytes of table files read while publishing, by group.", "group")
 	m.txns = counter("transactions_total", "Kafka transactions ended, by group and outcome (commit, abort).", "group", "outcome")
@@ -108,6 +114,18 @@ func (m *Metrics) rowsN(table string, op byte, n int64) {
 func (m *Metrics) unchangedN(table string, n int64) {
 	if m != nil && n > 0 {
 		m.unchanged.WithLabelValues(table).Add(float64(n))
+	}
+}
+
+func (m *Metrics) vanishedN(table, action string, n int64) {
+	if m != nil && n > 0 {
+		m.vanished.WithLabelValues(table, action).Add(float64(n))
+	}
+}
+
+func (m *Metrics) guardedN(table string, n int64) {
+	if m != nil && n > 0 {
+		m.guarded.WithLabelValues(table).Add(float64(n))
 	}
 }
 

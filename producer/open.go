@@ -41,6 +41,9 @@ type AgentConfig struct {
 	// SuppressUnchanged skips a row whose image equals the last one
 	// published for its key (unchanged.suppress).
 	SuppressUnchanged bool
+	// Reconcile says what happens to rows that vanish from full files
+	// (zero: DefaultReconcile).
+	Reconcile ReconcileConfig
 	// Kafka and Registry are where events go.
 	Kafka    Config
 	Registry RegistryConfig
@@ -87,6 +90,14 @@ func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 	}
 	pub, err := New(ctx, cfg.Kafka, reg, append(opts, withDialect(cfg.Dialect), func(p *Publisher) { p.shutdown = cfg.ShutdownTimeout })...)
 	if err != nil {
+		return nil, err
+	}
+	pub.reconcile = cfg.Reconcile
+	if pub.reconcile.Mode == "" {
+		pub.reconcile = DefaultReconcile()
+	}
+	if err := pub.reconcile.Validate(); err != nil {
+		pub.Close()
 		return nil, err
 	}
 	if pub.tables, err = openTables(cfg.StateDir, cfg.SuppressUnchanged, pub.dry != nil, pub.log); err != nil {

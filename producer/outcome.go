@@ -112,6 +112,10 @@ type FileReport struct {
 	// Unchanged are rows not published: their image is the one last
 	// published for their key (unchanged.suppress).
 	Unchanged int64 `json:"unchanged"`
+	// Vanished are keys known for a full file's scope that it no longer
+	// held; VanishedDeleted those removed (also in Events and Deletes).
+	Vanished        int64 `json:"vanished"`
+	VanishedDeleted int64 `json:"vanished_deleted"`
 	// Continuity is how the file follows its table's chain in the
 	// committed state ("" for list files).
 	Continuity string `json:"continuity,omitempty"`
@@ -132,6 +136,9 @@ type Result struct {
 	Deletes     int64 `json:"deletes"`
 	DeadLetters int64 `json:"dead_letters"`
 	Unchanged   int64 `json:"unchanged"`
+	// Vanished and VanishedDeleted total the files' reconciliation.
+	Vanished        int64 `json:"vanished"`
+	VanishedDeleted int64 `json:"vanished_deleted"`
 	// GapTables are the tables with a gap (Halted).
 	GapTables []string `json:"gap_tables,omitempty"`
 	// changed: Halted because files of a half-published batch changed;

@@ -79,6 +79,7 @@ func TestDryRunPredictsPublish(t *testing.T) {
 		setup func(t *testing.T, e *env, ctx context.Context)
 		want  map[string]Outcome // group/batch index → outcome, for the scenario's own check
 		dead  int64              // dead letters published
+		gone  int64              // vanished rows deleted
 	}{
 		{name: "good chains", setup: func(t *testing.T, e *env, ctx context.Context) { e.chain(opts) },
 			want: map[string]Outcome{"group1/0": Published, "group1/2": Published, "group2/2": Published}},
@@ -135,6 +136,18 @@ func TestDryRunPredictsPublish(t *testing.T) {
 			e.fullPatients("RowIdentifier,IDOrganisationVisibleTo,FirstName,DateBirth,RemovedData\r\n1,A1,Ann,,0\r\n" +
 				"2,A1," + strings.Repeat("B", 1536<<10) + ",,0\r\n3,A1,Cy,31 Feb 2020 10:00,0\r\nx4,A1,Dee,,0\r\n5,A1,Eve,,1\r\n")
 		}, want: map[string]Outcome{"g1/20240102_1707": Published}, dead: 3},
+		{name: "vanished rows", setup: func(t *testing.T, e *env, ctx context.Context) {
+			e.reconcile = ReconcileConfig{Mode: ReconcileDelete, Shared: ReconcileDelete, MinRatio: 0.5}
+			e.batchOf("g1", "20240101_0300", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 10, "n", "")},
+				tableFile{"SRStaffMember", true, staff(1, 2, 3)})
+			e.mustRun(ctx)
+			// Two more in one pass: the second's vanished keys include one
+			// the dry run only knows from the first.
+			e.batchOf("g1", "20240102_0300", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 8, "n", "") + pats("A1", 20, 21, "n", "")},
+				tableFile{"SRStaffMember", true, staff(1, 2)})
+			e.batchOf("g1", "20240103_0300", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 7, "n", "") + pats("A1", 21, 21, "n", "")},
+				tableFile{"SRStaffMember", true, staff(1)})
+		}, want: map[string]Outcome{"g1/20240102_0300": Published, "g1/20240103_0300": Published}, gone: 6},
 		{name: "registry refuses a schema", dry: DryRun{CheckRegistry: true}, fails: true, setup: func(t *testing.T, e *env, ctx context.Context) {
 			e.chain(opts)
 			avsc, err := schemas.Embedded("SRPatient")
@@ -163,12 +176,13 @@ func TestDryRunPredictsPublish(t *testing.T) {
 				t.Fatalf("publish: %v", err)
 			}
 			comparePasses(t, predicted, published)
-			var dead int64
+			var dead, gone int64
 			for _, b := range published.Batches {
 				dead += b.DeadLetters
+				gone += b.VanishedDeleted
 			}
-			if dead != tt.dead {
-				t.Errorf("%d dead letters, want %d", dead, tt.dead)
+			if dead != tt.dead || gone != tt.gone {
+				t.Errorf("%d dead letters and %d vanished rows deleted, want %d and %d", dead, gone, tt.dead, tt.gone)
 			}
 			got := map[string]Outcome{}
 			for _, b := range published.Batches {

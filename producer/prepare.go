@@ -40,6 +40,7 @@ type fileWork struct {
 	keeps        bool   // rows go through the table state (see keeps)
 	table        *schemas.Table
 	hbuf         []byte // scratch for image hashes
+	scope        scope  // how a full file is reconciled
 	schemaSum    uint64 // names the value schema in image hashes
 	// sum is the file's bytes as the structure pass read them: publishing
 	// reads the same bytes or commits nothing that ends it.
@@ -107,6 +108,7 @@ func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 		fw.parts, fw.maxRecord = p.topics.partitionsOf(fw.topic), p.topics.maxRecord(fw.topic)
 		fw.keeps = keeps(fw.table, p.topics.expiring[fw.topic])
 		fw.schemaSum = schemaSum(fw.tc.Avro.Value)
+		fw.scope = p.newScope(w, fw)
 	}
 	return w, nil
 }

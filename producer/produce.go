@@ -56,8 +56,11 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 			res.Deletes += c.Deletes
 			res.DeadLetters += c.DeadLetters
 			res.Unchanged += c.Unchanged
+			res.Vanished += c.Vanished
+			res.VanishedDeleted += c.VanishedDeleted
 			fr := res.Files[i]
 			fr.Events, fr.Deletes, fr.DeadLetters, fr.Unchanged = c.Events, c.Deletes, c.DeadLetters, c.Unchanged
+			fr.Vanished, fr.VanishedDeleted = c.Vanished, c.VanishedDeleted
 		}
 	}
 	cur.Done = true
@@ -135,10 +138,21 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		var re *codec.RowError
 		switch {
 		case line < cur.Line:
-			continue // committed before a restart
+			// Committed before a restart; a dead letter's key marks were
+			// too, but whether one was unreadable is found again.
+			if errors.As(err, &re) && fw.scope.mode != ReconcileOff {
+				if _, ok := sc.KeyRow(); !ok {
+					fw.scope.blind = true
+				}
+			}
+			continue
 		case errors.As(err, &re):
 			if err := p.deadLetter(ctx, t, w, fw, count, re, sc.Fields()); err != nil {
 				return t, err
+			}
+			if err := p.protect(t, fw, tc, sc); err != nil {
+				p.tables.failed(t, err)
+				p.stale = true
 			}
 		case err != nil:
 			if _, ferr := io.Copy(io.Discard, dg); ferr == nil && dg.digest() != fw.sum {
@@ -191,7 +205,15 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	report(n, true)
 	if fw.full {
 		n, dead, same := cur.FileEvents, count.DeadLetters, cur.FileUnchanged
-		if err := p.markers(ctx, t, fw, tc, codec.Marker{Type: codec.MarkerEnd, RowCount: &n, DeadLetters: &dead, Unchanged: &same}); err != nil {
+		end := codec.Marker{Type: codec.MarkerEnd, RowCount: &n, DeadLetters: &dead, Unchanged: &same}
+		r, err := p.vanish(ctx, t, w, fw, tc, count)
+		if err != nil {
+			return t, err
+		}
+		if r != nil {
+			end.Vanished, end.VanishedDeleted = &r.vanished, &r.deleted
+		}
+		if err := p.markers(ctx, t, fw, tc, end); err != nil {
 			return t, err
 		}
 	}
@@ -213,10 +235,16 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	key := tc.AppendKey(frame(kbuf, fw.keyID), ev.Row)
 	val := tc.AppendValue(frame(vbuf, fw.valID), ev)
 	if n := len(key) + len(val); n > fw.maxRecord {
+		if t.sb != nil && fw.scope.mode != ReconcileOff {
+			if err := p.seen(t, fw, key[5:]); err != nil {
+				p.tables.failed(t, err)
+				p.stale = true
+			}
+		}
 		return false, &codec.RowError{Line: ev.Source.Line, Err: codec.ErrTooLarge(n, fw.maxRecord)}
 	}
 	if t.sb != nil && fw.keeps {
-		if unchanged, err := p.track(t, fw, tc, key, val, ev.Op); err != nil {
+		if unchanged, err := p.track(t, fw, tc, key, val, ev); err != nil {
 			p.tables.failed(t, err) // published without the table state
 			p.stale = true          // until the next state read empties it
 		} else if unchanged {
@@ -238,13 +266,19 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	return false, nil
 }
 
-// track looks a row up in the table state and records its new image (a
-// delete: forgets the key); unchanged says the image is the one last
-// published and suppression is on, so the row is not produced.
-func (p *Publisher) track(t *txn, fw *fileWork, tc *codec.TableCodec, key, val []byte, op codec.Op) (unchanged bool, err error) {
+// track looks a row up in the table state and records its new image, its
+// group and, for a reconciled full file, that the file held it (a delete:
+// forgets the key); unchanged says the image is the one last published
+// and suppression is on, so the row is not produced. An unchanged row is
+// written only when the file or group holding it is new.
+func (p *Publisher) track(t *txn, fw *fileWork, tc *codec.TableCodec, key, val []byte, ev *codec.Event) (unchanged bool, err error) {
 	table, k := fw.file.Table, key[5:] // the key without its schema id
-	if op == codec.OpDelete {
+	if ev.Op == codec.OpDelete {
 		return false, t.sb.Delete(table, k)
+	}
+	bit, err := p.tables.store.GroupBit(t.group)
+	if err != nil {
+		return false, err
 	}
 	var h [tablestate.HashSize]byte
 	fw.hbuf, h = imageHash(fw.hbuf, fw.schemaSum, tc.Image(val))
@@ -252,10 +286,18 @@ func (p *Publisher) track(t *txn, fw *fileWork, tc *codec.TableCodec, key, val [
 	if err != nil {
 		return false, err
 	}
-	if known && e.Hash == h && p.tables.suppress {
+	next := tablestate.Entry{Hash: h, Window: e.Window, Groups: e.Groups | bit, Seen: e.Seen}
+	if sc := &fw.scope; sc.mode != ReconcileOff {
+		next.Seen, next.Window = sc.gen, 0
+		if v := ev.Row.Values; sc.win >= 0 && v[sc.win].Kind == codec.Time {
+			next.Window = v[sc.win].Int
+		}
+	}
+	unchanged = known && e.Hash == h && p.tables.suppress
+	if unchanged && next == e {
 		return true, nil
 	}
-	return false, t.sb.Put(table, k, tablestate.Entry{Hash: h})
+	return unchanged, t.sb.Put(table, k, next)
 }
 
 // markers produces snapshot marker m (its type and counts) on every

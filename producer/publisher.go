@@ -35,6 +35,8 @@ type Publisher struct {
 	dry      *DryRun       // nil: publish for real
 	shutdown time.Duration // bounds an abort after the context ended
 	tables   *tables       // the table state (nil: none)
+	// reconcile says what happens to rows that vanish from full files.
+	reconcile ReconcileConfig
 	// followedTo is the state topic's offset up to which follow read it.
 	followedTo int64
 

@@ -34,7 +34,9 @@ const (
 			{"name":"event_count","type":"long"},
 			{"name":"deletes","type":"long"},
 			{"name":"dead_letters","type":"long"},
-			{"name":"unchanged","type":"long","default":0,"doc":"rows not published: the same image as the one last published for their key"}]}},"default":[]}]}`
+			{"name":"unchanged","type":"long","default":0,"doc":"rows not published: the same image as the one last published for their key"},
+			{"name":"vanished","type":"long","default":0,"doc":"keys known for a full file's scope that it no longer held"},
+			{"name":"vanished_deleted","type":"long","default":0,"doc":"vanished keys deleted (reconcile delete mode), also in event_count and deletes"}]}},"default":[]}]}`
 	deadKeySchema = `{"type":"record","name":"DeadLetterKey","namespace":"sragent","fields":[
 		{"name":"group","type":"string"},{"name":"batch","type":"string"},
 		{"name":"file","type":"string"},{"name":"line","type":"long"}]}`
@@ -97,7 +99,8 @@ func (p *Publisher) batchEvent(status string, w *work, counts map[string]*TableC
 			}
 			total += c.Events
 			cols = append(cols, map[string]any{"data_collection": p.cfg.TopicFor(f.Table),
-				"event_count": c.Events, "deletes": c.Deletes, "dead_letters": c.DeadLetters, "unchanged": c.Unchanged})
+				"event_count": c.Events, "deletes": c.Deletes, "dead_letters": c.DeadLetters, "unchanged": c.Unchanged,
+				"vanished": c.Vanished, "vanished_deleted": c.VanishedDeleted})
 		}
 		v["event_count"] = goavro.Union("long", total)
 		if cols != nil {

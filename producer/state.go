@@ -93,6 +93,11 @@ type TableCount struct {
 	// Unchanged are rows not published: the same image as the last one
 	// published for their key.
 	Unchanged int64 `json:"unchanged,omitempty"`
+	// Vanished are keys known for a full file's scope that it no longer
+	// held; VanishedDeleted those of them removed (reconcile delete mode),
+	// also counted in Events and Deletes.
+	Vanished        int64 `json:"vanished,omitempty"`
+	VanishedDeleted int64 `json:"vanished_deleted,omitempty"`
 }
 
 // Range is one table's extract dates (yyyyMMdd_HHmm, "" for none).

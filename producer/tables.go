@@ -75,10 +75,14 @@ func (ts *tables) close() error {
 	return ts.store.Close()
 }
 
+// stateFormat names the store's entry layout: a store written in another
+// one does not match any checkpoint, so it is emptied.
+const stateFormat = "v2"
+
 // checkpoint is what a store checkpoint must equal for the store to hold
 // the state after the committed progress p.
 func checkpoint(p *Progress) []byte {
-	return fmt.Appendf(nil, "%s|%s|%t|%d|%d|%s", p.Batch, p.Manifest, p.Done, p.File, p.Line, p.Updated.UTC().Format(time.RFC3339Nano))
+	return fmt.Appendf(nil, "%s|%s|%s|%t|%d|%d|%s", stateFormat, p.Batch, p.Manifest, p.Done, p.File, p.Line, p.Updated.UTC().Format(time.RFC3339Nano))
 }
 
 // check compares the store's checkpoints with the committed state just
@@ -188,11 +192,10 @@ func (ts *tables) empty(table string) (bool, error) {
 }
 
 // keeps reports whether rows of table t on topic go through the table
-// state: only tables whose key holds the organisation, so that groups (and
-// agents) with other organisations never share a key, and only on topics
-// that keep every key's last image (compact, not delete).
+// state: only on topics that keep every key's last image (compact, not
+// delete), and only for tables with a key.
 func keeps(t *schemas.Table, expiring bool) bool {
-	return !expiring && slices.Contains(t.Key, schemas.OrgColumn)
+	return !expiring && len(t.Key) > 0
 }
 
 // imageHash identifies a row image under its value schema, named by

@@ -27,6 +27,8 @@ type txn struct {
 	rows      map[[2]string]int64 // table, op
 	dead      map[[2]string]int64 // table, reason
 	unchanged map[string]int64    // table
+	vanished  map[[2]string]int64 // table, "reported" or "deleted"
+	guarded   map[string]int64    // table: files min_ratio kept from deleting
 	began     time.Time
 	// sb holds the transaction's table-state changes (nil: none kept).
 	sb *tablestate.Batch
@@ -78,7 +80,8 @@ func copyProgress(p *Progress) Progress {
 // begin opens a transaction on the group's producer (a dry run: a
 // counting one).
 func (p *Publisher) begin(ctx context.Context, group string) (*txn, error) {
-	t := &txn{group: group, rows: map[[2]string]int64{}, dead: map[[2]string]int64{}, unchanged: map[string]int64{}, began: time.Now()}
+	t := &txn{group: group, rows: map[[2]string]int64{}, dead: map[[2]string]int64{}, unchanged: map[string]int64{},
+		vanished: map[[2]string]int64{}, guarded: map[string]int64{}, began: time.Now()}
 	if p.dry != nil {
 		t.sb = p.tables.batch(group)
 		return t, nil
@@ -128,6 +131,12 @@ func (p *Publisher) commit(ctx context.Context, t *txn, cur *Progress) error {
 	}
 	for table, n := range t.unchanged {
 		p.metrics.unchangedN(table, n)
+	}
+	for k, n := range t.vanished {
+		p.metrics.vanishedN(k[0], k[1], n)
+	}
+	for table, n := range t.guarded {
+		p.metrics.guardedN(table, n)
 	}
 	return nil
 }

@@ -152,6 +152,8 @@ func markerRecord() jsonRecord {
 			optional("row_count", "long", "rows of the full file published as events, on snapshot_end only"),
 			optional("dead_letters", "long", "rows of the full file sent to the dead-letter topic, on snapshot_end only"),
 			optional("unchanged", "long", "rows of the full file not published because their image was the one last published for their key, on snapshot_end only"),
+			optional("vanished", "long", "keys known for the full file's scope that it no longer held, on snapshot_end of a reconciled file only"),
+			optional("vanished_deleted", "long", "vanished keys deleted with a d event and a tombstone (reconcile delete mode), on snapshot_end of a reconciled file only"),
 		}}
 }
 

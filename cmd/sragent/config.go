@@ -32,6 +32,9 @@ type Config struct {
 	Log            LogConfig               `mapstructure:"log"`
 	Shutdown       ShutdownConfig          `mapstructure:"shutdown"`
 	Unchanged      UnchangedConfig         `mapstructure:"unchanged"`
+	// Reconcile decodes straight into the producer's type; its per-table
+	// keys (reconcile.tables.<Table>.*) are the one open-ended section.
+	Reconcile producer.ReconcileConfig `mapstructure:"reconcile"`
 }
 
 // UnchangedConfig says what happens to a row identical to the last image
@@ -99,6 +102,7 @@ func defaultConfig() Config {
 		Metrics:        MetricsConfig{Listen: "127.0.0.1:9464"},
 		Log:            LogConfig{Level: "info", Format: "text", MaxSizeMB: 10, MaxFiles: 5},
 		Unchanged:      UnchangedConfig{Suppress: true},
+		Reconcile:      producer.DefaultReconcile(),
 		Shutdown:       ShutdownConfig{Timeout: 15 * time.Second},
 	}
 }
@@ -168,17 +172,23 @@ func applyEnv(v *viper.Viper, environ []string) error {
 	for k := range defaults {
 		byEnv[envName(k)] = k
 	}
+	tables := map[string]string{} // per-table keys, set together
 	for _, kv := range environ {
 		name, val, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, "SRAGENT_") {
 			continue
 		}
-		key, ok := byEnv[name]
+		if key, ok := byEnv[name]; ok {
+			v.Set(key, val)
+			continue
+		}
+		key, ok := tableKeyOfEnv(name)
 		if !ok {
 			return fmt.Errorf("environment: unknown variable %s (see deploy/README.md for the keys)", name)
 		}
-		v.Set(key, val)
+		tables[key] = val
 	}
+	setTableKeys(v, tables)
 	return nil
 }
 
@@ -189,7 +199,7 @@ func envName(key string) string {
 func checkKeys(keys []string) error {
 	var unknown []string
 	for _, k := range keys {
-		if _, ok := defaults[k]; !ok {
+		if _, ok := defaults[k]; !ok && !isTableKey(k) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -277,6 +287,9 @@ func (c Config) Validate() error {
 	if c.Quarantine.Dir == "" {
 		bad("quarantine.dir", "must be set")
 	}
+	if err := c.Reconcile.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -340,5 +353,5 @@ func (c Config) Agent() producer.AgentConfig {
 	d, _ := c.Dialect() // validated by loadConfig
 	return producer.AgentConfig{InputDir: c.Input.Dir, ArchiveDir: c.Archive.Dir, QuarantineDir: c.Quarantine.Dir,
 		Settle: c.Input.Settle, FutureTolerance: c.Input.FutureTolerance, ShutdownTimeout: c.Shutdown.Timeout, Dialect: d,
-		StateDir: c.State.Dir, SuppressUnchanged: c.Unchanged.Suppress, Kafka: c.Kafka, Registry: c.SchemaRegistry}
+		StateDir: c.State.Dir, SuppressUnchanged: c.Unchanged.Suppress, Reconcile: c.Reconcile, Kafka: c.Kafka, Registry: c.SchemaRegistry}
 }

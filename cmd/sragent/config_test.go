@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sragent/sragent/producer"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -50,6 +53,21 @@ func TestConfigFileAndEnvironment(t *testing.T) {
 	}
 }
 
+// Per-table reconcile keys come from the file and the environment, and
+// an environment variable for one table leaves the file's other tables.
+func TestReconcileTableKeys(t *testing.T) {
+	p := writeConfig(t, "reconcile:\n  mode: delete\n  tables:\n    SRCode:\n      window_column: DateEvent\n      window_months: 24\n")
+	c, err := loadConfig(p, []string{"SRAGENT_RECONCILE_TABLES_SRPATIENT_MODE=off", "SRAGENT_RECONCILE_TABLES_SRCODE_WINDOW_MONTHS=6"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := producer.ReconcileConfig{Mode: producer.ReconcileDelete, Shared: producer.ReconcileOff, MinRatio: 0.5,
+		Tables: map[string]producer.TableReconcile{"srcode": {WindowColumn: "DateEvent", WindowMonths: 6}, "srpatient": {Mode: producer.ReconcileOff}}}
+	if !reflect.DeepEqual(c.Reconcile, want) || !reflect.DeepEqual(c.Agent().Reconcile, want) {
+		t.Errorf("reconcile %+v, want %+v", c.Reconcile, want)
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	tests := []struct {
 		name, file string
@@ -71,6 +89,12 @@ func TestConfigErrors(t *testing.T) {
 		{"no registry", "schema_registry:\n  url: ''\n", nil, "schema_registry.url: must be set"},
 		{"bad log level", "log:\n  level: loud\n", nil, "log.level"},
 		{"not yaml", "input: [\n", nil, "read config"},
+		{"bad reconcile mode", "reconcile:\n  mode: purge\n", nil, "reconcile.mode: must be off, report or delete"},
+		{"bad table mode", "reconcile:\n  tables:\n    SRCode: {mode: purge}\n", nil, "reconcile.tables.srcode.mode"},
+		{"unknown table key", "reconcile:\n  tables:\n    SRCode: {window: 3}\n", nil, "unknown key(s) reconcile.tables.srcode.window"},
+		{"window without months", "reconcile:\n  tables:\n    SRCode: {window_column: DateEvent}\n", nil, "window_column and a positive window_months"},
+		{"bad min_ratio", "", []string{"SRAGENT_RECONCILE_MIN_RATIO=2"}, "reconcile.min_ratio"},
+		{"unknown table env", "", []string{"SRAGENT_RECONCILE_TABLES_SRCODE_WINDOW=3"}, "unknown variable SRAGENT_RECONCILE_TABLES_SRCODE_WINDOW"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -51,13 +52,19 @@ func liveMetricNames(t *testing.T) map[string]bool {
 	k := brokerAndRegistry(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
-	g := srgen.New(srgen.Options{Seed: 61, Groups: 1, Orgs: 1, Batches: 2, Rows: 20})
+	g := srgen.New(srgen.Options{Seed: 61, Groups: 1, Orgs: 1, Batches: 3, Rows: 20})
 	if err := g.Write(in); err != nil {
 		t.Fatal(err)
 	}
 	f := filepath.Join(in, "group1", g.BatchName(1), "SRMapping.csv")
 	raw, _ := os.ReadFile(f)
 	os.WriteFile(f, append(raw, []byte("x,1,y\r\n")...), 0o644)
+	// Batch 2's SRCode re-bulk cut to its first row: its other rows vanish
+	// (reported, the default), under min_ratio.
+	f = filepath.Join(in, "group1", g.BatchName(2), "SRCode.csv")
+	raw, _ = os.ReadFile(f)
+	lines := bytes.SplitAfter(raw, []byte("\n"))
+	os.WriteFile(f, bytes.Join(lines[:2], nil), 0o644)
 	cfg, err := loadConfig(writeConfig(t, fmt.Sprintf("input: {dir: %q, settle: 0s}\narchive: {dir: %q}\nstate: {dir: %q}\n%s",
 		in, filepath.Join(dir, "a"), filepath.Join(dir, "state"), kafkaConfig(k, ""))), nil)
 	if err != nil {
@@ -180,7 +187,7 @@ func TestDeployArtifacts(t *testing.T) {
 	}
 	readYAML(t, mounts[prom.RuleFiles[0]], &alerts)
 	want := map[string]bool{"SragentDown": true, "SragentNoBatch26h": true, "SragentChainHalted": true, "SragentCutoffAge18Days": true,
-		"SragentDeadLetters": true, "SragentPublishErrors": true, "SragentTransactionAborts": true}
+		"SragentDeadLetters": true, "SragentPublishErrors": true, "SragentTransactionAborts": true, "SragentReconcileGuarded": true}
 	for _, r := range alerts.Groups[0].Rules {
 		delete(want, r.Alert)
 		checkExpr(t, "alert "+r.Alert, r.Expr, names)

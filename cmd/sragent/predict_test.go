@@ -111,7 +111,7 @@ func TestValidatePredictsPublish(t *testing.T) {
 	}
 	for key, b := range predicted {
 		group, batch, _ := strings.Cut(key, "/")
-		if !containsRow(pub.stdout, group, batch, b.Outcome.String(), fmt.Sprint(b.Events), fmt.Sprint(b.Deletes), fmt.Sprint(b.DeadLetters), fmt.Sprint(b.Unchanged)) {
+		if !containsRow(pub.stdout, group, batch, b.Outcome.String(), fmt.Sprint(b.Events), fmt.Sprint(b.Deletes), fmt.Sprint(b.DeadLetters), fmt.Sprint(b.Unchanged), vanished(b.Vanished, b.VanishedDeleted)) {
 			t.Errorf("publish did not do what validate predicted for %s (%s, %d events, %d dead letters):\n%s", key, b.Outcome, b.Events, b.DeadLetters, pub.stdout)
 		}
 	}

@@ -125,9 +125,10 @@ func writePass(w io.Writer, pass *producer.Pass) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "group\tbatch\toutcome\tevents\tdeletes\tdead letters\tunchanged\t")
+	fmt.Fprintln(tw, "group\tbatch\toutcome\tevents\tdeletes\tdead letters\tunchanged\tvanished\t")
 	for _, b := range pass.Batches {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t\n", b.Group, b.Batch, b.Outcome, b.Events, b.Deletes, b.DeadLetters, b.Unchanged)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t\n", b.Group, b.Batch, b.Outcome, b.Events, b.Deletes, b.DeadLetters, b.Unchanged,
+			vanished(b.Vanished, b.VanishedDeleted))
 	}
 	tw.Flush()
 	for _, b := range pass.Batches {

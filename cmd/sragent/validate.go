@@ -82,6 +82,10 @@ type summary struct {
 	Events      int64                    `json:"events"`
 	DeadLetters int64                    `json:"dead_letters"`
 	Unchanged   int64                    `json:"unchanged"`
+	// Vanished are keys full files no longer hold; VanishedDeleted the
+	// ones publish deletes (reconcile delete mode).
+	Vanished        int64 `json:"vanished"`
+	VanishedDeleted int64 `json:"vanished_deleted"`
 }
 
 // validate runs the dry run over dirs (all pending batches when empty).
@@ -111,6 +115,8 @@ func (a *app) validate(ctx context.Context, cfg Config, dirs []string, dry produ
 		rep.Summary.Events += b.Events
 		rep.Summary.DeadLetters += b.DeadLetters
 		rep.Summary.Unchanged += b.Unchanged
+		rep.Summary.Vanished += b.Vanished
+		rep.Summary.VanishedDeleted += b.VanishedDeleted
 	}
 	return rep, err
 }
@@ -152,7 +158,7 @@ func writeHuman(w io.Writer, rep *report) error {
 		}
 		if len(br.Files) > 0 {
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "  file\tmode\tcontinuity\tevents\tdeletes\tdead letters\tunchanged\t")
+			fmt.Fprintln(tw, "  file\tmode\tcontinuity\tevents\tdeletes\tdead letters\tunchanged\tvanished\t")
 			for _, f := range br.Files {
 				where, cont := "", f.Continuity
 				if f.InZip {
@@ -161,7 +167,8 @@ func writeHuman(w io.Writer, rep *report) error {
 				if cont == "" {
 					cont = "-"
 				}
-				fmt.Fprintf(tw, "  %s%s\t%s\t%s\t%d\t%d\t%d\t%d\t\n", f.File, where, f.Mode, cont, f.Events, f.Deletes, f.DeadLetters, f.Unchanged)
+				fmt.Fprintf(tw, "  %s%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t\n", f.File, where, f.Mode, cont, f.Events, f.Deletes, f.DeadLetters, f.Unchanged,
+					vanished(f.Vanished, f.VanishedDeleted))
 			}
 			tw.Flush()
 		}
@@ -179,7 +186,16 @@ func writeHuman(w io.Writer, rep *report) error {
 			counts = append(counts, fmt.Sprintf("%d %s", n, o))
 		}
 	}
-	fmt.Fprintf(&b, "%d batches: %s; %d events, %d dead letters, %d unchanged rows not published\n", s.Batches, strings.Join(counts, ", "), s.Events, s.DeadLetters, s.Unchanged)
+	fmt.Fprintf(&b, "%d batches: %s; %d events, %d dead letters, %d unchanged rows not published, %d rows vanished (%d deleted)\n",
+		s.Batches, strings.Join(counts, ", "), s.Events, s.DeadLetters, s.Unchanged, s.Vanished, s.VanishedDeleted)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// vanished renders a file's vanished count and how many are deleted.
+func vanished(n, deleted int64) string {
+	if deleted > 0 {
+		return fmt.Sprintf("%d (%d deleted)", n, deleted)
+	}
+	return fmt.Sprint(n)
 }

@@ -3,6 +3,8 @@ package tablestate
 import (
 	"bytes"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -148,3 +150,67 @@ func (b *Batch) Commit(cp []byte) error {
 // Discard ends the batch without writing anything (the transaction was
 // aborted).
 func (b *Batch) Discard() { b.close() }
+
+// Overflowed reports whether a dry batch has forgotten its changes (past
+// its limit): its lookups and scans no longer see them.
+func (b *Batch) Overflowed() bool { return b.overflow }
+
+// Scan calls fn for every key of table starting with one of prefixes
+// (sorted, none a prefix of another), as the batch leaves it: the store's
+// keys with the batch's changes over them, then the keys only the batch
+// holds. fn may change the batch (its changes are not seen again by this
+// scan).
+func (b *Batch) Scan(table string, prefixes [][]byte, fn func(key []byte, e Entry) error) error {
+	base := rowKey(nil, table, nil)
+	only := map[string]bool{} // the batch's keys under a prefix, not in the store
+	for k, c := range b.pending {
+		if c.deleted || len(k) < len(base) || k[:len(base)] != string(base) {
+			continue
+		}
+		for _, p := range prefixes {
+			if strings.HasPrefix(k[len(base):], string(p)) {
+				only[k] = true
+				break
+			}
+		}
+	}
+	for _, p := range prefixes {
+		lower := rowKey(nil, table, p)
+		it, err := b.s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+		if err != nil {
+			return fmt.Errorf("table state: %w", err)
+		}
+		for it.First(); it.Valid(); it.Next() {
+			rk := it.Key()
+			e, err := Entry{}, error(nil)
+			if c, ok := b.pending[string(rk)]; ok {
+				delete(only, string(rk))
+				if c.deleted {
+					continue
+				}
+				e = c.e
+			} else if e, err = decodeEntry(it.Value()); err != nil {
+				it.Close()
+				return err
+			}
+			if err := fn(bytes.Clone(rk[len(base):]), e); err != nil {
+				it.Close()
+				return err
+			}
+		}
+		if err := it.Close(); err != nil {
+			return fmt.Errorf("table state: %w", err)
+		}
+	}
+	keys := make([]string, 0, len(only))
+	for k := range only {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := fn([]byte(k[len(base):]), b.pending[k].e); err != nil {
+			return err
+		}
+	}
+	return nil
+}

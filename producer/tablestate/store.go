@@ -1,7 +1,9 @@
 // Package tablestate keeps an agent's table state on disk: for every key
-// it has published, the hash of its last published image, its
-// organisation and its window value. Keys are the agent's, whichever
-// group wrote them last (two groups can hold the same organisation), and
+// it has published (the key holds the organisation of an organisation's
+// table), the hash of its last published image, its window value, the
+// groups holding it and the last full file that held it. Keys are the
+// agent's, whichever group wrote them last (two groups can hold the same
+// organisation, and every group the same shared rows), and
 // each group's checkpoint says how far the state reflects that group's
 // commits. It is derived state (the table topics are its changelog): the
 // owner trusts it only while every group's checkpoint equals the one
@@ -19,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"os"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -35,13 +38,17 @@ type Entry struct {
 	Hash [HashSize]byte
 	// Window is the key's window-column value (Unix ms), 0 for none.
 	Window int64
-	// Org is the key's IDOrganisationVisibleTo ("" for shared tables).
-	Org string
+	// Groups are the groups holding the key, one bit each (GroupBit).
+	Groups uint64
+	// Seen names the last full file whose rows held the key (0: none).
+	Seen uint64
 }
 
 // Store is the table state of every group of one agent.
 type Store struct {
-	db *pebble.DB
+	db       *pebble.DB
+	bits     map[string]uint64 // GroupBit's, as read or assigned
+	readOnly bool
 }
 
 // Options size the store.
@@ -93,14 +100,14 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open table state in %s: %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, bits: map[string]uint64{}, readOnly: opts.ReadOnly}, nil
 }
 
 // Close closes the store.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Key layout: 'k' table 0 key → entry; 'c' group → checkpoint. Table
-// names never hold a zero byte.
+// Key layout: 'k' table 0 key → entry; 'c' group → checkpoint; 'g' group
+// → its bit in Entry.Groups. Table names never hold a zero byte.
 func rowKey(dst []byte, table string, key []byte) []byte {
 	dst = append(dst, 'k')
 	dst = append(dst, table...)
@@ -113,7 +120,8 @@ func checkpointKey(group string) []byte { return append([]byte{'c'}, group...) }
 func encodeEntry(dst []byte, e Entry) []byte {
 	dst = append(dst, e.Hash[:]...)
 	dst = binary.AppendVarint(dst, e.Window)
-	return append(dst, e.Org...)
+	dst = binary.AppendUvarint(dst, e.Groups)
+	return binary.AppendUvarint(dst, e.Seen)
 }
 
 func decodeEntry(b []byte) (Entry, error) {
@@ -122,13 +130,71 @@ func decodeEntry(b []byte) (Entry, error) {
 		return e, errors.New("table state: short entry")
 	}
 	copy(e.Hash[:], b)
-	w, n := binary.Varint(b[HashSize:])
-	if n <= 0 {
+	b = b[HashSize:]
+	var n, m, k int
+	e.Window, n = binary.Varint(b)
+	if n > 0 {
+		e.Groups, m = binary.Uvarint(b[n:])
+	}
+	if m > 0 {
+		e.Seen, k = binary.Uvarint(b[n+m:])
+	}
+	if n <= 0 || m <= 0 || k <= 0 || n+m+k != len(b) {
 		return e, errors.New("table state: bad entry")
 	}
-	e.Window, e.Org = w, string(b[HashSize+n:])
 	return e, nil
 }
+
+// MaxGroups is how many groups one store can tell apart.
+const MaxGroups = 64
+
+// GroupBit returns group's bit in Entry.Groups, assigning the next free
+// one the first time (written at once: entries only use a bit the store
+// already records).
+func (s *Store) GroupBit(group string) (uint64, error) {
+	if bit, ok := s.bits[group]; ok {
+		return bit, nil
+	}
+	v, closer, err := s.db.Get(groupKey(group))
+	switch {
+	case err == nil:
+		bit := uint64(1) << (v[0] % MaxGroups)
+		closer.Close()
+		s.bits[group] = bit
+		return bit, nil
+	case !errors.Is(err, pebble.ErrNotFound):
+		return 0, fmt.Errorf("table state: %w", err)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{'g'}, UpperBound: []byte{'h'}})
+	if err != nil {
+		return 0, fmt.Errorf("table state: %w", err)
+	}
+	n := 0
+	for it.First(); it.Valid(); it.Next() {
+		n++
+	}
+	if err := it.Close(); err != nil {
+		return 0, fmt.Errorf("table state: %w", err)
+	}
+	if n >= MaxGroups {
+		return 0, fmt.Errorf("table state: more than %d reporting groups", MaxGroups)
+	}
+	for _, bit := range s.bits {
+		n = max(n, bits.TrailingZeros64(bit)+1) // a read-only store's own
+	}
+	if n >= MaxGroups {
+		return 0, fmt.Errorf("table state: more than %d reporting groups", MaxGroups)
+	}
+	if !s.readOnly {
+		if err := s.db.Set(groupKey(group), []byte{byte(n)}, pebble.Sync); err != nil {
+			return 0, fmt.Errorf("table state: %w", err)
+		}
+	}
+	s.bits[group] = uint64(1) << n
+	return s.bits[group], nil
+}
+
+func groupKey(group string) []byte { return append([]byte{'g'}, group...) }
 
 // Get returns the state of a key of table, if there is one.
 func (s *Store) Get(table string, key []byte) (Entry, bool, error) {
@@ -213,7 +279,8 @@ func (s *Store) Scan(table string, fn func(key []byte, e Entry) error) error {
 func (s *Store) Reset(checkpoints map[string][]byte) error {
 	b := s.db.NewBatch()
 	defer b.Close()
-	if err := b.DeleteRange([]byte{'c'}, []byte{'l'}, nil); err != nil { // 'c'... and 'k'...
+	clear(s.bits)
+	if err := b.DeleteRange([]byte{'c'}, []byte{'l'}, nil); err != nil { // 'c'..., 'g'... and 'k'...
 		return fmt.Errorf("table state: %w", err)
 	}
 	for g, cp := range checkpoints {

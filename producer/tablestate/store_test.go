@@ -3,6 +3,7 @@ package tablestate
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,7 @@ func open(t *testing.T, dir string) *Store {
 }
 
 func entry(n int) Entry {
-	e := Entry{Window: int64(n) * 1000, Org: "A" + strconv.Itoa(n%3)}
+	e := Entry{Window: int64(n) * 1000, Groups: uint64(1) << (n % 3), Seen: uint64(n)}
 	binary.BigEndian.PutUint64(e.Hash[:], uint64(n))
 	return e
 }
@@ -228,5 +229,101 @@ func BenchmarkStorePut(b *testing.B) {
 	})
 	if b.N >= 100000 {
 		b.ReportMetric(float64(size)/float64(b.N)*1e6/(1<<20), "MiB/Mkeys")
+	}
+}
+
+// A scan sees the store's keys under its prefixes with the batch's
+// changes over them (a put replaces, a delete hides), then the keys only
+// the batch holds; never another prefix's or another table's keys. A dry
+// batch scans the same way.
+func TestBatchScan(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	b := s.NewBatch("g1")
+	for _, k := range []string{"a1", "a2", "a3", "b1", "c1"} {
+		if err := b.Put("T", []byte(k), entry(int(k[1]-'0'))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Put("U", []byte("a9"), entry(9)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit([]byte("cp")); err != nil {
+		t.Fatal(err)
+	}
+	for _, dry := range []bool{false, true} {
+		b := s.NewBatch("g1")
+		if dry {
+			b = s.NewDryBatch("g1", 100)
+		}
+		must := func(err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(b.Put("T", []byte("a2"), entry(7)))
+		must(b.Delete("T", []byte("a3")))
+		must(b.Put("T", []byte("a5"), entry(5)))
+		must(b.Put("T", []byte("b2"), entry(2)))
+		must(b.Put("T", []byte("d1"), entry(1)))
+		var got []string
+		err := b.Scan("T", [][]byte{[]byte("a"), []byte("b")}, func(k []byte, e Entry) error {
+			got = append(got, string(k)+"="+strconv.Itoa(int(e.Seen)))
+			return nil
+		})
+		must(err)
+		want := "[a1=1 a2=7 b1=1 a5=5 b2=2]"
+		if g := fmt.Sprint(got); g != want {
+			t.Errorf("dry %t: scan %s, want %s", dry, g, want)
+		}
+		b.Discard()
+	}
+}
+
+// A group's bit is assigned once and kept (across a reopen); a read-only
+// store assigns new bits in memory only; the 65th group is an error, not
+// a shared bit.
+func TestGroupBits(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	seen := map[uint64]bool{}
+	for i := range MaxGroups {
+		bit, err := s.GroupBit("g" + strconv.Itoa(i))
+		if err != nil || bit == 0 || seen[bit] {
+			t.Fatalf("group %d: bit %x %v", i, bit, err)
+		}
+		seen[bit] = true
+	}
+	if _, err := s.GroupBit("one too many"); err == nil {
+		t.Error("a 65th group got a bit")
+	}
+	g5, _ := s.GroupBit("g5")
+	if err := s.Reset(map[string][]byte{}); err != nil {
+		t.Fatal(err)
+	}
+	if bit, _ := s.GroupBit("new"); bit != 1 {
+		t.Errorf("after a reset the first group gets bit %x, want 1", bit)
+	}
+	if bit, _ := s.GroupBit("g5"); bit != 2 {
+		t.Errorf("after a reset g5 gets bit %x (had %x), want 2", bit, g5)
+	}
+	s.Close()
+	s = open(t, dir)
+	if bit, _ := s.GroupBit("g5"); bit != 2 {
+		t.Errorf("after a reopen g5 has bit %x, want 2", bit)
+	}
+	s.Close()
+	ro, err := Open(dir, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bit, err := ro.GroupBit("dry"); err != nil || bit != 4 {
+		t.Errorf("read-only: bit %x %v, want 4", bit, err)
+	}
+	ro.Close()
+	s = open(t, dir)
+	defer s.Close()
+	if bit, _ := s.GroupBit("other"); bit != 4 {
+		t.Errorf("the read-only store wrote its bit: the next group gets %x, want 4", bit)
 	}
 }

@@ -55,6 +55,17 @@ func shared(table string) bool {
 	return t.Scope == schemas.Shared
 }
 
+// view is the group whose content gr's file of table holds: a shared
+// table is the same reference data in every group (SystmOne's staff and
+// organisations do not depend on the extract), so every group writes the
+// first group's, with its own copy of the state.
+func (g *Generator) view(gr *group, table string) *group {
+	if !shared(table) {
+		return gr
+	}
+	return &group{name: "shared", orgs: g.groups[0].orgs, state: gr.state}
+}
+
 func (gr *group) tableState(g *Generator, table string) *tableState {
 	st := gr.state[table]
 	if st == nil {
@@ -73,6 +84,7 @@ func (g *Generator) table(w io.Writer, gr *group, b int, fs fileSpec) error {
 	cols := columns(fs.table, fs.removed)
 	cw := &csvWriter{w: w, utf8: g.opt.UTF8, quoteAll: gr.name == "group2"}
 	cw.record(cols)
+	gr = g.view(gr, fs.table)
 	st := gr.tableState(g, fs.table)
 	orgs := gr.orgs
 	if shared(fs.table) {
@@ -142,6 +154,7 @@ func (g *Generator) Expected(groupName, table string) map[int64]map[string]strin
 	if gr == nil {
 		return nil
 	}
+	gr = g.view(gr, table)
 	st := gr.tableState(g, table)
 	cols := columns(table, false)
 	orgs := gr.orgs
