@@ -287,7 +287,9 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 	cutoff := b.Manifest.CutOffTime()
 	b.Close()
 	rep.Result = res
-	if err != nil && gone() {
+	if (err != nil || res.Outcome == Invalid || res.Outcome == Conflict) && gone() {
+		// Another agent archived it while this one read it: its files
+		// vanished under the structure pass, which is no fault of theirs.
 		return true, nil
 	}
 	if err != nil {

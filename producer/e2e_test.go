@@ -84,6 +84,7 @@ type event struct {
 	partition int32
 	offset    int64
 	key       map[string]any
+	raw       []byte         // the key's bytes
 	value     map[string]any // nil for a tombstone
 	marker    string
 }
@@ -104,7 +105,7 @@ func (e *env) consume(topics ...string) []event {
 			return // the test's own
 		}
 		ev := event{topic: r.Topic, partition: r.Partition, offset: r.Offset}
-		ev.key = dec.decode(e.t, r.Key)
+		ev.key, ev.raw = dec.decode(e.t, r.Key), r.Key
 		if r.Value != nil {
 			ev.value = dec.decode(e.t, r.Value)
 		}

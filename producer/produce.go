@@ -137,15 +137,18 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		line := sc.Line()
 		var re *codec.RowError
 		switch {
-		case line < cur.Line:
-			// Committed before a restart; a dead letter's key marks were
-			// too, but whether one was unreadable is found again.
-			if errors.As(err, &re) && fw.scope.mode != ReconcileOff {
-				if _, ok := sc.KeyRow(); !ok {
-					fw.scope.blind = true
-				}
+		case line < cur.Line && (err == nil || errors.As(err, &re)):
+			// Committed before a restart. A reconciled file's keys are
+			// marked as held again (a store rebuilt from the topics does
+			// not know the unchanged ones), and whether a dead letter's
+			// key was unreadable is found again.
+			if err := p.reseen(t, fw, tc, sc, row, err); err != nil {
+				p.tables.failed(t, err)
+				p.stale = true
 			}
-			continue
+			if t.records < p.cfg.TxnRecords {
+				continue
+			}
 		case errors.As(err, &re):
 			if err := p.deadLetter(ctx, t, w, fw, count, re, sc.Fields()); err != nil {
 				return t, err
@@ -185,7 +188,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 				count.Deletes++
 			}
 		}
-		cur.Line = line + 1
+		cur.Line = max(cur.Line, line+1)
 		if t.records >= p.cfg.TxnRecords || t.bytes >= p.cfg.TxnBytes || (n%1024 == 0 && time.Since(t.began) > p.cfg.TxnTimeout/2) {
 			flush()
 			if err := p.commit(ctx, t, cur); err != nil {
@@ -212,6 +215,11 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		}
 		if r != nil {
 			end.Vanished, end.VanishedDeleted = &r.vanished, &r.deleted
+		}
+		if t.sb != nil && fw.keeps {
+			if err := t.sb.Complete(fw.file.Table, w.batch.Group); err != nil {
+				return t, err
+			}
 		}
 		if err := p.markers(ctx, t, fw, tc, end); err != nil {
 			return t, err
@@ -273,25 +281,27 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 // written only when the file or group holding it is new.
 func (p *Publisher) track(t *txn, fw *fileWork, tc *codec.TableCodec, key, val []byte, ev *codec.Event) (unchanged bool, err error) {
 	table, k := fw.file.Table, key[5:] // the key without its schema id
+	e, known, err := t.sb.Get(table, k, fw.fresh)
+	if err != nil {
+		return false, err
+	}
 	if ev.Op == codec.OpDelete {
-		return false, t.sb.Delete(table, k)
+		return false, t.sb.Forget(table, k, e.Groups)
 	}
 	bit, err := p.tables.store.GroupBit(t.group)
 	if err != nil {
 		return false, err
 	}
+	if fw.scope.mode != ReconcileOff {
+		if err := t.sb.MarkSeen(table, bit, k, fw.scope.gen); err != nil {
+			return false, err
+		}
+	}
 	var h [tablestate.HashSize]byte
 	fw.hbuf, h = imageHash(fw.hbuf, fw.schemaSum, tc.Image(val))
-	e, known, err := t.sb.Get(table, k, fw.fresh)
-	if err != nil {
-		return false, err
-	}
-	next := tablestate.Entry{Hash: h, Window: e.Window, Groups: e.Groups | bit, Seen: e.Seen}
-	if sc := &fw.scope; sc.mode != ReconcileOff {
-		next.Seen, next.Window = sc.gen, 0
-		if v := ev.Row.Values; sc.win >= 0 && v[sc.win].Kind == codec.Time {
-			next.Window = v[sc.win].Int
-		}
+	next := tablestate.Entry{Hash: h, Groups: e.Groups | bit}
+	if sc := &fw.scope; sc.win >= 0 && ev.Row.Values[sc.win].Kind == codec.Time {
+		next.Window = ev.Row.Values[sc.win].Int
 	}
 	unchanged = known && e.Hash == h && p.tables.suppress
 	if unchanged && next == e {

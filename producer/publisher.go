@@ -173,8 +173,14 @@ func (p *Publisher) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := p.tables.check(st); err != nil {
+	want, err := p.tables.check(st)
+	if err != nil {
 		return err
+	}
+	if want != nil {
+		if err := p.tables.rebuilt(ctx, want, st, p.rebuildTables(ctx, want, st)); err != nil {
+			return err
+		}
 	}
 	p.state, p.stale = st, false
 	return nil

@@ -3,10 +3,9 @@ package producer
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
-	"time"
 
+	"github.com/sragent/sragent/manifest"
 	"github.com/sragent/sragent/schemas"
 )
 
@@ -105,6 +104,16 @@ func (c ReconcileConfig) table(t *schemas.Table) (mode string, tr TableReconcile
 	return mode, tr
 }
 
+// windowColumn returns the window column configured for table, or "".
+func (c ReconcileConfig) windowColumn(table string) string {
+	for name, x := range c.Tables {
+		if strings.EqualFold(name, table) {
+			return x.WindowColumn
+		}
+	}
+	return ""
+}
+
 // orgKeyed reports whether a table's keys start with the organisation, so
 // that a full file's scope is the organisations it holds; any other table
 // is reconciled as a shared one.
@@ -113,7 +122,7 @@ func orgKeyed(t *schemas.Table) bool { return len(t.Key) > 0 && t.Key[0] == sche
 // scope is how a full file is reconciled.
 type scope struct {
 	mode string // ReconcileOff for a delta or a table without state
-	// gen names the file in Entry.Seen: its rows are marked with it.
+	// gen names the file in seen marks: its rows are marked with it.
 	gen uint64
 	// win is the window column's field (-1: no window); rows whose value
 	// is from winFrom on (Unix ms) are in scope.
@@ -124,29 +133,30 @@ type scope struct {
 	blind bool
 }
 
-// newScope works out how fw is reconciled; a window it cannot apply is a
-// warning and no reconciliation (nothing can be known to be in scope).
+// newScope works out how fw is reconciled, and for every file of a table
+// with a window (deltas too: a delta that moves a row's date moves it in
+// or out of the window) where the window column is; a window it cannot
+// apply is a warning and no reconciliation (nothing can be known to be in
+// scope).
 func (p *Publisher) newScope(w *work, fw *fileWork) scope {
 	sc := scope{mode: ReconcileOff, win: -1}
-	if !fw.full || !fw.keeps {
+	if !fw.keeps {
 		return sc
 	}
 	mode, tr := p.reconcile.table(fw.table)
-	if mode == ReconcileOff {
-		return sc
-	}
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%s\x00%s", w.batch.Group, w.batch.Name, fw.file.Name)
-	sc.mode, sc.gen = mode, h.Sum64()|1
-	if tr.WindowColumn == "" {
-		return sc
-	}
-	for i, c := range fw.tc.Columns() {
-		if strings.EqualFold(c.Name, tr.WindowColumn) && (c.Type == schemas.DateTime || c.Type == schemas.DateTimeMinutes) {
-			sc.win = i
+	if tr.WindowColumn != "" {
+		for i, c := range fw.tc.Columns() {
+			if strings.EqualFold(c.Name, tr.WindowColumn) && (c.Type == schemas.DateTime || c.Type == schemas.DateTimeMinutes) {
+				sc.win = i
+			}
 		}
 	}
+	if mode == ReconcileOff || !fw.full {
+		return sc
+	}
+	sc.mode, sc.gen = mode, fileGen(w.batch.Group, w.batch.Name, fw.file.Name)
 	switch {
+	case tr.WindowColumn == "":
 	case sc.win < 0:
 		sc.mode = ReconcileOff
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Line: 1, Column: tr.WindowColumn,
@@ -156,7 +166,8 @@ func (p *Publisher) newScope(w *work, fw *fileWork) scope {
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name,
 			Reason: "the batch has no cut-off for the reconcile window: the file is not reconciled"})
 	default:
-		sc.winFrom = w.cutOff.In(time.UTC).AddDate(0, -tr.WindowMonths, 0).UnixMilli()
+		// Months as the UK calendar counts them, from the cut-off's day.
+		sc.winFrom = w.cutOff.In(manifest.London).AddDate(0, -tr.WindowMonths, 0).UnixMilli()
 	}
 	return sc
 }

@@ -104,6 +104,7 @@ func TestReconcileFullFiles(t *testing.T) {
 		name          string
 		rc            ReconcileConfig
 		first, second string
+		delta         string // published between them
 		want          []string
 		vanished, del int64
 		warning       string
@@ -120,6 +121,9 @@ func TestReconcileFullFiles(t *testing.T) {
 		{name: "a window keeps older rows", rc: window,
 			first: pats("A1", 1, 5, "n", old) + pats("A1", 6, 10, "n", recent), second: pats("A1", 6, 9, "n", recent),
 			want: ids("A1", 1, 9), vanished: 1, del: 1},
+		{name: "a delta moves a row out of the window", rc: window,
+			first: pats("A1", 1, 10, "n", recent), delta: pats("A1", 10, 10, "n", old), second: pats("A1", 1, 9, "n", recent),
+			want: ids("A1", 1, 10)},
 		{name: "a month-limited file without a window, default mode", rc: DefaultReconcile(),
 			first: pats("A1", 1, 5, "n", old) + pats("A1", 6, 10, "n", recent), second: pats("A1", 6, 9, "n", recent),
 			want: ids("A1", 1, 10), vanished: 6, warning: "min_ratio"},
@@ -144,6 +148,10 @@ func TestReconcileFullFiles(t *testing.T) {
 			ctx := context.Background()
 			e.batchOf("g1", "20240101_0300", "", tableFile{"SRPatient", true, reconcilePatients + tt.first})
 			e.mustRun(ctx)
+			if tt.delta != "" {
+				e.batchOf("g1", "20240101_0900", "20240101_0300", tableFile{"SRPatient", false, reconcilePatients + tt.delta})
+				e.mustRun(ctx)
+			}
 			e.batchOf("g1", "20240102_0300", "", tableFile{"SRPatient", true, reconcilePatients + tt.second})
 			reg := prometheus.NewRegistry()
 			a, err := Open(ctx, e.agentConfig(), WithMetrics(NewMetrics(reg, "test")))

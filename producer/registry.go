@@ -105,6 +105,15 @@ func frame(dst []byte, id int) []byte {
 	return binary.BigEndian.AppendUint32(dst, uint32(id))
 }
 
+// SchemaText returns the schema registered under id.
+func (r *Registry) SchemaText(ctx context.Context, id int) (string, error) {
+	s, err := r.cl.SchemaByID(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("schema registry: schema %d: %w", id, err)
+	}
+	return s.Schema, nil
+}
+
 // Ping checks that the registry answers.
 func (r *Registry) Ping(ctx context.Context) error {
 	if _, err := r.cl.Subjects(ctx); err != nil {

@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -17,7 +18,7 @@ import (
 )
 
 // dryLimit bounds the changes a dry run keeps in memory per group.
-const dryLimit = 200_000
+var dryLimit = 200_000
 
 // tables is the Publisher's use of the table-state store: the hash of
 // every key's last published image, so that an unchanged row is not
@@ -86,11 +87,12 @@ func checkpoint(p *Progress) []byte {
 }
 
 // check compares the store's checkpoints with the committed state just
-// read: unless every group's is the committed one, the store is emptied
-// and takes the committed checkpoints (a dry run only distrusts it).
-func (ts *tables) check(st *State) error {
+// read: unless every group's is the committed one, it returns the
+// committed checkpoints the store must be rebuilt to (a dry run only
+// distrusts it).
+func (ts *tables) check(st *State) (map[string][]byte, error) {
 	if ts == nil || ts.store == nil {
-		return nil
+		return nil, nil
 	}
 	want := map[string][]byte{}
 	for g, prog := range st.Groups {
@@ -98,7 +100,7 @@ func (ts *tables) check(st *State) error {
 	}
 	groups, err := ts.store.Groups()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	same := !ts.broken
 	for g := range want {
@@ -107,23 +109,39 @@ func (ts *tables) check(st *State) error {
 	for _, g := range groups {
 		cp, err := ts.store.Checkpoint(g)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		same = same && string(cp) == string(want[g])
 	}
-	if same {
-		return nil
-	}
-	if ts.dry {
+	switch {
+	case same:
+		return nil, nil
+	case ts.dry:
 		ts.untrusted = true
-		return nil
+		return nil, nil
 	}
 	if len(groups) > 0 {
-		ts.log.Info("the table state does not match what is committed; it is emptied and learned again from the next batches " +
-			"(unchanged rows are published once more)")
+		ts.log.Info("the table state does not match what is committed; it is rebuilt from the topics")
 	}
-	if err := ts.store.Reset(want); err != nil {
-		return err
+	return want, nil
+}
+
+// rebuilt is the end of a rebuild: on failure (other than the pass
+// ending) the store is emptied with the committed checkpoints and learned
+// again from the next batches (unchanged rows are published once more,
+// nothing vanishes until a full file is published).
+func (ts *tables) rebuilt(ctx context.Context, want map[string][]byte, st *State, err error) error {
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		ts.log.Warn("the table state could not be rebuilt from the topics; it is emptied and learned again from the next batches", "err", err)
+		if err := ts.store.Reset(nil); err != nil {
+			return err
+		}
+		if err := ts.store.Rebuilt(want, publishedTables(st)); err != nil {
+			return err
+		}
 	}
 	ts.broken = false
 	return nil

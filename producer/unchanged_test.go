@@ -144,26 +144,38 @@ func TestStaleTableStateNotTrusted(t *testing.T) {
 	}
 }
 
-// Losing state.dir (a new PC, a deleted folder) only means the next full
-// file is published whole; the one after is suppressed again.
-func TestLostTableStateIsLearnedAgain(t *testing.T) {
+// Losing state.dir (a new PC, a deleted folder) rebuilds the table state
+// from the topics: an unchanged re-send publishes nothing twice, a change
+// is published, and a full file's vanished rows are deleted as before.
+func TestLostTableStateIsRebuilt(t *testing.T) {
 	e := newEnv(t)
+	e.reconcile = ReconcileConfig{Mode: ReconcileDelete, Shared: ReconcileOff, MinRatio: 0.5}
 	ctx := context.Background()
 	e.namedPatients("20240101_0300", patients(20, "Ann", nil))
 	e.mustRun(ctx)
-	os.RemoveAll(e.stateDir)
+	e.namedPatients("20240101_0400", patients(20, "Ann", map[int]string{7: "Cy"}))
+	e.mustRun(ctx)
 	for _, tc := range []struct {
-		batch  string
-		events int64
-	}{{"20240102_0300", 20}, {"20240103_0300", 0}} {
-		e.namedPatients(tc.batch, patients(20, "Ann", nil))
+		batch                      string
+		rows                       map[int]string
+		events, unchanged, deleted int64
+	}{
+		{"20240102_0300", patients(20, "Ann", map[int]string{7: "Cy"}), 0, 20, 0},
+		{"20240103_0300", patients(20, "Ann", map[int]string{4: "Bo", 7: "Cy"}), 1, 19, 0},
+		{"20240104_0300", patients(18, "Ann", map[int]string{4: "Bo", 7: "Cy"}), 2, 18, 2},
+	} {
+		if err := os.RemoveAll(e.stateDir); err != nil {
+			t.Fatal(err)
+		}
+		e.namedPatients(tc.batch, tc.rows)
 		pass := e.mustRun(ctx)
-		if len(pass.Batches) != 1 || pass.Batches[0].Events != tc.events || pass.Batches[0].Unchanged != 20-tc.events {
+		if b := pass.Batches; len(b) != 1 || b[0].Events != tc.events || b[0].Unchanged != tc.unchanged || b[0].VanishedDeleted != tc.deleted {
 			t.Errorf("%s: %+v", tc.batch, pass.Batches)
 		}
 	}
-	if names := firstNames(t, e); len(names) != 20 {
-		t.Errorf("%d rows rebuilt", len(names))
+	names := firstNames(t, e)
+	if len(names) != 18 || names["4"] != "Bo" || names["7"] != "Cy" || names["1"] != "Ann" {
+		t.Errorf("rebuilt table %v", names)
 	}
 }
 
@@ -302,10 +314,11 @@ func (e *env) stateRecords() []string {
 }
 
 // Another agent committing on the same state topic while this one runs
-// (it took a group over, say, and wrote keys this agent's store does not
-// know) is noticed at the next pass: the state is read again and the
-// table state emptied, so nothing is suppressed against stale images.
-func TestOtherAgentsCommitEmptiesTableState(t *testing.T) {
+// (it took a group over, say, and deleted a key this agent's store knows)
+// is noticed at the next pass: the state is read again and the table
+// state rebuilt from the topics, so nothing is suppressed against a stale
+// image.
+func TestOtherAgentsCommitRebuildsTableState(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.namedPatients("20240101_0300", patients(10, "Ann", nil))
@@ -324,10 +337,16 @@ func TestOtherAgentsCommitEmptiesTableState(t *testing.T) {
 	}
 	defer cl.Close()
 	rec, _ := progressRecord(e.cfg.StateTopic(), &Progress{Group: "g2", Batch: "20240101_0300", Done: true, Updated: time.Now().UTC()})
+	var key4 []byte // row 4's key, which the other agent deletes
+	for _, ev := range e.consume(e.cfg.TopicFor("SRPatient")) {
+		if id, _ := ev.key["RowIdentifier"].(int64); id == 4 && ev.marker == "" {
+			key4 = ev.raw
+		}
+	}
 	if err := cl.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
-	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+	if err := cl.ProduceSync(ctx, rec, &kgo.Record{Topic: e.cfg.TopicFor("SRPatient"), Key: key4}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
@@ -346,7 +365,10 @@ func TestOtherAgentsCommitEmptiesTableState(t *testing.T) {
 	}
 	e.namedPatients("20240102_0300", patients(10, "Ann", nil))
 	pass, err := a.RunOnce(ctx)
-	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Events != 10 || pass.Batches[0].Unchanged != 0 {
+	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Events != 1 || pass.Batches[0].Unchanged != 9 {
 		t.Fatalf("after another agent's commit: %v %+v", err, pass.Batches)
+	}
+	if names := firstNames(t, e); len(names) != 10 || names["4"] != "Ann" {
+		t.Errorf("rebuilt table %v", names)
 	}
 }

@@ -2,13 +2,19 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sragent/sragent/codec"
 	"github.com/sragent/sragent/producer/tablestate"
 )
+
+// errUnpredictable: a dry run lost track of its changes mid-scan.
+var errUnpredictable = errors.New("dry run cannot predict")
 
 // reconciled are a full file's reconciliation counts, for its end marker.
 type reconciled struct {
@@ -28,11 +34,6 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 	if sc.mode == ReconcileOff || t.sb == nil {
 		return nil, nil
 	}
-	if t.sb.Overflowed() {
-		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name,
-			Reason: "too many changes in this run to predict what vanishes from the file"})
-		return nil, nil
-	}
 	bit, err := p.tables.store.GroupBit(w.batch.Group)
 	if err != nil {
 		return nil, err
@@ -46,51 +47,98 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 		prefixes = [][]byte{tc.AppendKeyPrefix(nil)}
 	}
 	table := fw.file.Table
-	inScope := func(e tablestate.Entry) bool {
-		return e.Groups&bit != 0 && (sc.win < 0 || e.Window >= sc.winFrom)
-	}
-	var known, gone int64
-	err = t.sb.Scan(table, prefixes, func(_ []byte, e tablestate.Entry) error {
-		if inScope(e) {
-			known++
-			if e.Seen != sc.gen {
-				gone++
-			}
+	// vanished reports whether a key is in the scope and no row of the
+	// file held it (a dry batch that lost its changes cannot tell).
+	vanished := func(k []byte, e tablestate.Entry) (inScope, gone bool, err error) {
+		if e.Groups&bit == 0 || (sc.win >= 0 && e.Window < sc.winFrom) {
+			return false, false, nil
 		}
-		return nil
+		gen, err := t.sb.Seen(table, bit, k)
+		if err == nil && t.sb.Overflowed() {
+			err = errUnpredictable
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		return true, gen != sc.gen, err
+	}
+	// Counted per prefix too: min_ratio guards each organisation of a
+	// file, so that one practice cut short is not reconciled as gone.
+	known, gone := make([]int64, len(prefixes)), make([]int64, len(prefixes))
+	err = t.sb.Scan(table, prefixes, func(i int, k []byte, e tablestate.Entry) error {
+		in, g, err := vanished(k, e)
+		if in {
+			known[i]++
+		}
+		if g {
+			gone[i]++
+		}
+		return err
 	})
+	if errors.Is(err, errUnpredictable) {
+		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name,
+			Reason: "too many changes in this run to predict what vanishes from the file"})
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	r := &reconciled{vanished: gone}
-	count.Vanished += gone
-	t.vanished[[2]string{table, "reported"}] += gone
-	if gone == 0 {
+	r := &reconciled{}
+	var allKnown int64
+	under := 0 // prefixes under min_ratio
+	for i := range prefixes {
+		r.vanished += gone[i]
+		allKnown += known[i]
+		if gone[i] > 0 && float64(known[i]-gone[i]) < p.reconcile.MinRatio*float64(known[i]) {
+			under++
+		}
+	}
+	count.Vanished += r.vanished
+	t.vanished[[2]string{table, "reported"}] += r.vanished
+	if r.vanished == 0 {
 		return r, nil
 	}
-	if float64(known-gone) < p.reconcile.MinRatio*float64(known) {
+	if under > 0 {
+		what := "the full file"
+		if len(prefixes) > 1 {
+			what = fmt.Sprintf("for %d of its %d organisations the full file", under, len(prefixes))
+		}
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
-			"the full file holds %d of the %d keys known for its scope, under reconcile.min_ratio %.2f: none of the %d that vanished is deleted",
-			known-gone, known, p.reconcile.MinRatio, gone)})
+			"%s holds fewer than reconcile.min_ratio %.2f of the keys known for its scope (%d of %d in all): none of the %d that vanished is deleted",
+			what, p.reconcile.MinRatio, allKnown-r.vanished, allKnown, r.vanished)})
 		t.guarded[table]++
 		return r, nil
 	}
+	gone0 := r.vanished
 	if sc.mode != ReconcileDelete {
 		return r, nil
 	}
 	if sc.blind {
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
-			"%d keys vanished, but a dead letter's key could not be read: none is deleted", gone)})
+			"%d keys vanished, but a dead letter's key could not be read: none is deleted", gone0)})
+		return r, nil
+	}
+	incomplete, err := p.tables.store.Incomplete(table)
+	if err != nil {
+		return nil, err
+	}
+	if others := slices.DeleteFunc(incomplete, func(g string) bool { return g == w.batch.Group }); len(others) > 0 {
+		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
+			"%d keys vanished, but the table state was rebuilt from the topics and group(s) %s have not published a full file of %s since "+
+				"(keys they hold are not known): none is deleted", gone0, strings.Join(others, ", "), table)})
 		return r, nil
 	}
 	var row codec.Row
 	ev := codec.Event{Source: fw.src, Op: codec.OpDelete, Row: &row, TsMs: p.now().UnixMilli()}
-	err = t.sb.Scan(table, prefixes, func(k []byte, e tablestate.Entry) error {
-		if !inScope(e) || e.Seen == sc.gen {
-			return nil
+	err = t.sb.Scan(table, prefixes, func(_ int, k []byte, e tablestate.Entry) error {
+		if _, g, err := vanished(k, e); !g || err != nil {
+			return err
 		}
 		if e.Groups&^bit != 0 { // another group still holds it
 			e.Groups &^= bit
+			if err := t.sb.MarkSeen(table, bit, k, 0); err != nil {
+				return err
+			}
 			return t.sb.Put(table, k, e)
 		}
 		if err := tc.KeyRow(k, &row); err != nil {
@@ -101,7 +149,7 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 		t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Value: val})
 		t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key})
 		r.deleted++
-		return t.sb.Delete(table, k)
+		return t.sb.Forget(table, k, e.Groups)
 	})
 	if err != nil {
 		return nil, err
@@ -129,12 +177,36 @@ func (p *Publisher) protect(t *txn, fw *fileWork, tc *codec.TableCodec, sc *code
 	return p.seen(t, fw, tc.AppendKey(nil, row))
 }
 
-// seen marks key (without its frame) as held by fw, if the state knows it.
+// reseen marks again the key of a committed row of a reconciled file
+// (row, or the dead letter err) that a resume skips, counting a write as
+// a record so that the transaction still commits in bounds.
+func (p *Publisher) reseen(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec.Scanner, row *codec.Row, err error) error {
+	if fw.scope.mode == ReconcileOff || t.sb == nil {
+		return nil
+	}
+	if err != nil {
+		var ok bool
+		if row, ok = sc.KeyRow(); !ok {
+			var re *codec.RowError
+			fw.scope.blind = fw.scope.blind || errors.As(err, &re)
+			return nil
+		}
+	}
+	fw.hbuf = tc.AppendKey(fw.hbuf[:0], row)
+	return p.seen(t, fw, fw.hbuf)
+}
+
+// seen marks key (without its frame) as held by fw's file, if its group
+// holds it.
 func (p *Publisher) seen(t *txn, fw *fileWork, key []byte) error {
-	e, known, err := t.sb.Get(fw.file.Table, key, fw.fresh)
-	if err != nil || !known || e.Seen == fw.scope.gen {
+	bit, err := p.tables.store.GroupBit(t.group)
+	if err != nil {
 		return err
 	}
-	e.Seen = fw.scope.gen
-	return t.sb.Put(fw.file.Table, key, e)
+	e, known, err := t.sb.Get(fw.file.Table, key, fw.fresh)
+	if err != nil || !known || e.Groups&bit == 0 {
+		return err
+	}
+	t.records++
+	return t.sb.MarkSeen(fw.file.Table, bit, key, fw.scope.gen)
 }

@@ -2,6 +2,7 @@ package tablestate
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,10 +24,17 @@ type Batch struct {
 	// past it the batch finds no key (predicts every row as changed).
 	limit    int
 	overflow bool
-	it       *pebble.Iterator // reused by the lookups of the batch
-	key      []byte
-	val      []byte
+	// marks are the batch's seen marks by seen key (0: removed); a dry
+	// batch keeps at most markLimit, then forgets them (marksLost).
+	marks     map[string]uint64
+	marksLost bool
+	it        *pebble.Iterator // reused by the lookups of the batch
+	key       []byte
+	val       []byte
 }
+
+// markLimit bounds the seen marks a dry batch keeps in memory.
+const markLimit = 1_000_000
 
 // change is a key's state as a batch leaves it.
 type change struct {
@@ -36,13 +44,13 @@ type change struct {
 
 // NewBatch starts the changes of group's next transaction.
 func (s *Store) NewBatch(group string) *Batch {
-	return &Batch{s: s, group: group, b: s.db.NewBatch(), pending: map[string]change{}}
+	return &Batch{s: s, group: group, b: s.db.NewBatch(), pending: map[string]change{}, marks: map[string]uint64{}}
 }
 
 // NewDryBatch starts a batch that is never committed (a dry run): its
 // changes are held in memory only, at most limit of them.
 func (s *Store) NewDryBatch(group string, limit int) *Batch {
-	return &Batch{s: s, group: group, pending: map[string]change{}, limit: limit}
+	return &Batch{s: s, group: group, pending: map[string]change{}, limit: limit, marks: map[string]uint64{}}
 }
 
 // Get returns the state of a key as the batch leaves it. With fromBatch,
@@ -58,21 +66,87 @@ func (b *Batch) Get(table string, key []byte, fromBatch bool) (Entry, bool, erro
 	if fromBatch {
 		return Entry{}, false, nil
 	}
+	v, ok, err := b.lookup(b.key)
+	if !ok || err != nil {
+		return Entry{}, false, err
+	}
+	e, err := decodeEntry(v)
+	return e, err == nil, err
+}
+
+// lookup reads k from the store (not the batch's changes).
+func (b *Batch) lookup(k []byte) ([]byte, bool, error) {
 	if b.it == nil {
 		// One iterator for every lookup of the transaction: cheaper than
 		// a point Get each, and its Bloom-filtered prefix seeks skip the
 		// files that cannot hold the key.
 		it, err := b.s.db.NewIter(nil)
 		if err != nil {
-			return Entry{}, false, fmt.Errorf("table state: %w", err)
+			return nil, false, fmt.Errorf("table state: %w", err)
 		}
 		b.it = it
 	}
-	if !b.it.SeekPrefixGE(b.key) || !bytes.Equal(b.it.Key(), b.key) {
-		return Entry{}, false, b.it.Error()
+	if !b.it.SeekPrefixGE(k) || !bytes.Equal(b.it.Key(), k) {
+		return nil, false, b.it.Error()
 	}
-	e, err := decodeEntry(b.it.Value())
-	return e, err == nil, err
+	return b.it.Value(), true, nil
+}
+
+// Seen returns the last full file of the group with bit that held key
+// (0: none known), as the batch leaves it.
+func (b *Batch) Seen(table string, bit uint64, key []byte) (uint64, error) {
+	b.key = seenKey(b.key[:0], table, bit, key)
+	if gen, ok := b.marks[string(b.key)]; ok || b.b == nil && b.marksLost {
+		return gen, nil
+	}
+	v, ok, err := b.lookup(b.key)
+	if !ok || err != nil {
+		return 0, err
+	}
+	gen, n := binary.Uvarint(v)
+	if n <= 0 {
+		return 0, fmt.Errorf("table state: bad seen mark")
+	}
+	return gen, nil
+}
+
+// MarkSeen records that the full file gen of the group with bit held key
+// (gen 0 removes the mark).
+func (b *Batch) MarkSeen(table string, bit uint64, key []byte, gen uint64) error {
+	b.key = seenKey(b.key[:0], table, bit, key)
+	if b.b == nil {
+		if !b.marksLost && len(b.marks) >= markLimit {
+			b.marksLost, b.marks = true, nil
+		}
+		if !b.marksLost {
+			b.marks[string(b.key)] = gen
+		}
+		return nil
+	}
+	var err error
+	if gen == 0 {
+		err = b.b.Delete(b.key, nil)
+	} else {
+		b.val = binary.AppendUvarint(b.val[:0], gen)
+		err = b.b.Set(b.key, b.val, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("table state: %w", err)
+	}
+	b.marks[string(b.key)] = gen
+	return nil
+}
+
+// Forget removes key with every group's seen mark (groups: the entry's).
+func (b *Batch) Forget(table string, key []byte, groups uint64) error {
+	for groups != 0 {
+		bit := groups & -groups
+		groups &^= bit
+		if err := b.MarkSeen(table, bit, key, 0); err != nil {
+			return err
+		}
+	}
+	return b.Delete(table, key)
 }
 
 // keep holds a dry batch's change of b.key in memory, up to its limit;
@@ -128,7 +202,8 @@ func (b *Batch) Delete(table string, key []byte) error {
 }
 
 // Commit writes the changes and checkpoint cp (the position the changes
-// lead to, as the caller encodes it) atomically, and ends the batch. The
+// lead to, as the caller encodes it; nil for none) atomically, and ends
+// the batch. The
 // write-ahead log is not synced on each commit: a killed process loses
 // nothing (the operating system holds the log), and a power cut that
 // loses the newest batches leaves a checkpoint behind the committed one,
@@ -138,8 +213,10 @@ func (b *Batch) Commit(cp []byte) error {
 	if b.b == nil {
 		return fmt.Errorf("table state: a dry batch of %s is never committed", b.group)
 	}
-	if err := b.b.Set(checkpointKey(b.group), cp, nil); err != nil {
-		return fmt.Errorf("table state: %w", err)
+	if cp != nil {
+		if err := b.b.Set(checkpointKey(b.group), cp, nil); err != nil {
+			return fmt.Errorf("table state: %w", err)
+		}
 	}
 	if err := b.b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("table state: commit %s: %w", b.group, err)
@@ -151,30 +228,30 @@ func (b *Batch) Commit(cp []byte) error {
 // aborted).
 func (b *Batch) Discard() { b.close() }
 
-// Overflowed reports whether a dry batch has forgotten its changes (past
-// its limit): its lookups and scans no longer see them.
-func (b *Batch) Overflowed() bool { return b.overflow }
+// Overflowed reports whether a dry batch has forgotten its changes or its
+// seen marks (past its limits): its lookups and scans no longer see them.
+func (b *Batch) Overflowed() bool { return b.overflow || b.marksLost }
 
 // Scan calls fn for every key of table starting with one of prefixes
 // (sorted, none a prefix of another), as the batch leaves it: the store's
 // keys with the batch's changes over them, then the keys only the batch
-// holds. fn may change the batch (its changes are not seen again by this
-// scan).
-func (b *Batch) Scan(table string, prefixes [][]byte, fn func(key []byte, e Entry) error) error {
+// holds; i is the index of the key's prefix. fn may change the batch (its
+// changes are not seen again by this scan).
+func (b *Batch) Scan(table string, prefixes [][]byte, fn func(i int, key []byte, e Entry) error) error {
 	base := rowKey(nil, table, nil)
-	only := map[string]bool{} // the batch's keys under a prefix, not in the store
+	only := map[string]int{} // the batch's keys under a prefix, not in the store
 	for k, c := range b.pending {
 		if c.deleted || len(k) < len(base) || k[:len(base)] != string(base) {
 			continue
 		}
-		for _, p := range prefixes {
+		for i, p := range prefixes {
 			if strings.HasPrefix(k[len(base):], string(p)) {
-				only[k] = true
+				only[k] = i
 				break
 			}
 		}
 	}
-	for _, p := range prefixes {
+	for i, p := range prefixes {
 		lower := rowKey(nil, table, p)
 		it, err := b.s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
 		if err != nil {
@@ -193,7 +270,7 @@ func (b *Batch) Scan(table string, prefixes [][]byte, fn func(key []byte, e Entr
 				it.Close()
 				return err
 			}
-			if err := fn(bytes.Clone(rk[len(base):]), e); err != nil {
+			if err := fn(i, bytes.Clone(rk[len(base):]), e); err != nil {
 				it.Close()
 				return err
 			}
@@ -208,9 +285,21 @@ func (b *Batch) Scan(table string, prefixes [][]byte, fn func(key []byte, e Entr
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if err := fn([]byte(k[len(base):]), b.pending[k].e); err != nil {
+		if err := fn(only[k], []byte(k[len(base):]), b.pending[k].e); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Complete records that group's holdings of table are known again: it
+// published a full file of the table since the store was rebuilt.
+func (b *Batch) Complete(table, group string) error {
+	if b.b == nil {
+		return nil
+	}
+	if err := b.b.Delete(incompleteKey(table, group), nil); err != nil {
+		return fmt.Errorf("table state: %w", err)
 	}
 	return nil
 }

@@ -40,8 +40,6 @@ type Entry struct {
 	Window int64
 	// Groups are the groups holding the key, one bit each (GroupBit).
 	Groups uint64
-	// Seen names the last full file whose rows held the key (0: none).
-	Seen uint64
 }
 
 // Store is the table state of every group of one agent.
@@ -107,7 +105,10 @@ func Open(dir string, o Options) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 // Key layout: 'k' table 0 key → entry; 'c' group → checkpoint; 'g' group
-// → its bit in Entry.Groups. Table names never hold a zero byte.
+// → its bit in Entry.Groups; 'i' table 0 group → present while the group's
+// holdings of the table are incomplete; 's' table 0 bit key → the last
+// full file of the group with that bit that held the key. Names never hold
+// a zero byte.
 func rowKey(dst []byte, table string, key []byte) []byte {
 	dst = append(dst, 'k')
 	dst = append(dst, table...)
@@ -117,11 +118,63 @@ func rowKey(dst []byte, table string, key []byte) []byte {
 
 func checkpointKey(group string) []byte { return append([]byte{'c'}, group...) }
 
+func seenKey(dst []byte, table string, bit uint64, key []byte) []byte {
+	dst = append(dst, 's')
+	dst = append(dst, table...)
+	dst = append(dst, 0, byte(bits.TrailingZeros64(bit)))
+	return append(dst, key...)
+}
+
+func incompleteKey(table, group string) []byte {
+	k := append([]byte{'i'}, table...)
+	return append(append(k, 0), group...)
+}
+
+// Rebuilt records that the store was rebuilt (from the table topics, or
+// emptied) with the checkpoints given (group → checkpoint): the keys it
+// holds are the published ones, but not which groups sent a suppressed
+// row again, so the holdings of every group of every table it published
+// (group → tables) are incomplete until it publishes a full file of the
+// table (Batch.Complete).
+func (s *Store) Rebuilt(checkpoints map[string][]byte, published map[string][]string) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for g, cp := range checkpoints {
+		if err := b.Set(checkpointKey(g), cp, nil); err != nil {
+			return fmt.Errorf("table state: %w", err)
+		}
+	}
+	for g, tables := range published {
+		for _, t := range tables {
+			if err := b.Set(incompleteKey(t, g), nil, nil); err != nil {
+				return fmt.Errorf("table state: %w", err)
+			}
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("table state: rebuilt: %w", err)
+	}
+	return nil
+}
+
+// Incomplete lists the groups whose holdings of table are incomplete.
+func (s *Store) Incomplete(table string) ([]string, error) {
+	prefix := incompleteKey(table, "")
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, fmt.Errorf("table state: %w", err)
+	}
+	var out []string
+	for it.First(); it.Valid(); it.Next() {
+		out = append(out, string(it.Key()[len(prefix):]))
+	}
+	return out, it.Close()
+}
+
 func encodeEntry(dst []byte, e Entry) []byte {
 	dst = append(dst, e.Hash[:]...)
 	dst = binary.AppendVarint(dst, e.Window)
-	dst = binary.AppendUvarint(dst, e.Groups)
-	return binary.AppendUvarint(dst, e.Seen)
+	return binary.AppendUvarint(dst, e.Groups)
 }
 
 func decodeEntry(b []byte) (Entry, error) {
@@ -131,15 +184,12 @@ func decodeEntry(b []byte) (Entry, error) {
 	}
 	copy(e.Hash[:], b)
 	b = b[HashSize:]
-	var n, m, k int
+	var n, m int
 	e.Window, n = binary.Varint(b)
 	if n > 0 {
 		e.Groups, m = binary.Uvarint(b[n:])
 	}
-	if m > 0 {
-		e.Seen, k = binary.Uvarint(b[n+m:])
-	}
-	if n <= 0 || m <= 0 || k <= 0 || n+m+k != len(b) {
+	if n <= 0 || m <= 0 || n+m != len(b) {
 		return e, errors.New("table state: bad entry")
 	}
 	return e, nil
@@ -280,7 +330,7 @@ func (s *Store) Reset(checkpoints map[string][]byte) error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	clear(s.bits)
-	if err := b.DeleteRange([]byte{'c'}, []byte{'l'}, nil); err != nil { // 'c'..., 'g'... and 'k'...
+	if err := b.DeleteRange([]byte{'c'}, []byte{'t'}, nil); err != nil { // 'c'..., 'g'..., 'i'..., 'k'... and 's'...
 		return fmt.Errorf("table state: %w", err)
 	}
 	for g, cp := range checkpoints {

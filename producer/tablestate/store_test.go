@@ -22,7 +22,7 @@ func open(t *testing.T, dir string) *Store {
 }
 
 func entry(n int) Entry {
-	e := Entry{Window: int64(n) * 1000, Groups: uint64(1) << (n % 3), Seen: uint64(n)}
+	e := Entry{Window: int64(n) * 1000, Groups: uint64(1) << (n % 3)}
 	binary.BigEndian.PutUint64(e.Hash[:], uint64(n))
 	return e
 }
@@ -267,12 +267,12 @@ func TestBatchScan(t *testing.T) {
 		must(b.Put("T", []byte("b2"), entry(2)))
 		must(b.Put("T", []byte("d1"), entry(1)))
 		var got []string
-		err := b.Scan("T", [][]byte{[]byte("a"), []byte("b")}, func(k []byte, e Entry) error {
-			got = append(got, string(k)+"="+strconv.Itoa(int(e.Seen)))
+		err := b.Scan("T", [][]byte{[]byte("a"), []byte("b")}, func(i int, k []byte, e Entry) error {
+			got = append(got, strconv.Itoa(i)+":"+string(k)+"="+strconv.Itoa(int(e.Window/1000)))
 			return nil
 		})
 		must(err)
-		want := "[a1=1 a2=7 b1=1 a5=5 b2=2]"
+		want := "[0:a1=1 0:a2=7 1:b1=1 0:a5=5 1:b2=2]"
 		if g := fmt.Sprint(got); g != want {
 			t.Errorf("dry %t: scan %s, want %s", dry, g, want)
 		}

@@ -1,0 +1,179 @@
+package codec
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Reading published events back without decoding them into values: what
+// rebuilding the table state from the topics needs of each event (its
+// op, row image, window value and source), at the speed of a byte scan.
+
+// EventReader reads the events of one value schema (sragent's envelope).
+type EventReader struct {
+	kinds []byte // per row field: 's' string, 'l' long, 'd' double, 'b' boolean
+	names []string
+}
+
+// EventInfo is what an event says about its key.
+type EventInfo struct {
+	Op Op
+	// Image is the row record's encoding, as TableCodec.Image returns it.
+	Image []byte
+	// Window is the value of the field asked for, when it is a non-null
+	// long (a date-time); HasWindow says so.
+	Window    int64
+	HasWindow bool
+	// Group, Batch and File name the file the event came from; Snapshot
+	// is set for a full file's rows.
+	Group, Batch, File string
+	Snapshot           bool
+}
+
+var errShortEvent = errors.New("event shorter than its schema")
+
+// NewEventReader parses a value schema sragent registered.
+func NewEventReader(schema string) (*EventReader, error) {
+	var env struct {
+		Fields []struct {
+			Name string          `json:"name"`
+			Type json.RawMessage `json:"type"`
+		} `json:"fields"`
+	}
+	if err := json.Unmarshal([]byte(schema), &env); err != nil {
+		return nil, fmt.Errorf("value schema: %w", err)
+	}
+	for _, f := range env.Fields {
+		if f.Name != "before" {
+			continue
+		}
+		var union []json.RawMessage
+		var row struct {
+			Fields []struct {
+				Name string            `json:"name"`
+				Type []json.RawMessage `json:"type"`
+			} `json:"fields"`
+		}
+		if err := json.Unmarshal(f.Type, &union); err != nil || len(union) != 2 {
+			return nil, errors.New("value schema: before is not a nullable record")
+		}
+		if err := json.Unmarshal(union[1], &row); err != nil {
+			return nil, fmt.Errorf("value schema: %w", err)
+		}
+		r := &EventReader{}
+		for _, c := range row.Fields {
+			if len(c.Type) != 2 {
+				return nil, fmt.Errorf("value schema: field %s is not nullable", c.Name)
+			}
+			t := string(c.Type[1])
+			var k byte
+			switch {
+			case t == `"string"`:
+				k = 's'
+			case t == `"long"` || strings.Contains(t, `"long"`):
+				k = 'l'
+			case t == `"double"`:
+				k = 'd'
+			case t == `"boolean"`:
+				k = 'b'
+			default:
+				return nil, fmt.Errorf("value schema: field %s has type %s", c.Name, t)
+			}
+			r.kinds, r.names = append(r.kinds, k), append(r.names, c.Name)
+		}
+		return r, nil
+	}
+	return nil, errors.New("value schema: no before field")
+}
+
+// Field returns the index of the row field named name (any case), or -1.
+func (r *EventReader) Field(name string) int {
+	for i, n := range r.names {
+		if strings.EqualFold(n, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Read parses the event val (without its frame); win is the row field
+// whose value is the window (-1 for none).
+func (r *EventReader) Read(val []byte, win int) (EventInfo, error) {
+	var ev EventInfo
+	n, op, ok := readBytes(val)
+	if !ok || len(op) != 1 {
+		return ev, errShortEvent
+	}
+	ev.Op, val = Op(op[0]), val[n:]
+	for range 2 { // before, after
+		if len(val) == 0 {
+			return ev, errShortEvent
+		}
+		branch := val[0]
+		val = val[1:]
+		if branch == branchNull {
+			continue
+		}
+		m, err := r.row(val, win, &ev)
+		if err != nil {
+			return ev, err
+		}
+		ev.Image, val = val[:m], val[m:]
+	}
+	var s [7][]byte // version, connector, name, group, batch, table, file
+	for i := range s {
+		m, b, ok := readBytes(val)
+		if !ok {
+			return ev, errShortEvent
+		}
+		s[i], val = b, val[m:]
+	}
+	ev.Group, ev.Batch, ev.File = string(s[3]), string(s[4]), string(s[6])
+	if _, m := readLong(val); m > 0 && len(val) > m && val[m] == branchValue {
+		_, b, ok := readBytes(val[m+1:])
+		ev.Snapshot = ok && string(b) == "true"
+	}
+	return ev, nil
+}
+
+// row returns the length of the row record at b, noting field win.
+func (r *EventReader) row(b []byte, win int, ev *EventInfo) (int, error) {
+	n := 0
+	for i, k := range r.kinds {
+		if n >= len(b) {
+			return 0, errShortEvent
+		}
+		branch := b[n]
+		n++
+		if branch == branchNull {
+			continue
+		}
+		switch k {
+		case 's':
+			m, _, ok := readBytes(b[n:])
+			if !ok {
+				return 0, errShortEvent
+			}
+			n += m
+		case 'l':
+			x, m := readLong(b[n:])
+			if m <= 0 {
+				return 0, errShortEvent
+			}
+			if i == win {
+				ev.Window, ev.HasWindow = x, true
+			}
+			n += m
+		case 'd':
+			n += 8
+		case 'b':
+			n++
+		}
+	}
+	if n > len(b) {
+		return 0, errShortEvent
+	}
+	return n, nil
+}

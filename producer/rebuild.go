@@ -1,0 +1,214 @@
+package producer
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sragent/sragent/codec"
+	"github.com/sragent/sragent/producer/tablestate"
+)
+
+// rebuildChunk is how many records rebuild writes to the store at once.
+const rebuildChunk = 20_000
+
+// rebuildTables rebuilds the table state from the table topics, read as a
+// read_committed consumer from the start, so that it reflects exactly the
+// committed events of want (group → checkpoint, the state just read): a
+// replacement PC, a deleted or lost state.dir, a store behind Kafka (a
+// crash between the two commits), another agent's commit. The store is
+// emptied first, so that a failure half-way leaves an empty store without
+// checkpoints, which the next pass rebuilds again.
+func (p *Publisher) rebuildTables(ctx context.Context, want map[string][]byte, st *State) error {
+	s := p.tables.store
+	if err := s.Reset(nil); err != nil {
+		return err
+	}
+	topics, err := p.tableTopics(ctx)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	rb := &rebuilder{ctx: ctx, p: p, readers: map[uint32]*eventReader{}, b: s.NewBatch("")}
+	if len(topics) > 0 {
+		err = ReadCommitted(ctx, p.cfg, topics, rb.record)
+	}
+	if err == nil {
+		err = rb.err
+	}
+	if err == nil {
+		err = rb.b.Commit(nil)
+	} else {
+		rb.b.Discard()
+	}
+	if err != nil {
+		return fmt.Errorf("rebuild the table state from the topics: %w", err)
+	}
+	published := publishedTables(st)
+	for gt := range rb.tables {
+		published[gt[0]] = append(published[gt[0]], gt[1])
+	}
+	if err := s.Rebuilt(want, published); err != nil {
+		return err
+	}
+	p.log.Info("the table state was rebuilt from the topics", "topics", len(topics), "records", rb.n, "took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// tableTopics lists the table topics under the prefix.
+func (p *Publisher) tableTopics(ctx context.Context) ([]string, error) {
+	details, err := p.adm.ListTopics(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list topics: %w", err)
+	}
+	own := map[string]bool{p.cfg.StateTopic(): true, p.cfg.BatchesTopic(): true, p.cfg.DeadLetterTopic(): true}
+	var out []string
+	for _, name := range details.Names() {
+		if strings.HasPrefix(name, p.cfg.TopicPrefix+".") && !own[name] {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// rebuilder applies the records of the table topics to the store.
+type rebuilder struct {
+	ctx     context.Context
+	p       *Publisher
+	readers map[uint32]*eventReader // by value schema id
+	b       *tablestate.Batch
+	n, held int
+	tables  map[[2]string]bool // group, table of the events read
+	err     error
+}
+
+// eventReader reads one value schema's events.
+type eventReader struct {
+	r   *codec.EventReader
+	sum uint64 // schemaSum of the schema's text
+	win int    // the window field of its table, -1 for none
+}
+
+func (rb *rebuilder) record(r *kgo.Record) {
+	if rb.err != nil || len(r.Key) < 5 {
+		return
+	}
+	for _, h := range r.Headers {
+		if h.Key == MarkerHeader {
+			return
+		}
+	}
+	if rb.tables == nil {
+		rb.tables = map[[2]string]bool{}
+	}
+	rb.err = rb.apply(r)
+	rb.n++
+	if rb.held++; rb.err == nil && rb.held >= rebuildChunk {
+		rb.err = rb.b.Commit(nil)
+		rb.b, rb.held = rb.p.tables.store.NewBatch(""), 0
+	}
+}
+
+func (rb *rebuilder) apply(r *kgo.Record) error {
+	k := r.Key[5:]
+	table, ok := keyTable(k)
+	if !ok {
+		return fmt.Errorf("%s partition %d offset %d: not an sragent key", r.Topic, r.Partition, r.Offset)
+	}
+	e, _, err := rb.b.Get(table, k, false)
+	if err != nil {
+		return err
+	}
+	if r.Value == nil { // a tombstone
+		return rb.b.Forget(table, k, e.Groups)
+	}
+	if len(r.Value) < 5 {
+		return fmt.Errorf("%s partition %d offset %d: not an sragent event", r.Topic, r.Partition, r.Offset)
+	}
+	er, err := rb.reader(table, binary.BigEndian.Uint32(r.Value[1:5]))
+	if err != nil {
+		return err
+	}
+	ev, err := er.r.Read(r.Value[5:], er.win)
+	if err != nil {
+		return fmt.Errorf("%s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err)
+	}
+	if ev.Op == codec.OpDelete {
+		return rb.b.Forget(table, k, e.Groups)
+	}
+	rb.tables[[2]string{ev.Group, table}] = true
+	bit, err := rb.p.tables.store.GroupBit(ev.Group)
+	if err != nil {
+		return err
+	}
+	var buf []byte
+	_, e.Hash = imageHash(buf, er.sum, ev.Image)
+	e.Groups |= bit
+	e.Window = 0
+	if ev.HasWindow {
+		e.Window = ev.Window
+	}
+	if ev.Snapshot {
+		if err := rb.b.MarkSeen(table, bit, k, fileGen(ev.Group, ev.Batch, ev.File)); err != nil {
+			return err
+		}
+	}
+	return rb.b.Put(table, k, e)
+}
+
+// reader returns the reader of a value schema id, fetched once.
+func (rb *rebuilder) reader(table string, id uint32) (*eventReader, error) {
+	if er := rb.readers[id]; er != nil {
+		return er, nil
+	}
+	if rb.p.reg == nil {
+		return nil, fmt.Errorf("no schema registry to read schema %d", id)
+	}
+	text, err := rb.p.reg.SchemaText(rb.ctx, int(id))
+	if err != nil {
+		return nil, err
+	}
+	r, err := codec.NewEventReader(text)
+	if err != nil {
+		return nil, fmt.Errorf("schema %d: %w", id, err)
+	}
+	er := &eventReader{r: r, sum: schemaSum(text), win: -1}
+	if col := rb.p.reconcile.windowColumn(table); col != "" {
+		er.win = r.Field(col)
+	}
+	rb.readers[id] = er
+	return er, nil
+}
+
+// keyTable returns the table a key belongs to (its first field).
+func keyTable(k []byte) (string, bool) {
+	size, n := binary.Varint(k)
+	if n <= 0 || size < 0 || int64(len(k)-n) < size {
+		return "", false
+	}
+	return string(k[n : n+int(size)]), true
+}
+
+// fileGen names a full file in its seen marks.
+func fileGen(group, batch, file string) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x00%s\x00%s", group, batch, file)
+	return h.Sum64() | 1
+}
+
+// publishedTables lists, by group, the tables the committed state says
+// each group published (group → tables).
+func publishedTables(st *State) map[string][]string {
+	out := map[string][]string{}
+	for g, prog := range st.Groups {
+		for t := range prog.Tables {
+			out[g] = append(out[g], t)
+		}
+	}
+	return out
+}

@@ -1,0 +1,111 @@
+package producer
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+)
+
+// Each group's full file marks its own keys: another group's full file of
+// the same shared table published between two transactions of one
+// group's file (a failure, then the other group's batch, then the resume)
+// does not make the first group's keys look vanished, and a key the first
+// group still holds is never deleted by the other.
+func TestReconcileMarksArePerGroup(t *testing.T) {
+	all := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	interrupted, finished := 0, false
+	for failAt := int64(2); !finished && failAt <= 40; failAt++ {
+		t.Run(fmt.Sprint(failAt), func(t *testing.T) {
+			e := newFakeEnv(t)
+			e.reconcile = ReconcileConfig{Mode: ReconcileReport, Shared: ReconcileDelete, MinRatio: 0.5}
+			ctx := context.Background()
+			e.batchOf("g1", "20240101_0300", "", tableFile{"SRStaffMember", true, staff(all...)})
+			e.batchOf("g2", "20240101_0300", "", tableFile{"SRStaffMember", true, staff(all...)})
+			e.mustRun(ctx)
+			e.cfg.TxnRecords = 3
+			e.batchOf("g1", "20240102_0300", "", tableFile{"SRStaffMember", true, staff(all...)})
+			e.batchOf("g2", "20240102_0300", "", tableFile{"SRStaffMember", true, staff(all...)})
+			failProduce(e.k.Fake, failAt)
+			if _, err := e.run(ctx); err == nil {
+				finished = true
+				return
+			}
+			if prog := e.state(ctx).Progress("g1"); prog.Done || prog.Line == 0 {
+				return // g1 not interrupted inside its file
+			}
+			interrupted++
+			for _, b := range e.mustRun(ctx).Batches {
+				if b.Vanished != 0 {
+					t.Errorf("%s/%s: every key was held, yet %d vanished", b.Group, b.Batch, b.Vanished)
+				}
+			}
+			e.batchOf("g2", "20240103_0300", "", tableFile{"SRStaffMember", true, staff(6, 7, 8, 9, 10)})
+			e.mustRun(ctx)
+			if got := rebuiltNames(t, e, "SRStaffMember", "StaffName"); len(got) != 10 {
+				t.Errorf("g1 still holds 1..10; the topic holds %v", keysOf(got))
+			}
+		})
+	}
+	if interrupted == 0 {
+		t.Fatal("no failure interrupted g1's file: the interleaving went untested")
+	}
+}
+
+// After state.dir is lost, a group whose holdings the topics cannot show
+// (its rows were suppressed) keeps its keys: nothing is deleted until it
+// has published a full file of the table again.
+func TestReconcileHoldingsAfterLostState(t *testing.T) {
+	e := newEnv(t)
+	e.reconcile = ReconcileConfig{Mode: ReconcileReport, Shared: ReconcileDelete, MinRatio: 0.5}
+	ctx := context.Background()
+	e.batchOf("g1", "20240101_0300", "", tableFile{"SRStaffMember", true, staff(1, 2, 3, 4)})
+	e.batchOf("g2", "20240101_0300", "", tableFile{"SRStaffMember", true, staff(3, 5, 6)})
+	e.mustRun(ctx)
+	if err := os.RemoveAll(e.stateDir); err != nil {
+		t.Fatal(err)
+	}
+	e.batchOf("g1", "20240102_0300", "", tableFile{"SRStaffMember", true, staff(1, 2, 3, 4)})
+	e.mustRun(ctx)
+	e.batchOf("g1", "20240103_0300", "", tableFile{"SRStaffMember", true, staff(1, 2)})
+	e.mustRun(ctx)
+	if got := keysOf(rebuiltNames(t, e, "SRStaffMember", "StaffName")); !slices.Contains(got, "3") {
+		t.Errorf("3, held by g2, was deleted: %v", got)
+	}
+}
+
+// validate's dry run keeps its changes in memory up to a limit: past it,
+// it says it cannot predict what vanishes rather than predicting deletes
+// publish does not make; unchanged rows of a reconciled file do not use
+// the limit up.
+func TestDryRunLimits(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		second        string
+		unpredictable bool
+	}{
+		{"changes past the limit", pats("A1", 5, 10, "n", "") + pats("A1", 20, 25, "n", ""), true},
+		{"unchanged rows", pats("A1", 1, 20, "n", ""), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.reconcile = ReconcileConfig{Mode: ReconcileDelete, Shared: ReconcileOff, MinRatio: 0.2}
+			ctx := context.Background()
+			e.batchOf("g1", "20240101_0300", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 20, "n", "")})
+			e.mustRun(ctx)
+			e.batchOf("g1", "20240102_0300", "", tableFile{"SRPatient", true, reconcilePatients + tt.second})
+			old := dryLimit
+			dryLimit = 4
+			predicted := e.predict(ctx, DryRun{})
+			dryLimit = old
+			published := e.mustRun(ctx)
+			p, q := predicted.Batches[0], published.Batches[0]
+			says := hasWarning(p.Result, "too many changes in this run to predict what vanishes")
+			if says != tt.unpredictable || (!says && (p.VanishedDeleted != q.VanishedDeleted || p.Unchanged != q.Unchanged)) || p.VanishedDeleted > q.VanishedDeleted {
+				t.Errorf("predicted %d deleted, %d unchanged (cannot predict: %t); published %d deleted, %d unchanged",
+					p.VanishedDeleted, p.Unchanged, says, q.VanishedDeleted, q.Unchanged)
+			}
+		})
+	}
+}
