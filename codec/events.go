@@ -88,6 +88,20 @@ func NewEventReader(schema string) (*EventReader, error) {
 	return nil, errors.New("value schema: no before field")
 }
 
+// Signature names the row record's fields and their encodings, in order:
+// what decides how an image's bytes read, whatever a registry did to the
+// schema's text (reformatted, documentation or logical types dropped).
+func (r *EventReader) Signature() string {
+	var b strings.Builder
+	for i, n := range r.names {
+		b.WriteString(n)
+		b.WriteByte(':')
+		b.WriteByte(r.kinds[i])
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
 // Field returns the index of the row field named name (any case), or -1.
 func (r *EventReader) Field(name string) int {
 	for i, n := range r.names {

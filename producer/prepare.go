@@ -107,7 +107,10 @@ func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 	for _, fw := range w.files {
 		fw.parts, fw.maxRecord = p.topics.partitionsOf(fw.topic), p.topics.maxRecord(fw.topic)
 		fw.keeps = keeps(fw.table, p.topics.expiring[fw.topic])
-		fw.schemaSum = schemaSum(fw.tc.Avro.Value)
+		var err error
+		if fw.schemaSum, err = schemaSum(fw.tc.Avro.Value); err != nil {
+			return nil, err
+		}
 		fw.scope = p.newScope(w, fw)
 	}
 	return w, nil

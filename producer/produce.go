@@ -244,7 +244,7 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	val := tc.AppendValue(frame(vbuf, fw.valID), ev)
 	if n := len(key) + len(val); n > fw.maxRecord {
 		if t.sb != nil && fw.scope.mode != ReconcileOff {
-			if err := p.seen(t, fw, key[5:]); err != nil {
+			if err := p.seen(t, fw, key[5:], false); err != nil {
 				p.tables.failed(t, err)
 				p.stale = true
 			}

@@ -52,7 +52,7 @@ func New(ctx context.Context, cfg Config, reg *Registry, opts ...Opt) (*Publishe
 		return nil, err
 	}
 	p := &Publisher{cfg: cfg, reg: reg, clients: map[string]*kgo.Client{},
-		log: slog.New(slog.DiscardHandler), dialect: codec.DefaultDialect(), version: "dev", now: time.Now}
+		log: slog.New(slog.DiscardHandler), dialect: codec.DefaultDialect(), version: "dev", now: time.Now, reconcile: DefaultReconcile()}
 	for _, o := range opts {
 		o(p)
 	}

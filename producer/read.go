@@ -2,17 +2,20 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// ReadCommitted reads the topics from their start to their current end as
-// a read_committed consumer would and calls fn for each record, control
-// records excluded. It is for checking what was published (demo, tests,
-// diagnosis), not for consuming in production.
+// ReadCommitted reads the topics from their start to their last stable
+// offset as a read_committed consumer would and calls fn for each record,
+// control records excluded: what is committed now, not waiting for a
+// transaction still open (another producer's). It checks what was
+// published (demo, tests, diagnosis) and rebuilds the table state.
 func ReadCommitted(ctx context.Context, cfg Config, topics []string, fn func(*kgo.Record)) error {
 	cfg = cfg.withDefaults()
 	opts, err := cfg.clientOpts()
@@ -23,17 +26,23 @@ func ReadCommitted(ctx context.Context, cfg Config, topics []string, fn func(*kg
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}
-	ends, err := kadm.NewClient(acl).ListEndOffsets(ctx, topics...)
+	// Every committed or aborted transaction ends with a control record,
+	// which is read too (KeepControlRecords), so the record just before
+	// the last stable offset is always seen.
+	ends, err := kadm.NewClient(acl).ListCommittedOffsets(ctx, topics...)
 	acl.Close()
-	if err != nil {
-		return fmt.Errorf("list end offsets: %w", err)
-	}
 	remaining := map[string]int64{} // topic/partition → end offset
 	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
+		switch {
+		case o.Err != nil && !errors.Is(o.Err, kerr.UnknownTopicOrPartition): // a missing topic holds nothing
+			err = o.Err
+		case o.Err == nil && o.Offset > 0:
 			remaining[fmt.Sprint(o.Topic, "/", o.Partition)] = o.Offset
 		}
 	})
+	if err != nil {
+		return fmt.Errorf("list end offsets: %w", err)
+	}
 	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topics...), kgo.KeepControlRecords(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {

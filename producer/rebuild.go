@@ -3,6 +3,7 @@ package producer
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -56,7 +57,8 @@ func (p *Publisher) rebuildTables(ctx context.Context, want map[string][]byte, s
 	if err := s.Rebuilt(want, published); err != nil {
 		return err
 	}
-	p.log.Info("the table state was rebuilt from the topics", "topics", len(topics), "records", rb.n, "took", time.Since(began).Round(time.Millisecond))
+	p.log.Info("the table state was rebuilt from the topics", "topics", len(topics), "records", rb.n, "skipped", rb.foreign,
+		"took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
@@ -69,7 +71,10 @@ func (p *Publisher) tableTopics(ctx context.Context) ([]string, error) {
 	own := map[string]bool{p.cfg.StateTopic(): true, p.cfg.BatchesTopic(): true, p.cfg.DeadLetterTopic(): true}
 	var out []string
 	for _, name := range details.Names() {
-		if strings.HasPrefix(name, p.cfg.TopicPrefix+".") && !own[name] {
+		// <prefix>.<Table>: a table name holds no dot, so another
+		// deployment's topics (prefix "systmone.dev") are not read.
+		table, ok := strings.CutPrefix(name, p.cfg.TopicPrefix+".")
+		if ok && !own[name] && table != "" && !strings.Contains(table, ".") {
 			out = append(out, name)
 		}
 	}
@@ -83,6 +88,7 @@ type rebuilder struct {
 	readers map[uint32]*eventReader // by value schema id
 	b       *tablestate.Batch
 	n, held int
+	foreign int                // records that are not sragent's, skipped
 	tables  map[[2]string]bool // group, table of the events read
 	err     error
 }
@@ -95,7 +101,7 @@ type eventReader struct {
 }
 
 func (rb *rebuilder) record(r *kgo.Record) {
-	if rb.err != nil || len(r.Key) < 5 {
+	if rb.err != nil {
 		return
 	}
 	for _, h := range r.Headers {
@@ -106,7 +112,11 @@ func (rb *rebuilder) record(r *kgo.Record) {
 	if rb.tables == nil {
 		rb.tables = map[[2]string]bool{}
 	}
-	rb.err = rb.apply(r)
+	if err := rb.apply(r); errors.Is(err, errForeign) {
+		rb.foreign++ // not an sragent record: not the agent's state
+	} else {
+		rb.err = err
+	}
 	rb.n++
 	if rb.held++; rb.err == nil && rb.held >= rebuildChunk {
 		rb.err = rb.b.Commit(nil)
@@ -114,11 +124,25 @@ func (rb *rebuilder) record(r *kgo.Record) {
 	}
 }
 
+// unreadableError is an sragent event (or its schema) the rebuild cannot
+// read: the topics cannot give the state, so it is learned again instead;
+// any other failure (Kafka, the registry) fails the pass, which retries.
+type unreadableError struct{ err error }
+
+func (e *unreadableError) Error() string { return e.err.Error() }
+func (e *unreadableError) Unwrap() error { return e.err }
+
+// errForeign is a record that is not an sragent event.
+var errForeign = errors.New("not an sragent record")
+
 func (rb *rebuilder) apply(r *kgo.Record) error {
+	if len(r.Key) < 5 || r.Key[0] != 0 {
+		return errForeign
+	}
 	k := r.Key[5:]
 	table, ok := keyTable(k)
-	if !ok {
-		return fmt.Errorf("%s partition %d offset %d: not an sragent key", r.Topic, r.Partition, r.Offset)
+	if !ok || "."+table != strings.TrimPrefix(r.Topic, rb.p.cfg.TopicPrefix) {
+		return errForeign
 	}
 	e, _, err := rb.b.Get(table, k, false)
 	if err != nil {
@@ -127,8 +151,8 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 	if r.Value == nil { // a tombstone
 		return rb.b.Forget(table, k, e.Groups)
 	}
-	if len(r.Value) < 5 {
-		return fmt.Errorf("%s partition %d offset %d: not an sragent event", r.Topic, r.Partition, r.Offset)
+	if len(r.Value) < 5 || r.Value[0] != 0 {
+		return errForeign
 	}
 	er, err := rb.reader(table, binary.BigEndian.Uint32(r.Value[1:5]))
 	if err != nil {
@@ -136,7 +160,7 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 	}
 	ev, err := er.r.Read(r.Value[5:], er.win)
 	if err != nil {
-		return fmt.Errorf("%s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err)
+		return &unreadableError{fmt.Errorf("%s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err)}
 	}
 	if ev.Op == codec.OpDelete {
 		return rb.b.Forget(table, k, e.Groups)
@@ -175,9 +199,13 @@ func (rb *rebuilder) reader(table string, id uint32) (*eventReader, error) {
 	}
 	r, err := codec.NewEventReader(text)
 	if err != nil {
+		return nil, &unreadableError{fmt.Errorf("schema %d: %w", id, err)}
+	}
+	sum, err := schemaSum(text)
+	if err != nil {
 		return nil, fmt.Errorf("schema %d: %w", id, err)
 	}
-	er := &eventReader{r: r, sum: schemaSum(text), win: -1}
+	er := &eventReader{r: r, sum: sum, win: -1}
 	if col := rb.p.reconcile.windowColumn(table); col != "" {
 		er.win = r.Field(col)
 	}

@@ -13,6 +13,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/sragent/sragent/codec"
 	"github.com/sragent/sragent/producer/tablestate"
 	"github.com/sragent/sragent/schemas"
 )
@@ -78,7 +81,7 @@ func (ts *tables) close() error {
 
 // stateFormat names the store's entry layout: a store written in another
 // one does not match any checkpoint, so it is emptied.
-const stateFormat = "v2"
+const stateFormat = "v3"
 
 // checkpoint is what a store checkpoint must equal for the store to hold
 // the state after the committed progress p.
@@ -126,13 +129,16 @@ func (ts *tables) check(st *State) (map[string][]byte, error) {
 	return want, nil
 }
 
-// rebuilt is the end of a rebuild: on failure (other than the pass
-// ending) the store is emptied with the committed checkpoints and learned
-// again from the next batches (unchanged rows are published once more,
-// nothing vanishes until a full file is published).
+// rebuilt is the end of a rebuild: when the topics cannot give the state
+// (an event it cannot read, no right to read a table topic) the store is
+// emptied with the committed checkpoints and learned again from the next
+// batches (unchanged rows are published once more; holdings are
+// incomplete until each group publishes a full file); any other failure
+// fails the pass, which rebuilds again.
 func (ts *tables) rebuilt(ctx context.Context, want map[string][]byte, st *State, err error) error {
 	if err != nil {
-		if ctx.Err() != nil {
+		var ue *unreadableError
+		if ctx.Err() != nil || !(errors.As(err, &ue) || errors.Is(err, kerr.TopicAuthorizationFailed)) {
 			return err
 		}
 		ts.log.Warn("the table state could not be rebuilt from the topics; it is emptied and learned again from the next batches", "err", err)
@@ -228,9 +234,18 @@ func imageHash(buf []byte, schemaSum uint64, image []byte) ([]byte, [tablestate.
 	return buf, h
 }
 
-// schemaSum names a value schema by its text, the same in a dry run
-// (which registers nothing, so knows no ids) as when publishing.
-func schemaSum(schema string) uint64 {
-	sum := sha256.Sum256([]byte(schema))
-	return binary.BigEndian.Uint64(sum[:])
+// schemaSum names a value schema by its row record's fields and their
+// encodings (codec.EventReader.Signature): the same in a dry run (which
+// registers nothing, so knows no ids) as when publishing, and the same for
+// the text a registry gives back when the table state is rebuilt
+// (registries reformat what they store, some drop documentation or
+// logical types). A logical type alone never changes what the bytes say
+// about a UK wall-clock value: a change that matters changes the bytes.
+func schemaSum(schema string) (uint64, error) {
+	r, err := codec.NewEventReader(schema)
+	if err != nil {
+		return 0, err
+	}
+	sum := sha256.Sum256([]byte(r.Signature()))
+	return binary.BigEndian.Uint64(sum[:]), nil
 }

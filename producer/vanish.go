@@ -151,6 +151,11 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 		r.deleted++
 		return t.sb.Forget(table, k, e.Groups)
 	})
+	if errors.Is(err, errUnpredictable) {
+		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name,
+			Reason: "too many changes in this run to predict what vanishes from the file"})
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +179,7 @@ func (p *Publisher) protect(t *txn, fw *fileWork, tc *codec.TableCodec, sc *code
 		fw.scope.blind = true
 		return nil
 	}
-	return p.seen(t, fw, tc.AppendKey(nil, row))
+	return p.seen(t, fw, tc.AppendKey(nil, row), false)
 }
 
 // reseen marks again the key of a committed row of a reconciled file
@@ -193,20 +198,28 @@ func (p *Publisher) reseen(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec
 		}
 	}
 	fw.hbuf = tc.AppendKey(fw.hbuf[:0], row)
-	return p.seen(t, fw, fw.hbuf)
+	return p.seen(t, fw, fw.hbuf, err == nil)
 }
 
 // seen marks key (without its frame) as held by fw's file, if its group
-// holds it.
-func (p *Publisher) seen(t *txn, fw *fileWork, key []byte) error {
+// holds it; with hold (a row the group published, or sent unchanged, before
+// a resume), the group holds it (a store rebuilt from the topics does not
+// know a group's unchanged rows).
+func (p *Publisher) seen(t *txn, fw *fileWork, key []byte, hold bool) error {
 	bit, err := p.tables.store.GroupBit(t.group)
 	if err != nil {
 		return err
 	}
 	e, known, err := t.sb.Get(fw.file.Table, key, fw.fresh)
-	if err != nil || !known || e.Groups&bit == 0 {
+	if err != nil || !known || (e.Groups&bit == 0 && !hold) {
 		return err
 	}
 	t.records++
+	if e.Groups&bit == 0 {
+		e.Groups |= bit
+		if err := t.sb.Put(fw.file.Table, key, e); err != nil {
+			return err
+		}
+	}
 	return t.sb.MarkSeen(fw.file.Table, bit, key, fw.scope.gen)
 }
