@@ -95,6 +95,9 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	if fw.fresh, err = p.tables.empty(fw.file.Table); err != nil {
 		return t, err
 	}
+	if fw.fresh && p.dry != nil && t.sb != nil {
+		fw.fresh = !t.sb.Holds(fw.file.Table) // an earlier batch of the run wrote it
+	}
 	count := cur.Counts[fw.file.Table]
 	if count == nil {
 		count = &TableCount{}
@@ -292,7 +295,7 @@ func (p *Publisher) track(t *txn, fw *fileWork, tc *codec.TableCodec, key, val [
 	if err != nil {
 		return false, err
 	}
-	if fw.scope.mode != ReconcileOff {
+	if fw.scope.mode != ReconcileOff && !fw.fresh { // nothing can vanish from a table first published by this file
 		if err := t.sb.MarkSeen(table, bit, k, fw.scope.gen); err != nil {
 			return false, err
 		}

@@ -34,6 +34,9 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 	if sc.mode == ReconcileOff || t.sb == nil {
 		return nil, nil
 	}
+	if fw.fresh {
+		return &reconciled{}, nil // the table held nothing before this file
+	}
 	bit, err := p.tables.store.GroupBit(w.batch.Group)
 	if err != nil {
 		return nil, err
@@ -49,12 +52,11 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 	table := fw.file.Table
 	// vanished reports whether a key is in the scope and no row of the
 	// file held it (a dry batch that lost its changes cannot tell).
-	vanished := func(k []byte, e tablestate.Entry) (inScope, gone bool, err error) {
+	vanished := func(e tablestate.Entry, gen uint64) (inScope, gone bool, err error) {
 		if e.Groups&bit == 0 || (sc.win >= 0 && e.Window < sc.winFrom) {
 			return false, false, nil
 		}
-		gen, err := t.sb.Seen(table, bit, k)
-		if err == nil && t.sb.Overflowed() {
+		if t.sb.Overflowed() {
 			err = errUnpredictable
 		}
 		if err == nil {
@@ -65,8 +67,8 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 	// Counted per prefix too: min_ratio guards each organisation of a
 	// file, so that one practice cut short is not reconciled as gone.
 	known, gone := make([]int64, len(prefixes)), make([]int64, len(prefixes))
-	err = t.sb.Scan(table, prefixes, func(i int, k []byte, e tablestate.Entry) error {
-		in, g, err := vanished(k, e)
+	err = t.sb.ScanSeen(table, bit, prefixes, func(i int, _ []byte, e tablestate.Entry, gen uint64) error {
+		in, g, err := vanished(e, gen)
 		if in {
 			known[i]++
 		}
@@ -130,8 +132,8 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 	}
 	var row codec.Row
 	ev := codec.Event{Source: fw.src, Op: codec.OpDelete, Row: &row, TsMs: p.now().UnixMilli()}
-	err = t.sb.Scan(table, prefixes, func(_ int, k []byte, e tablestate.Entry) error {
-		if _, g, err := vanished(k, e); !g || err != nil {
+	err = t.sb.ScanSeen(table, bit, prefixes, func(_ int, k []byte, e tablestate.Entry, gen uint64) error {
+		if _, g, err := vanished(e, gen); !g || err != nil {
 			return err
 		}
 		if e.Groups&^bit != 0 { // another group still holds it

@@ -303,3 +303,42 @@ func (b *Batch) Complete(table, group string) error {
 	}
 	return nil
 }
+
+// ScanSeen is Scan with each key's seen mark of the group with bit (0:
+// none), read alongside the entries in key order rather than looked up
+// one by one.
+func (b *Batch) ScanSeen(table string, bit uint64, prefixes [][]byte, fn func(i int, key []byte, e Entry, seen uint64) error) error {
+	base := seenKey(nil, table, bit, nil)
+	mit, err := b.s.db.NewIter(&pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)})
+	if err != nil {
+		return fmt.Errorf("table state: %w", err)
+	}
+	defer mit.Close()
+	var mk []byte
+	return b.Scan(table, prefixes, func(i int, key []byte, e Entry) error {
+		mk = seenKey(mk[:0], table, bit, key)
+		gen, ok := b.marks[string(mk)]
+		if !ok && !(b.b == nil && b.marksLost) && mit.SeekGE(mk) && bytes.Equal(mit.Key(), mk) {
+			v, n := binary.Uvarint(mit.Value())
+			if n <= 0 {
+				return fmt.Errorf("table state: bad seen mark")
+			}
+			gen = v
+		}
+		if err := mit.Error(); err != nil {
+			return fmt.Errorf("table state: %w", err)
+		}
+		return fn(i, key, e, gen)
+	})
+}
+
+// Holds reports whether the batch's own changes put a key of table.
+func (b *Batch) Holds(table string) bool {
+	prefix := string(rowKey(nil, table, nil))
+	for k, c := range b.pending {
+		if !c.deleted && strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
+}

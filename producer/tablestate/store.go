@@ -51,7 +51,8 @@ type Store struct {
 
 // Options size the store.
 type Options struct {
-	// CacheBytes bounds the block cache (default 32 MiB).
+	// CacheBytes bounds the block cache (default 64 MiB: a re-send looks
+	// every key up, and a smaller cache reads most blocks from disk).
 	CacheBytes int64
 	// Logger receives pebble's errors, by format only: never a key.
 	Logger *slog.Logger
@@ -66,7 +67,7 @@ type Options struct {
 // Open opens (or creates) the store in dir.
 func Open(dir string, o Options) (*Store, error) {
 	if o.CacheBytes <= 0 {
-		o.CacheBytes = 32 << 20
+		o.CacheBytes = 64 << 20
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
