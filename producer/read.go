@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -11,12 +12,25 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// ReadCommitted reads the topics from their start to their last stable
-// offset as a read_committed consumer would and calls fn for each record,
-// control records excluded: what is committed now, not waiting for a
-// transaction still open (another producer's). It checks what was
-// published (demo, tests, diagnosis) and rebuilds the table state.
+// ReadCommitted reads the topics from their start to their current end as
+// a read_committed consumer would and calls fn for each record, control
+// records excluded. It is for checking what was published (demo, tests,
+// diagnosis): it waits for the commit markers of transactions that have
+// just committed.
 func ReadCommitted(ctx context.Context, cfg Config, topics []string, fn func(*kgo.Record)) error {
+	return readCommitted(ctx, cfg, topics, 0, fn)
+}
+
+// readStable is ReadCommitted to the last stable offsets: what is
+// committed now, not waiting for a transaction still open (another
+// producer's) beyond settle.
+func readStable(ctx context.Context, cfg Config, topics []string, settle time.Duration, fn func(*kgo.Record)) error {
+	return readCommitted(ctx, cfg, topics, settle, fn)
+}
+
+// readCommitted reads to the high watermarks (settle 0) or to the last
+// stable offsets once they have reached them or settle has passed.
+func readCommitted(ctx context.Context, cfg Config, topics []string, settle time.Duration, fn func(*kgo.Record)) error {
 	cfg = cfg.withDefaults()
 	opts, err := cfg.clientOpts()
 	if err != nil {
@@ -26,20 +40,8 @@ func ReadCommitted(ctx context.Context, cfg Config, topics []string, fn func(*kg
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}
-	// Every committed or aborted transaction ends with a control record,
-	// which is read too (KeepControlRecords), so the record just before
-	// the last stable offset is always seen.
-	ends, err := kadm.NewClient(acl).ListCommittedOffsets(ctx, topics...)
+	remaining, err := ends(ctx, kadm.NewClient(acl), topics, settle)
 	acl.Close()
-	remaining := map[string]int64{} // topic/partition → end offset
-	ends.Each(func(o kadm.ListedOffset) {
-		switch {
-		case o.Err != nil && !errors.Is(o.Err, kerr.UnknownTopicOrPartition): // a missing topic holds nothing
-			err = o.Err
-		case o.Err == nil && o.Offset > 0:
-			remaining[fmt.Sprint(o.Topic, "/", o.Partition)] = o.Offset
-		}
-	})
 	if err != nil {
 		return fmt.Errorf("list end offsets: %w", err)
 	}
@@ -70,4 +72,46 @@ func ReadCommitted(ctx context.Context, cfg Config, topics []string, fn func(*kg
 		}
 	}
 	return nil
+}
+
+// ends returns where to stop reading every partition of topics
+// (topic/partition → offset, empty partitions left out): the high
+// watermarks (settle 0), or the last stable offsets. Every committed or
+// aborted transaction ends with a control record, which is read too
+// (KeepControlRecords), so the record just before either is always seen.
+// A real broker writes a transaction's markers after its commit returns:
+// for up to settle it waits for the stable offsets to reach the high
+// watermarks (a transaction that just committed), then takes them as they
+// are (a transaction still open).
+func ends(ctx context.Context, adm *kadm.Client, topics []string, settle time.Duration) (map[string]int64, error) {
+	until := time.Now().Add(settle)
+	for {
+		high, err := listOffsets(ctx, adm.ListEndOffsets, topics)
+		if err != nil || settle == 0 {
+			return high, err
+		}
+		stable, err := listOffsets(ctx, adm.ListCommittedOffsets, topics)
+		if err != nil || maps.Equal(stable, high) || time.Now().After(until) {
+			return stable, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func listOffsets(ctx context.Context, list func(context.Context, ...string) (kadm.ListedOffsets, error), topics []string) (map[string]int64, error) {
+	offsets, err := list(ctx, topics...)
+	out := map[string]int64{}
+	offsets.Each(func(o kadm.ListedOffset) {
+		switch {
+		case o.Err != nil && !errors.Is(o.Err, kerr.UnknownTopicOrPartition): // a missing topic holds nothing
+			err = o.Err
+		case o.Err == nil && o.Offset > 0:
+			out[fmt.Sprint(o.Topic, "/", o.Partition)] = o.Offset
+		}
+	})
+	return out, err
 }

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	zipped := fs.Bool("zip", true, "pack table files into SRExtract.zip")
 	utf8 := fs.Bool("utf8", false, "write UTF-8 instead of Windows-1252")
 	start := fs.String("start", "20240329_1707", "cut-off of the first batch, yyyyMMdd_HHmm")
+	expected := fs.String("expected", "", "also write every table's final state as JSON to this file: "+
+		"{group: {table: {RowIdentifier: {column: cell}}}}, what a consumer applying every event must hold (small data sets only)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -68,6 +71,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "srgen:", err)
 		return 1
 	}
+	if *expected != "" {
+		if err := writeExpected(g, *expected); err != nil {
+			fmt.Fprintln(stderr, "srgen:", err)
+			return 1
+		}
+	}
 	fmt.Fprintf(stdout, "srgen: wrote %d groups x %d batches to %s\n", len(g.Groups()), *batches, *out)
 	return 0
+}
+
+// writeExpected writes the final state of every group's tables to path.
+func writeExpected(g *srgen.Generator, path string) error {
+	all := map[string]map[string]map[int64]map[string]string{}
+	for _, group := range g.Groups() {
+		all[group] = map[string]map[int64]map[string]string{}
+		for _, table := range g.Tables() {
+			all[group][table] = g.Expected(group, table)
+		}
+	}
+	raw, err := json.Marshal(all)
+	if err != nil {
+		return fmt.Errorf("expected state: %w", err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		return fmt.Errorf("expected state: %w", err)
+	}
+	return nil
 }

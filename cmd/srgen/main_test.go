@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sragent/sragent/schemas/srgen"
 )
 
 func TestRun(t *testing.T) {
@@ -31,6 +35,39 @@ func TestRunUsage(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		if code := run(args, &stdout, &stderr); code != 2 || stderr.Len() == 0 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
+		}
+	}
+}
+
+// --expected writes every group's tables as srgen.Expected gives them.
+func TestRunExpected(t *testing.T) {
+	out := t.TempDir()
+	exp := filepath.Join(out, "expected.json")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--out", out, "--groups", "2", "--orgs", "1", "--batches", "2", "--rows", "5", "--tables", "SRPatient", "--expected", exp}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	raw, err := os.ReadFile(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]map[string]map[string]map[string]string
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	g := srgen.New(srgen.Options{Seed: 1, Groups: 2, Orgs: 1, Batches: 2, Rows: 5, Tables: []string{"SRPatient"}})
+	if err := g.Write(t.TempDir()); err != nil { // the state the deltas leave
+		t.Fatal(err)
+	}
+	for _, group := range g.Groups() {
+		want := g.Expected(group, "SRPatient")
+		if len(want) == 0 || len(got[group]["SRPatient"]) != len(want) {
+			t.Errorf("%s: %d rows in the file, srgen expects %d", group, len(got[group]["SRPatient"]), len(want))
+		}
+		for id, row := range want {
+			if fmt.Sprint(got[group]["SRPatient"][fmt.Sprint(id)]) != fmt.Sprint(row) {
+				t.Errorf("%s row %d differs", group, id)
+			}
 		}
 	}
 }
