@@ -177,12 +177,17 @@ def main():
 def compare(conn, sink, expected):
     ok = bad = 0
     tables = sorted({t for groups in expected.values() for t in groups})
+    if not tables or not any(rows for groups in expected.values() for rows in groups.values()):
+        print("sink: FAIL the expected state holds no rows: nothing would be compared")
+        return 1
     for table in tables:
         pk = sink.tables[table][0] if table in sink.tables else ["RowIdentifier"]
         want = {}
         for by_table in expected.values():
             for rid, row in by_table.get(table, {}).items():
-                want[tuple(row.get(c, rid) for c in pk)] = row
+                if any(c not in row for c in pk):
+                    raise SystemExit("sink: FAIL %s: the expected rows lack key columns %s" % (table, pk))
+                want[tuple(row[c] for c in pk)] = row
         got = {}
         if table in sink.tables:
             cols = sink.tables[table][1]
@@ -196,6 +201,10 @@ def compare(conn, sink, expected):
         # Strings and longs are compared as srgen wrote them; other types
         # (timestamps, booleans, doubles) by the Go codec tests.
         plain = sink.plain.get(table, set())
+        if table in sink.tables:
+            missing = {c for row in want.values() for c in row} - set(sink.tables[table][1])
+            if missing:
+                problems.append("columns not in the sink: %s" % ", ".join(sorted(missing)))
         differ = {col for k in set(got) & set(want) for col, cell in want[k].items()
                   if col in plain and (got[k].get(col) or "") != cell}
         if differ:

@@ -96,7 +96,8 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		return t, err
 	}
 	if fw.fresh && p.dry != nil && t.sb != nil {
-		fw.fresh = !t.sb.Holds(fw.file.Table) // an earlier batch of the run wrote it
+		// An earlier batch of the run wrote it, or the run lost count.
+		fw.fresh = !t.sb.Holds(fw.file.Table) && !t.sb.Overflowed()
 	}
 	count := cur.Counts[fw.file.Table]
 	if count == nil {

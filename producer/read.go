@@ -15,22 +15,16 @@ import (
 // ReadCommitted reads the topics from their start to their current end as
 // a read_committed consumer would and calls fn for each record, control
 // records excluded. It is for checking what was published (demo, tests,
-// diagnosis): it waits for the commit markers of transactions that have
-// just committed.
+// diagnosis): it waits up to 10 s for the commit markers of transactions
+// that have just committed, and does not wait for one still open.
 func ReadCommitted(ctx context.Context, cfg Config, topics []string, fn func(*kgo.Record)) error {
-	return readCommitted(ctx, cfg, topics, 0, fn)
+	return readStable(ctx, cfg, topics, 10*time.Second, fn)
 }
 
-// readStable is ReadCommitted to the last stable offsets: what is
-// committed now, not waiting for a transaction still open (another
-// producer's) beyond settle.
+// readStable reads to the last stable offsets once they have reached the
+// high watermarks or settle has passed: what is committed now, not
+// waiting for a transaction still open (another producer's).
 func readStable(ctx context.Context, cfg Config, topics []string, settle time.Duration, fn func(*kgo.Record)) error {
-	return readCommitted(ctx, cfg, topics, settle, fn)
-}
-
-// readCommitted reads to the high watermarks (settle 0) or to the last
-// stable offsets once they have reached them or settle has passed.
-func readCommitted(ctx context.Context, cfg Config, topics []string, settle time.Duration, fn func(*kgo.Record)) error {
 	cfg = cfg.withDefaults()
 	opts, err := cfg.clientOpts()
 	if err != nil {
@@ -40,11 +34,12 @@ func readCommitted(ctx context.Context, cfg Config, topics []string, settle time
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}
-	remaining, err := ends(ctx, kadm.NewClient(acl), topics, settle)
+	end, err := ends(ctx, kadm.NewClient(acl), topics, settle)
 	acl.Close()
 	if err != nil {
 		return fmt.Errorf("list end offsets: %w", err)
 	}
+	remaining := maps.Clone(end)
 	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topics...), kgo.KeepControlRecords(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
@@ -63,7 +58,11 @@ func readCommitted(ctx context.Context, cfg Config, topics []string, settle time
 		}
 		for _, r := range fs.Records() {
 			tp := fmt.Sprint(r.Topic, "/", r.Partition)
-			if r.Offset >= remaining[tp]-1 {
+			e, ok := end[tp]
+			if !ok || r.Offset >= e {
+				continue // committed after the ends were taken
+			}
+			if r.Offset >= e-1 {
 				delete(remaining, tp)
 			}
 			if !r.Attrs.IsControl() {
@@ -75,10 +74,10 @@ func readCommitted(ctx context.Context, cfg Config, topics []string, settle time
 }
 
 // ends returns where to stop reading every partition of topics
-// (topic/partition → offset, empty partitions left out): the high
-// watermarks (settle 0), or the last stable offsets. Every committed or
-// aborted transaction ends with a control record, which is read too
-// (KeepControlRecords), so the record just before either is always seen.
+// (topic/partition → offset, empty partitions left out): the last stable
+// offsets. Every committed or aborted transaction ends with a control
+// record, which is read too (KeepControlRecords), so the record just
+// before it is always seen.
 // A real broker writes a transaction's markers after its commit returns:
 // for up to settle it waits for the stable offsets to reach the high
 // watermarks (a transaction that just committed), then takes them as they
@@ -87,8 +86,8 @@ func ends(ctx context.Context, adm *kadm.Client, topics []string, settle time.Du
 	until := time.Now().Add(settle)
 	for {
 		high, err := listOffsets(ctx, adm.ListEndOffsets, topics)
-		if err != nil || settle == 0 {
-			return high, err
+		if err != nil {
+			return nil, err
 		}
 		stable, err := listOffsets(ctx, adm.ListCommittedOffsets, topics)
 		if err != nil || maps.Equal(stable, high) || time.Now().After(until) {

@@ -37,7 +37,7 @@ func (p *Publisher) rebuildTables(ctx context.Context, want map[string][]byte, s
 	began := time.Now()
 	rb := &rebuilder{ctx: ctx, p: p, readers: map[uint32]*eventReader{}, b: s.NewBatch("")}
 	if len(topics) > 0 {
-		err = readStable(ctx, p.cfg, topics, 3*time.Second, rb.record)
+		err = readStable(ctx, p.cfg, topics, 5*time.Second, rb.record)
 	}
 	if err == nil {
 		err = rb.err

@@ -34,6 +34,11 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 	if sc.mode == ReconcileOff || t.sb == nil {
 		return nil, nil
 	}
+	if t.sb.Overflowed() {
+		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name,
+			Reason: "too many changes in this run to predict what vanishes from the file"})
+		return nil, nil
+	}
 	if fw.fresh {
 		return &reconciled{}, nil // the table held nothing before this file
 	}

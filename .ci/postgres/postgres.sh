@@ -31,7 +31,10 @@ case ${1:-} in
 start)
   bin=$(bindir)
   rm -rf "$dir" && mkdir -p "$dir"
-  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chmod o+x "$SRCI_RUN" # mktemp -d is 0700: the server's user must reach its folder
+    chown postgres "$dir"
+  fi
   t0=$SECONDS
   as_owner "$bin/initdb" -D "$dir/data" -U sragent --auth=trust >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
@@ -43,9 +46,9 @@ start)
 stop)
   if [ -f "$dir/data/postmaster.pid" ]; then
     pid=$(head -n 1 "$dir/data/postmaster.pid")
-    kill -INT "$pid" 2>/dev/null || true
+    as_owner "$(bindir)/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 || kill -INT "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
+    if kill -0 "$pid" 2>/dev/null && grep -q postgres "/proc/$pid/comm" 2>/dev/null; then kill -KILL "$pid"; fi
   fi
   ;;
 dsn)
