@@ -87,6 +87,9 @@ func BenchmarkPublishTableState(b *testing.B) {
 				b.StopTimer()
 				b.ReportMetric(float64(res.Events+res.Unchanged)/elapsed.Seconds(), "rows/s")
 				b.ReportMetric(float64(res.Events), "events")
+				if rss, ok := peakRSS(); ok {
+					b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB") // the process's, so far
+				}
 				pub.Close()
 				b.StartTimer()
 			}

@@ -35,7 +35,7 @@ type fileWork struct {
 	maxRecord    int // largest key + value the topic accepts
 	orgs         []string
 	src          codec.Source
-	kbuf, vbuf   []byte // a dry run's reused encoding buffers
+	kbuf, vbuf   []byte // reused encoding scratch (see event)
 	fresh        bool   // the table state holds no key of the table yet
 	keeps        bool   // rows go through the table state (see keeps)
 	table        *schemas.Table

@@ -238,14 +238,12 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 // than the topic accepts is not produced: it returns the
 // *codec.RowError of its dead letter.
 func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, ev *codec.Event) (unchanged bool, re *codec.RowError) {
-	var kbuf, vbuf []byte
-	if t.cl == nil { // a dry run: nothing keeps the bytes, reuse them
-		kbuf, vbuf = fw.kbuf[:0], fw.vbuf[:0]
-	} else {
-		kbuf, vbuf = make([]byte, 0, 48), make([]byte, 0, 512)
-	}
-	key := tc.AppendKey(frame(kbuf, fw.keyID), ev.Row)
-	val := tc.AppendValue(frame(vbuf, fw.valID), ev)
+	// Encoded into reused scratch space: a row that is not produced (an
+	// unchanged one, a dry run) allocates nothing; one that is gets a copy
+	// of its own, which the client keeps until the broker acknowledges it.
+	key := tc.AppendKey(frame(fw.kbuf[:0], fw.keyID), ev.Row)
+	val := tc.AppendValue(frame(fw.vbuf[:0], fw.valID), ev)
+	fw.kbuf, fw.vbuf = key, val
 	if n := len(key) + len(val); n > fw.maxRecord {
 		if t.sb != nil && fw.scope.mode != ReconcileOff {
 			if err := p.seen(t, fw, key[5:], false); err != nil {
@@ -264,13 +262,16 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 		}
 	}
 	if t.cl == nil {
-		fw.kbuf, fw.vbuf = key, val
 		t.count(len(key) + len(val))
 		if ev.Op == codec.OpDelete {
 			t.count(len(key))
 		}
 		return false, nil
 	}
+	own := make([]byte, len(key)+len(val))
+	key, val = own[:len(key):len(key)], own[len(key):]
+	copy(key, fw.kbuf)
+	copy(val, fw.vbuf)
 	t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Value: val})
 	if ev.Op == codec.OpDelete {
 		t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key}) // tombstone: a real null value
