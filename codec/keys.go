@@ -22,6 +22,13 @@ func (tc *TableCodec) AppendKeyPrefix(dst []byte, lead ...[]byte) []byte {
 
 var errBadKey = errors.New("not a key of this table")
 
+// KeyTable returns the table an sragent key (without its frame) belongs
+// to: its first field.
+func KeyTable(key []byte) (string, bool) {
+	_, b, ok := readBytes(key)
+	return string(b), ok
+}
+
 // KeyRow decodes key (an Avro key of the table, without its frame) into a
 // row that holds its key columns, every other field null.
 func (tc *TableCodec) KeyRow(key []byte, row *Row) error {

@@ -27,7 +27,7 @@ const rebuildChunk = 20_000
 // checkpoints, which the next pass rebuilds again.
 func (p *Publisher) rebuildTables(ctx context.Context, want map[string][]byte, st *State) error {
 	s := p.tables.store
-	if err := s.Reset(nil); err != nil {
+	if err := s.Reset(); err != nil {
 		return err
 	}
 	topics, err := p.tableTopics(ctx)
@@ -89,6 +89,7 @@ type rebuilder struct {
 	b       *tablestate.Batch
 	n, held int
 	foreign int                // records that are not sragent's, skipped
+	hbuf    []byte             // scratch for image hashes
 	tables  map[[2]string]bool // group, table of the events read
 	err     error
 }
@@ -140,7 +141,7 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 		return errForeign
 	}
 	k := r.Key[5:]
-	table, ok := keyTable(k)
+	table, ok := codec.KeyTable(k)
 	if !ok || "."+table != strings.TrimPrefix(r.Topic, rb.p.cfg.TopicPrefix) {
 		return errForeign
 	}
@@ -170,8 +171,7 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 	if err != nil {
 		return err
 	}
-	var buf []byte
-	_, e.Hash = imageHash(buf, er.sum, ev.Image)
+	rb.hbuf, e.Hash = imageHash(rb.hbuf, er.sum, ev.Image)
 	e.Groups |= bit
 	e.Window = 0
 	if ev.HasWindow {
@@ -211,15 +211,6 @@ func (rb *rebuilder) reader(table string, id uint32) (*eventReader, error) {
 	}
 	rb.readers[id] = er
 	return er, nil
-}
-
-// keyTable returns the table a key belongs to (its first field).
-func keyTable(k []byte) (string, bool) {
-	size, n := binary.Varint(k)
-	if n <= 0 || size < 0 || int64(len(k)-n) < size {
-		return "", false
-	}
-	return string(k[n : n+int(size)]), true
 }
 
 // fileGen names a full file in its seen marks.

@@ -142,7 +142,7 @@ func (ts *tables) rebuilt(ctx context.Context, want map[string][]byte, st *State
 			return err
 		}
 		ts.log.Warn("the table state could not be rebuilt from the topics; it is emptied and learned again from the next batches", "err", err)
-		if err := ts.store.Reset(nil); err != nil {
+		if err := ts.store.Reset(); err != nil {
 			return err
 		}
 		if err := ts.store.Rebuilt(want, publishedTables(st)); err != nil {

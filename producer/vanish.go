@@ -30,14 +30,24 @@ type reconciled struct {
 // could not be read. It returns nil when the file is not reconciled (no
 // table state, or a dry run that cannot follow its changes).
 func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, tc *codec.TableCodec, count *TableCount) (*reconciled, error) {
+	r, err := p.vanishKeys(ctx, t, w, fw, tc, count)
+	if errors.Is(err, errUnpredictable) {
+		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name,
+			Reason: "too many changes in this run to predict what vanishes from the file"})
+		return nil, nil
+	}
+	return r, err
+}
+
+// vanishKeys is vanish's work; errUnpredictable when a dry run lost
+// track of its changes.
+func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWork, tc *codec.TableCodec, count *TableCount) (*reconciled, error) {
 	sc := &fw.scope
 	if sc.mode == ReconcileOff || t.sb == nil {
 		return nil, nil
 	}
 	if t.sb.Overflowed() {
-		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name,
-			Reason: "too many changes in this run to predict what vanishes from the file"})
-		return nil, nil
+		return nil, errUnpredictable
 	}
 	if fw.fresh {
 		return &reconciled{}, nil // the table held nothing before this file
@@ -82,11 +92,6 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 		}
 		return err
 	})
-	if errors.Is(err, errUnpredictable) {
-		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name,
-			Reason: "too many changes in this run to predict what vanishes from the file"})
-		return nil, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -158,11 +163,6 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 		r.deleted++
 		return t.sb.Forget(table, k, e.Groups)
 	})
-	if errors.Is(err, errUnpredictable) {
-		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name,
-			Reason: "too many changes in this run to predict what vanishes from the file"})
-		return nil, nil
-	}
 	if err != nil {
 		return nil, err
 	}

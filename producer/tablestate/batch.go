@@ -92,24 +92,6 @@ func (b *Batch) lookup(k []byte) ([]byte, bool, error) {
 	return b.it.Value(), true, nil
 }
 
-// Seen returns the last full file of the group with bit that held key
-// (0: none known), as the batch leaves it.
-func (b *Batch) Seen(table string, bit uint64, key []byte) (uint64, error) {
-	b.key = seenKey(b.key[:0], table, bit, key)
-	if gen, ok := b.marks[string(b.key)]; ok || b.b == nil && b.marksLost {
-		return gen, nil
-	}
-	v, ok, err := b.lookup(b.key)
-	if !ok || err != nil {
-		return 0, err
-	}
-	gen, n := binary.Uvarint(v)
-	if n <= 0 {
-		return 0, fmt.Errorf("table state: bad seen mark")
-	}
-	return gen, nil
-}
-
 // MarkSeen records that the full file gen of the group with bit held key
 // (gen 0 removes the mark).
 func (b *Batch) MarkSeen(table string, bit uint64, key []byte, gen uint64) error {

@@ -324,20 +324,14 @@ func (s *Store) Scan(table string, fn func(key []byte, e Entry) error) error {
 	return it.Close()
 }
 
-// Reset removes every key and checkpoint, then records checkpoints (group
-// → checkpoint, as the owner encodes them): the empty state is what those
-// commits leave, since a state without a key only costs a re-publish.
-func (s *Store) Reset(checkpoints map[string][]byte) error {
+// Reset removes every key, mark and checkpoint (Rebuilt then records
+// what the state reflects).
+func (s *Store) Reset() error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	clear(s.bits)
 	if err := b.DeleteRange([]byte{'c'}, []byte{'t'}, nil); err != nil { // 'c'..., 'g'..., 'i'..., 'k'... and 's'...
 		return fmt.Errorf("table state: %w", err)
-	}
-	for g, cp := range checkpoints {
-		if err := b.Set(checkpointKey(g), cp, nil); err != nil {
-			return fmt.Errorf("table state: %w", err)
-		}
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("table state: reset: %w", err)

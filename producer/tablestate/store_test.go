@@ -106,7 +106,10 @@ func TestScanAndReset(t *testing.T) {
 	if !bytes.Equal(keys, []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) {
 		t.Errorf("scan: %v", keys)
 	}
-	if err := s.Reset(map[string][]byte{"g2": []byte("now")}); err != nil {
+	if err := s.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Rebuilt(map[string][]byte{"g2": []byte("now")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	n := 0
@@ -298,7 +301,7 @@ func TestGroupBits(t *testing.T) {
 		t.Error("a 65th group got a bit")
 	}
 	g5, _ := s.GroupBit("g5")
-	if err := s.Reset(map[string][]byte{}); err != nil {
+	if err := s.Reset(); err != nil {
 		t.Fatal(err)
 	}
 	if bit, _ := s.GroupBit("new"); bit != 1 {
