@@ -7,8 +7,7 @@ import (
 
 // EventReader reads back what TableCodec wrote: the op, the row image
 // (the bytes unchanged suppression hashes), the window column's value and
-// the source's group, batch, file and snapshot flag; KeyRow decodes a key
-// into a row holding its key columns.
+// the source's group, batch, file and snapshot flag.
 func TestEventReaderReadsWhatWasWritten(t *testing.T) {
 	tc, conv := sRCodeCodec(t, "RowIdentifier,IDOrganisationVisibleTo,CTV3Code,DateEvent,NumericValue,RemovedData")
 	r, err := NewEventReader(tc.Avro.Value)
@@ -45,19 +44,8 @@ func TestEventReaderReadsWhatWasWritten(t *testing.T) {
 			ev.Snapshot != tt.snapshot || ev.HasWindow != tt.window || (tt.window && ev.Window != row.Values[win].Int) {
 			t.Errorf("%s: read %+v", tt.csv, ev)
 		}
-		key := tc.AppendKey(nil, &row)
-		var back Row
-		if err := tc.KeyRow(key, &back); err != nil {
-			t.Fatalf("%s: %v", tt.csv, err)
-		}
-		if again := tc.AppendKey(nil, &back); !bytes.Equal(again, key) {
-			t.Errorf("%s: key % x decodes to a row whose key is % x", tt.csv, key, again)
-		}
 		if _, err := r.Read(val[:len(val)/2], win); err == nil {
 			t.Errorf("%s: half an event read without error", tt.csv)
 		}
-	}
-	if err := tc.KeyRow([]byte{2, 'X'}, &Row{}); err == nil {
-		t.Error("another table's key decoded")
 	}
 }

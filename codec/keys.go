@@ -7,18 +7,7 @@ import (
 	"github.com/sragent/sragent/schemas"
 )
 
-// Keys without rows: the parts of a key a table-state scan seeks by, a
-// key's row for a delete known only by its key, and a bad record's key.
-
-// AppendKeyPrefix appends the start of every key of the table whose
-// leading key columns are the strings lead (an organisation's keys).
-func (tc *TableCodec) AppendKeyPrefix(dst []byte, lead ...[]byte) []byte {
-	dst = appendString(dst, tc.l.Table.Name)
-	for _, s := range lead {
-		dst = appendBytes(dst, s)
-	}
-	return dst
-}
+// Keys without rows: a key's table, and a bad record's key.
 
 var errBadKey = errors.New("not a key of this table")
 
@@ -27,40 +16,6 @@ var errBadKey = errors.New("not a key of this table")
 func KeyTable(key []byte) (string, bool) {
 	_, b, ok := readBytes(key)
 	return string(b), ok
-}
-
-// KeyRow decodes key (an Avro key of the table, without its frame) into a
-// row that holds its key columns, every other field null.
-func (tc *TableCodec) KeyRow(key []byte, row *Row) error {
-	l := tc.l
-	row.Values, row.Removed = resize(row.Values, len(l.types)), true
-	clear(row.Values)
-	n, b, ok := readBytes(key)
-	if !ok || string(b) != l.Table.Name {
-		return errBadKey
-	}
-	key = key[n:]
-	for _, k := range l.keyFields {
-		v := &row.Values[k]
-		switch l.types[k] {
-		case schemas.Long, schemas.DateTime, schemas.DateTimeMinutes, schemas.Boolean:
-			x, m := readLong(key)
-			if m <= 0 {
-				return errBadKey
-			}
-			*v, key = Value{Kind: kindOf(l.types[k]), Int: x}, key[m:]
-		default:
-			m, b, ok := readBytes(key)
-			if !ok {
-				return errBadKey
-			}
-			*v, key = Value{Kind: Str, Bytes: b}, key[m:]
-		}
-	}
-	if len(key) != 0 {
-		return errBadKey
-	}
-	return nil
 }
 
 func kindOf(t schemas.Type) Kind {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +84,9 @@ func BenchmarkPublishTableState(b *testing.B) {
 				if mode == "resend" {
 					dir = again
 				}
-				res, elapsed := publish(dir)
+				var res Result
+				var elapsed time.Duration
+				pprof.Do(ctx, pprof.Labels("mode", mode), func(context.Context) { res, elapsed = publish(dir) }) // -tagfocus mode=resend
 				b.StopTimer()
 				b.ReportMetric(float64(res.Events+res.Unchanged)/elapsed.Seconds(), "rows/s")
 				b.ReportMetric(float64(res.Events), "events")

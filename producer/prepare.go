@@ -11,6 +11,7 @@ import (
 
 	"github.com/sragent/sragent/codec"
 	"github.com/sragent/sragent/manifest"
+	"github.com/sragent/sragent/producer/tablestate"
 	"github.com/sragent/sragent/schemas"
 )
 
@@ -39,9 +40,11 @@ type fileWork struct {
 	fresh        bool   // the table state holds no key of the table yet
 	keeps        bool   // rows go through the table state (see keeps)
 	table        *schemas.Table
-	hbuf         []byte // scratch for image hashes
-	scope        scope  // how a full file is reconciled
-	schemaSum    uint64 // names the value schema in image hashes
+	hbuf         []byte             // scratch for image hashes
+	skey         []byte             // scratch for store keys
+	cursor       *tablestate.Cursor // the table state's walk alongside a reconciled full file
+	scope        scope              // how a full file is reconciled
+	schemaSum    uint64             // names the value schema in image hashes
 	// sum is the file's bytes as the structure pass read them: publishing
 	// reads the same bytes or commits nothing that ends it.
 	sum FileDigest

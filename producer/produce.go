@@ -104,6 +104,10 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		count = &TableCount{}
 		cur.Counts[fw.file.Table] = count
 	}
+	if err := p.startCursor(t, fw, tc); err != nil {
+		return t, err
+	}
+	defer fw.cursor.Close()
 	if fw.full && cur.Line == 0 {
 		if err := p.markers(ctx, t, fw, tc, codec.Marker{Type: codec.MarkerBegin}); err != nil {
 			return t, err
@@ -246,7 +250,8 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	fw.kbuf, fw.vbuf = key, val
 	if n := len(key) + len(val); n > fw.maxRecord {
 		if t.sb != nil && fw.scope.mode != ReconcileOff {
-			if err := p.seen(t, fw, key[5:], false); err != nil {
+			fw.skey = tc.AppendStoreKey(fw.skey[:0], ev.Row)
+			if err := p.seen(t, fw, fw.skey, false); err != nil {
 				p.tables.failed(t, err)
 				p.stale = true
 			}
@@ -279,28 +284,25 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	return false, nil
 }
 
-// track looks a row up in the table state and records its new image, its
-// group and, for a reconciled full file, that the file held it (a delete:
-// forgets the key); unchanged says the image is the one last published
+// track looks a row up in the table state (for a reconciled full file:
+// moves its cursor to the row's key) and records its new image and its
+// group (a delete: forgets the key); unchanged says the image is the one last published
 // and suppression is on, so the row is not produced. An unchanged row is
 // written only when the file or group holding it is new.
 func (p *Publisher) track(t *txn, fw *fileWork, tc *codec.TableCodec, key, val []byte, ev *codec.Event) (unchanged bool, err error) {
-	table, k := fw.file.Table, key[5:] // the key without its schema id
-	e, known, err := t.sb.Get(table, k, fw.fresh)
+	table := fw.file.Table
+	fw.skey = tc.AppendStoreKey(fw.skey[:0], ev.Row)
+	k := fw.skey
+	e, known, err := p.lookup(t, fw, k)
 	if err != nil {
 		return false, err
 	}
 	if ev.Op == codec.OpDelete {
-		return false, t.sb.Forget(table, k, e.Groups)
+		return false, t.sb.Delete(table, k)
 	}
 	bit, err := p.tables.store.GroupBit(t.group)
 	if err != nil {
 		return false, err
-	}
-	if fw.scope.mode != ReconcileOff && !fw.fresh { // nothing can vanish from a table first published by this file
-		if err := t.sb.MarkSeen(table, bit, k, fw.scope.gen); err != nil {
-			return false, err
-		}
 	}
 	var h [tablestate.HashSize]byte
 	fw.hbuf, h = imageHash(fw.hbuf, fw.schemaSum, tc.Image(val))

@@ -90,6 +90,7 @@ type rebuilder struct {
 	n, held int
 	foreign int                // records that are not sragent's, skipped
 	hbuf    []byte             // scratch for image hashes
+	kbuf    []byte             // scratch for store keys
 	tables  map[[2]string]bool // group, table of the events read
 	err     error
 }
@@ -140,17 +141,21 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 	if len(r.Key) < 5 || r.Key[0] != 0 {
 		return errForeign
 	}
-	k := r.Key[5:]
-	table, ok := codec.KeyTable(k)
+	table, ok := codec.KeyTable(r.Key[5:])
 	if !ok || "."+table != strings.TrimPrefix(r.Topic, rb.p.cfg.TopicPrefix) {
 		return errForeign
 	}
+	_, k, err := codec.StoreKey(rb.kbuf[:0], r.Key[5:])
+	if err != nil {
+		return &unreadableError{fmt.Errorf("%s partition %d offset %d: key: %w", r.Topic, r.Partition, r.Offset, err)}
+	}
+	rb.kbuf = k
 	e, _, err := rb.b.Get(table, k, false)
 	if err != nil {
 		return err
 	}
 	if r.Value == nil { // a tombstone
-		return rb.b.Forget(table, k, e.Groups)
+		return rb.b.Delete(table, k)
 	}
 	if len(r.Value) < 5 || r.Value[0] != 0 {
 		return errForeign
@@ -164,7 +169,7 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 		return &unreadableError{fmt.Errorf("%s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err)}
 	}
 	if ev.Op == codec.OpDelete {
-		return rb.b.Forget(table, k, e.Groups)
+		return rb.b.Delete(table, k)
 	}
 	rb.tables[[2]string{ev.Group, table}] = true
 	bit, err := rb.p.tables.store.GroupBit(ev.Group)
@@ -176,11 +181,6 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 	e.Window = 0
 	if ev.HasWindow {
 		e.Window = ev.Window
-	}
-	if ev.Snapshot {
-		if err := rb.b.MarkSeen(table, bit, k, fileGen(ev.Group, ev.Batch, ev.File)); err != nil {
-			return err
-		}
 	}
 	return rb.b.Put(table, k, e)
 }

@@ -81,7 +81,7 @@ func (ts *tables) close() error {
 
 // stateFormat names the store's entry layout: a store written in another
 // one does not match any checkpoint, so it is emptied.
-const stateFormat = "v3"
+const stateFormat = "v4"
 
 // checkpoint is what a store checkpoint must equal for the store to hold
 // the state after the committed progress p.
@@ -180,6 +180,12 @@ func (ts *tables) committed(t *txn, cur *Progress) bool {
 	}
 	err := commitBatch(t.sb, checkpoint(cur))
 	t.sb = nil
+	if err == nil && cur.Done {
+		// A batch's last commit: its state leaves the memtable for the
+		// store's files, so the next batch (hours later) looks keys up
+		// in sorted files, and a restart has little log to replay.
+		err = ts.store.Flush()
+	}
 	if err != nil {
 		ts.failed(t, err)
 		return false

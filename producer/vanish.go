@@ -56,41 +56,21 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	if err != nil {
 		return nil, err
 	}
-	var prefixes [][]byte
-	if orgKeyed(fw.table) {
-		for _, org := range fw.orgs {
-			prefixes = append(prefixes, tc.AppendKeyPrefix(nil, []byte(org)))
-		}
-	} else {
-		prefixes = [][]byte{tc.AppendKeyPrefix(nil)}
+	table, cur := fw.file.Table, fw.cursor
+	if err := cur.End(t.sb); err != nil {
+		return nil, err
 	}
-	table := fw.file.Table
-	// vanished reports whether a key is in the scope and no row of the
-	// file held it (a dry batch that lost its changes cannot tell).
-	vanished := func(e tablestate.Entry, gen uint64) (inScope, gone bool, err error) {
-		if e.Groups&bit == 0 || (sc.win >= 0 && e.Window < sc.winFrom) {
-			return false, false, nil
-		}
-		if t.sb.Overflowed() {
-			err = errUnpredictable
-		}
-		if err == nil {
-			err = ctx.Err()
-		}
-		return true, gen != sc.gen, err
+	if t.sb.Overflowed() {
+		return nil, errUnpredictable
 	}
 	// Counted per prefix too: min_ratio guards each organisation of a
 	// file, so that one practice cut short is not reconciled as gone.
-	known, gone := make([]int64, len(prefixes)), make([]int64, len(prefixes))
-	err = t.sb.ScanSeen(table, bit, prefixes, func(i int, _ []byte, e tablestate.Entry, gen uint64) error {
-		in, g, err := vanished(e, gen)
-		if in {
-			known[i]++
-		}
-		if g {
+	known, gone := cur.Known(), make([]int64, len(cur.Known()))
+	err = t.sb.Vanished(table, bit, sc.gen, func(k []byte, e tablestate.Entry) error {
+		if i := cur.PrefixOf(k); i >= 0 && p.inScope(fw, bit, e) {
 			gone[i]++
 		}
-		return err
+		return ctx.Err()
 	})
 	if err != nil {
 		return nil, err
@@ -98,7 +78,7 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	r := &reconciled{}
 	var allKnown int64
 	under := 0 // prefixes under min_ratio
-	for i := range prefixes {
+	for i := range known {
 		r.vanished += gone[i]
 		allKnown += known[i]
 		if gone[i] > 0 && float64(known[i]-gone[i]) < p.reconcile.MinRatio*float64(known[i]) {
@@ -108,27 +88,27 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	count.Vanished += r.vanished
 	t.vanished[[2]string{table, "reported"}] += r.vanished
 	if r.vanished == 0 {
-		return r, nil
+		return r, t.sb.ClearCandidates(table, bit)
 	}
 	if under > 0 {
 		what := "the full file"
-		if len(prefixes) > 1 {
-			what = fmt.Sprintf("for %d of its %d organisations the full file", under, len(prefixes))
+		if len(known) > 1 {
+			what = fmt.Sprintf("for %d of its %d organisations the full file", under, len(known))
 		}
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
 			"%s holds fewer than reconcile.min_ratio %.2f of the keys known for its scope (%d of %d in all): none of the %d that vanished is deleted",
 			what, p.reconcile.MinRatio, allKnown-r.vanished, allKnown, r.vanished)})
 		t.guarded[table]++
-		return r, nil
+		return r, t.sb.ClearCandidates(table, bit)
 	}
 	gone0 := r.vanished
 	if sc.mode != ReconcileDelete {
-		return r, nil
+		return r, t.sb.ClearCandidates(table, bit)
 	}
 	if sc.blind {
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
 			"%d keys vanished, but a dead letter's key could not be read: none is deleted", gone0)})
-		return r, nil
+		return r, t.sb.ClearCandidates(table, bit)
 	}
 	incomplete, err := p.tables.store.Incomplete(table)
 	if err != nil {
@@ -138,32 +118,32 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
 			"%d keys vanished, but the table state was rebuilt from the topics and group(s) %s have not published a full file of %s since "+
 				"(keys they hold are not known): none is deleted", gone0, strings.Join(others, ", "), table)})
-		return r, nil
+		return r, t.sb.ClearCandidates(table, bit)
 	}
 	var row codec.Row
 	ev := codec.Event{Source: fw.src, Op: codec.OpDelete, Row: &row, TsMs: p.now().UnixMilli()}
-	err = t.sb.ScanSeen(table, bit, prefixes, func(_ int, k []byte, e tablestate.Entry, gen uint64) error {
-		if _, g, err := vanished(e, gen); !g || err != nil {
-			return err
+	err = t.sb.Vanished(table, bit, sc.gen, func(k []byte, e tablestate.Entry) error {
+		if cur.PrefixOf(k) < 0 || !p.inScope(fw, bit, e) {
+			return nil
 		}
 		if e.Groups&^bit != 0 { // another group still holds it
 			e.Groups &^= bit
-			if err := t.sb.MarkSeen(table, bit, k, 0); err != nil {
-				return err
-			}
 			return t.sb.Put(table, k, e)
 		}
 		if err := tc.KeyRow(k, &row); err != nil {
 			return fmt.Errorf("table state of %s: %w", table, err)
 		}
-		key := append(frame(make([]byte, 0, 5+len(k)), fw.keyID), k...)
+		key := tc.AppendKey(frame(nil, fw.keyID), &row)
 		val := tc.AppendValue(frame(nil, fw.valID), &ev)
 		t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Value: val})
 		t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key})
 		r.deleted++
-		return t.sb.Forget(table, k, e.Groups)
+		return t.sb.Delete(table, k)
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := t.sb.ClearCandidates(table, bit); err != nil {
 		return nil, err
 	}
 	count.VanishedDeleted += r.deleted
@@ -186,7 +166,7 @@ func (p *Publisher) protect(t *txn, fw *fileWork, tc *codec.TableCodec, sc *code
 		fw.scope.blind = true
 		return nil
 	}
-	return p.seen(t, fw, tc.AppendKey(nil, row), false)
+	return p.seen(t, fw, tc.AppendStoreKey(nil, row), false)
 }
 
 // reseen marks again the key of a committed row of a reconciled file
@@ -204,29 +184,67 @@ func (p *Publisher) reseen(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec
 			return nil
 		}
 	}
-	fw.hbuf = tc.AppendKey(fw.hbuf[:0], row)
-	return p.seen(t, fw, fw.hbuf, err == nil)
+	fw.skey = tc.AppendStoreKey(fw.skey[:0], row)
+	return p.seen(t, fw, fw.skey, err == nil)
 }
 
-// seen marks key (without its frame) as held by fw's file, if its group
-// holds it; with hold (a row the group published, or sent unchanged, before
-// a resume), the group holds it (a store rebuilt from the topics does not
-// know a group's unchanged rows).
+// seen moves fw's cursor to key (a store key), which fw's file holds, if
+// its group holds it; with hold (a row the group published, or sent
+// unchanged, before a resume), the group holds it (a store rebuilt from
+// the topics does not know a group's unchanged rows).
 func (p *Publisher) seen(t *txn, fw *fileWork, key []byte, hold bool) error {
 	bit, err := p.tables.store.GroupBit(t.group)
 	if err != nil {
 		return err
 	}
-	e, known, err := t.sb.Get(fw.file.Table, key, fw.fresh)
+	e, known, err := p.lookup(t, fw, key)
 	if err != nil || !known || (e.Groups&bit == 0 && !hold) {
 		return err
 	}
 	t.records++
 	if e.Groups&bit == 0 {
 		e.Groups |= bit
-		if err := t.sb.Put(fw.file.Table, key, e); err != nil {
-			return err
+		return t.sb.Put(fw.file.Table, key, e)
+	}
+	return nil
+}
+
+// startCursor starts the walk of the table state alongside a reconciled
+// full file (tablestate.Cursor): the keys of its group in its scope that
+// no row holds are what vanished.
+func (p *Publisher) startCursor(t *txn, fw *fileWork, tc *codec.TableCodec) error {
+	fw.cursor = nil
+	if fw.scope.mode == ReconcileOff || t.sb == nil || fw.fresh {
+		return nil // a table first published by this file: nothing can vanish
+	}
+	bit, err := p.tables.store.GroupBit(t.group)
+	if err != nil {
+		return err
+	}
+	prefixes := [][]byte{nil}
+	if orgKeyed(fw.table) {
+		prefixes = prefixes[:0]
+		for _, org := range fw.orgs {
+			prefixes = append(prefixes, tc.AppendStorePrefix(nil, []byte(org)))
 		}
 	}
-	return t.sb.MarkSeen(fw.file.Table, bit, key, fw.scope.gen)
+	fw.cursor = p.tables.store.NewCursor(fw.file.Table, bit, fw.scope.gen, prefixes,
+		func(e tablestate.Entry) bool { return p.inScope(fw, bit, e) })
+	return nil
+}
+
+// inScope reports whether an entry is in the scope of fw's reconciliation:
+// held by the group with bit, and within the window, if there is one.
+func (p *Publisher) inScope(fw *fileWork, bit uint64, e tablestate.Entry) bool {
+	sc := &fw.scope
+	return e.Groups&bit != 0 && (sc.win < 0 || e.Window >= sc.winFrom)
+}
+
+// lookup returns key's state for a row of fw's file, moving the file's
+// cursor to it when it has one.
+func (p *Publisher) lookup(t *txn, fw *fileWork, key []byte) (tablestate.Entry, bool, error) {
+	if fw.cursor != nil {
+		return fw.cursor.Key(t.sb, key)
+	}
+	return t.sb.Get(fw.file.Table, key, fw.fresh)
 }

@@ -2,7 +2,6 @@ package tablestate
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,17 +23,16 @@ type Batch struct {
 	// past it the batch finds no key (predicts every row as changed).
 	limit    int
 	overflow bool
-	// marks are the batch's seen marks by seen key (0: removed); a dry
-	// batch keeps at most markLimit, then forgets them (marksLost).
-	marks     map[string]uint64
-	marksLost bool
+	// cands are the batch's vanish candidates by mark (false:
+	// withdrawn); a dry batch keeps at most candLimit, then forgets them
+	// (candsLost).
+	cands     map[string]bool
+	candsLost bool
 	it        *pebble.Iterator // reused by the lookups of the batch
+	last      []byte           // the key it last sought
 	key       []byte
 	val       []byte
 }
-
-// markLimit bounds the seen marks a dry batch keeps in memory.
-const markLimit = 1_000_000
 
 // change is a key's state as a batch leaves it.
 type change struct {
@@ -44,13 +42,13 @@ type change struct {
 
 // NewBatch starts the changes of group's next transaction.
 func (s *Store) NewBatch(group string) *Batch {
-	return &Batch{s: s, group: group, b: s.db.NewBatch(), pending: map[string]change{}, marks: map[string]uint64{}}
+	return &Batch{s: s, group: group, b: s.db.NewBatch(), pending: map[string]change{}, cands: map[string]bool{}}
 }
 
 // NewDryBatch starts a batch that is never committed (a dry run): its
 // changes are held in memory only, at most limit of them.
 func (s *Store) NewDryBatch(group string, limit int) *Batch {
-	return &Batch{s: s, group: group, pending: map[string]change{}, limit: limit, marks: map[string]uint64{}}
+	return &Batch{s: s, group: group, pending: map[string]change{}, limit: limit, cands: map[string]bool{}}
 }
 
 // Get returns the state of a key as the batch leaves it. With fromBatch,
@@ -86,49 +84,21 @@ func (b *Batch) lookup(k []byte) ([]byte, bool, error) {
 		}
 		b.it = it
 	}
-	if !b.it.SeekPrefixGE(k) || !bytes.Equal(b.it.Key(), k) {
+	// Keys in ascending order (a file in key order: store keys sort as
+	// the rows do) continue from the last one, which a plain seek does
+	// without seeking afresh; a key before the last one is sought by its
+	// prefix, which Bloom filters answer without reading blocks.
+	var found bool
+	if b.last != nil && bytes.Compare(k, b.last) > 0 {
+		found = b.it.SeekGE(k)
+	} else {
+		found = b.it.SeekPrefixGE(k)
+	}
+	b.last = append(b.last[:0], k...)
+	if !found || !bytes.Equal(b.it.Key(), k) {
 		return nil, false, b.it.Error()
 	}
 	return b.it.Value(), true, nil
-}
-
-// MarkSeen records that the full file gen of the group with bit held key
-// (gen 0 removes the mark).
-func (b *Batch) MarkSeen(table string, bit uint64, key []byte, gen uint64) error {
-	b.key = seenKey(b.key[:0], table, bit, key)
-	if b.b == nil {
-		if !b.marksLost && len(b.marks) >= markLimit {
-			b.marksLost, b.marks = true, nil
-		}
-		if !b.marksLost {
-			b.marks[string(b.key)] = gen
-		}
-		return nil
-	}
-	var err error
-	if gen == 0 {
-		err = b.b.Delete(b.key, nil)
-	} else {
-		b.val = binary.AppendUvarint(b.val[:0], gen)
-		err = b.b.Set(b.key, b.val, nil)
-	}
-	if err != nil {
-		return fmt.Errorf("table state: %w", err)
-	}
-	b.marks[string(b.key)] = gen
-	return nil
-}
-
-// Forget removes key with every group's seen mark (groups: the entry's).
-func (b *Batch) Forget(table string, key []byte, groups uint64) error {
-	for groups != 0 {
-		bit := groups & -groups
-		groups &^= bit
-		if err := b.MarkSeen(table, bit, key, 0); err != nil {
-			return err
-		}
-	}
-	return b.Delete(table, key)
 }
 
 // keep holds a dry batch's change of b.key in memory, up to its limit;
@@ -211,8 +181,8 @@ func (b *Batch) Commit(cp []byte) error {
 func (b *Batch) Discard() { b.close() }
 
 // Overflowed reports whether a dry batch has forgotten its changes or its
-// seen marks (past its limits): its lookups and scans no longer see them.
-func (b *Batch) Overflowed() bool { return b.overflow || b.marksLost }
+// vanish candidates (past its limits): its lookups and scans no longer see them.
+func (b *Batch) Overflowed() bool { return b.overflow || b.candsLost }
 
 // Scan calls fn for every key of table starting with one of prefixes
 // (sorted, none a prefix of another), as the batch leaves it: the store's
@@ -284,34 +254,6 @@ func (b *Batch) Complete(table, group string) error {
 		return fmt.Errorf("table state: %w", err)
 	}
 	return nil
-}
-
-// ScanSeen is Scan with each key's seen mark of the group with bit (0:
-// none), read alongside the entries in key order rather than looked up
-// one by one.
-func (b *Batch) ScanSeen(table string, bit uint64, prefixes [][]byte, fn func(i int, key []byte, e Entry, seen uint64) error) error {
-	base := seenKey(nil, table, bit, nil)
-	mit, err := b.s.db.NewIter(&pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)})
-	if err != nil {
-		return fmt.Errorf("table state: %w", err)
-	}
-	defer mit.Close()
-	var mk []byte
-	return b.Scan(table, prefixes, func(i int, key []byte, e Entry) error {
-		mk = seenKey(mk[:0], table, bit, key)
-		gen, ok := b.marks[string(mk)]
-		if !ok && !(b.b == nil && b.marksLost) && mit.SeekGE(mk) && bytes.Equal(mit.Key(), mk) {
-			v, n := binary.Uvarint(mit.Value())
-			if n <= 0 {
-				return fmt.Errorf("table state: bad seen mark")
-			}
-			gen = v
-		}
-		if err := mit.Error(); err != nil {
-			return fmt.Errorf("table state: %w", err)
-		}
-		return fn(i, key, e, gen)
-	})
 }
 
 // Holds reports whether the batch's own changes put a key of table.

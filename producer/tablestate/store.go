@@ -1,7 +1,7 @@
 // Package tablestate keeps an agent's table state on disk: for every key
 // it has published (the key holds the organisation of an organisation's
 // table), the hash of its last published image, its window value, the
-// groups holding it and the last full file that held it. Keys are the
+// groups holding it. Keys are the
 // agent's, whichever group wrote them last (two groups can hold the same
 // organisation, and every group the same shared rows), and
 // each group's checkpoint says how far the state reflects that group's
@@ -102,14 +102,22 @@ func Open(dir string, o Options) (*Store, error) {
 	return &Store{db: db, bits: map[string]uint64{}, readOnly: opts.ReadOnly}, nil
 }
 
+// Flush writes the store's memtable to its files (and waits).
+func (s *Store) Flush() error {
+	if err := s.db.Flush(); err != nil {
+		return fmt.Errorf("table state: flush: %w", err)
+	}
+	return nil
+}
+
 // Close closes the store.
 func (s *Store) Close() error { return s.db.Close() }
 
 // Key layout: 'k' table 0 key → entry; 'c' group → checkpoint; 'g' group
 // → its bit in Entry.Groups; 'i' table 0 group → present while the group's
-// holdings of the table are incomplete; 's' table 0 bit key → the last
-// full file of the group with that bit that held the key. Names never hold
-// a zero byte.
+// holdings of the table are incomplete; 'v' table 0 bit gen key → a vanish
+// candidate of the full file gen of the group with that bit (Cursor).
+// Names never hold a zero byte.
 func rowKey(dst []byte, table string, key []byte) []byte {
 	dst = append(dst, 'k')
 	dst = append(dst, table...)
@@ -118,13 +126,6 @@ func rowKey(dst []byte, table string, key []byte) []byte {
 }
 
 func checkpointKey(group string) []byte { return append([]byte{'c'}, group...) }
-
-func seenKey(dst []byte, table string, bit uint64, key []byte) []byte {
-	dst = append(dst, 's')
-	dst = append(dst, table...)
-	dst = append(dst, 0, byte(bits.TrailingZeros64(bit)))
-	return append(dst, key...)
-}
 
 func incompleteKey(table, group string) []byte {
 	k := append([]byte{'i'}, table...)
@@ -330,7 +331,7 @@ func (s *Store) Reset() error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	clear(s.bits)
-	if err := b.DeleteRange([]byte{'c'}, []byte{'t'}, nil); err != nil { // 'c'..., 'g'..., 'i'..., 'k'... and 's'...
+	if err := b.DeleteRange([]byte{'c'}, []byte{'w'}, nil); err != nil { // 'c'..., 'g'..., 'i'..., 'k'... and 'v'...
 		return fmt.Errorf("table state: %w", err)
 	}
 	if err := b.Commit(pebble.Sync); err != nil {

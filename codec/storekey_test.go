@@ -1,0 +1,71 @@
+package codec
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+)
+
+// A store key decodes back to the row's key, StoreKey gives it from the
+// Avro key a topic holds (what the table state's rebuild reads), and
+// store keys sort as their values do: a file in key order looks the store
+// up in its order.
+func TestStoreKeys(t *testing.T) {
+	tc, conv := sRCodeCodec(t, "RowIdentifier,IDOrganisationVisibleTo,CTV3Code,RemovedData")
+	rows := []string{ // in key order: organisation, then RowIdentifier
+		"-9223372036854775808,A1,X,0",
+		"-1,A1,X,0",
+		"0,A1,X,0",
+		"1,A1,X,0",
+		"127,A1,X,0",
+		"128,A1,X,0",
+		"9223372036854775807,A1,X,0",
+		"5,A1\x00,X,0", // an organisation with a zero byte sorts after A1
+		"5,A1\x00\x01,X,0",
+		"5,A2,X,0",
+		"5,B,X,0",
+	}
+	var keys [][]byte
+	for _, csv := range rows {
+		var row Row
+		if err := conv.Convert(split(csv), &row); err != nil {
+			t.Fatalf("%q: %v", csv, err)
+		}
+		skey := tc.AppendStoreKey(nil, &row)
+		keys = append(keys, skey)
+		var back Row
+		if err := tc.KeyRow(skey, &back); err != nil {
+			t.Fatalf("%q: %v", csv, err)
+		}
+		if again := tc.AppendStoreKey(nil, &back); !bytes.Equal(again, skey) {
+			t.Errorf("%q: store key % x decodes to a row whose key is % x", csv, skey, again)
+		}
+		if avro, back := tc.AppendKey(nil, &row), tc.AppendKey(nil, &back); !bytes.Equal(avro, back) {
+			t.Errorf("%q: Avro key % x, from the decoded store key % x", csv, avro, back)
+		}
+		table, fromAvro, err := StoreKey(nil, tc.AppendKey(nil, &row))
+		if err != nil || table != "SRCode" || !bytes.Equal(fromAvro, skey) {
+			t.Errorf("%q: StoreKey of the Avro key = %s % x %v, want SRCode % x", csv, table, fromAvro, err, skey)
+		}
+		prefix := tc.AppendStorePrefix(nil, row.Values[tc.l.keyFields[0]].Bytes)
+		if !bytes.HasPrefix(skey, prefix) {
+			t.Errorf("%q: store key % x does not start with its organisation's prefix % x", csv, skey, prefix)
+		}
+	}
+	if !slices.IsSortedFunc(keys, bytes.Compare) {
+		t.Errorf("store keys do not sort as their rows:\n% x", keys)
+	}
+	if p := tc.AppendStorePrefix(nil, []byte("A1")); bytes.HasPrefix(keys[7], p) {
+		t.Errorf("organisation A1's prefix % x also starts A1\\x00's key % x", p, keys[7])
+	}
+	for _, bad := range [][]byte{{1, 2, 3}, append(tc.AppendStorePrefix(nil, []byte("A1")), 1, 2), {'A', 0}} {
+		if err := tc.KeyRow(bad, &Row{}); err == nil {
+			t.Errorf("% x decoded as a store key", bad)
+		}
+	}
+	for _, bad := range [][]byte{{2, 'X'}, {12, 'S', 'R', 'C', 'o', 'd', 'e'}, {1}} {
+		if _, _, err := StoreKey(nil, bad); err == nil {
+			t.Errorf("% x read as an Avro key", bad)
+		}
+	}
+}
