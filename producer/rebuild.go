@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"time"
 
@@ -211,13 +210,6 @@ func (rb *rebuilder) reader(table string, id uint32) (*eventReader, error) {
 	}
 	rb.readers[id] = er
 	return er, nil
-}
-
-// fileGen names a full file in its seen marks.
-func fileGen(group, batch, file string) uint64 {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%s\x00%s", group, batch, file)
-	return h.Sum64() | 1
 }
 
 // publishedTables lists, by group, the tables the committed state says

@@ -3,6 +3,7 @@ package producer
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	"github.com/sragent/sragent/manifest"
@@ -122,7 +123,7 @@ func orgKeyed(t *schemas.Table) bool { return len(t.Key) > 0 && t.Key[0] == sche
 // scope is how a full file is reconciled.
 type scope struct {
 	mode string // ReconcileOff for a delta or a table without state
-	// gen names the file in seen marks: its rows are marked with it.
+	// gen names the file in its vanish candidates (tablestate.Cursor).
 	gen uint64
 	// win is the window column's field (-1: no window); rows whose value
 	// is from winFrom on (Unix ms) are in scope.
@@ -170,4 +171,11 @@ func (p *Publisher) newScope(w *work, fw *fileWork) scope {
 		sc.winFrom = w.cutOff.In(manifest.London).AddDate(0, -tr.WindowMonths, 0).UnixMilli()
 	}
 	return sc
+}
+
+// fileGen names a full file in its vanish candidates.
+func fileGen(group, batch, file string) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x00%s\x00%s", group, batch, file)
+	return h.Sum64() | 1
 }

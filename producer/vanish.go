@@ -154,8 +154,8 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	return r, nil
 }
 
-// protect marks the key of a full file's row that was not published (a
-// dead letter) as held by the file, so that it never vanishes; a row
+// protect moves the cursor to the key of a full file's row that was not
+// published (a dead letter): the file holds it, so it never vanishes; a row
 // whose key cannot be read makes the file blind (nothing deleted).
 func (p *Publisher) protect(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec.Scanner) error {
 	if fw.scope.mode == ReconcileOff || t.sb == nil {
@@ -169,9 +169,10 @@ func (p *Publisher) protect(t *txn, fw *fileWork, tc *codec.TableCodec, sc *code
 	return p.seen(t, fw, tc.AppendStoreKey(nil, row), false)
 }
 
-// reseen marks again the key of a committed row of a reconciled file
-// (row, or the dead letter err) that a resume skips, counting a write as
-// a record so that the transaction still commits in bounds.
+// reseen moves the cursor of a reconciled file again to the key of a
+// committed row (row, or the dead letter err) that a resume skips: the
+// walk starts again at the file's first row, and the group holds the key
+// again (a store rebuilt from the topics does not know its unchanged rows).
 func (p *Publisher) reseen(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec.Scanner, row *codec.Row, err error) error {
 	if fw.scope.mode == ReconcileOff || t.sb == nil {
 		return nil

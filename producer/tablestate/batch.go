@@ -42,7 +42,12 @@ type change struct {
 
 // NewBatch starts the changes of group's next transaction.
 func (s *Store) NewBatch(group string) *Batch {
-	return &Batch{s: s, group: group, b: s.db.NewBatch(), pending: map[string]change{}, cands: map[string]bool{}}
+	pending := s.spare
+	if pending == nil {
+		pending = map[string]change{}
+	}
+	s.spare = nil
+	return &Batch{s: s, group: group, b: s.db.NewBatch(), pending: pending, cands: map[string]bool{}}
 }
 
 // NewDryBatch starts a batch that is never committed (a dry run): its
@@ -121,6 +126,10 @@ func (b *Batch) close() {
 	}
 	if b.b != nil {
 		b.b.Close()
+		// The next batch reuses the map: a transaction's worth of keys
+		// is the size it grows to again.
+		clear(b.pending)
+		b.s.spare, b.pending = b.pending, nil
 	}
 }
 

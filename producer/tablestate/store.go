@@ -42,11 +42,13 @@ type Entry struct {
 	Groups uint64
 }
 
-// Store is the table state of every group of one agent.
+// Store is the table state of every group of one agent, used by one
+// goroutine at a time (the publisher publishes one batch at a time).
 type Store struct {
 	db       *pebble.DB
 	bits     map[string]uint64 // GroupBit's, as read or assigned
 	readOnly bool
+	spare    map[string]change // a closed batch's changes map, emptied
 }
 
 // Options size the store.
