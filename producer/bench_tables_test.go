@@ -2,6 +2,8 @@ package producer
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -109,18 +111,21 @@ func BenchmarkPublishTableState(b *testing.B) {
 	}
 }
 
-// dirSize is the size of the files under dir.
+// dirSize is the size of the files under dir (pebble's: its tables, log
+// and manifest).
 func dirSize(b *testing.B, dir string) int64 {
 	var n int64
 	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // a file the store's compactions removed meanwhile
+		}
 		if err != nil || d.IsDir() {
 			return err
 		}
-		info, err := d.Info()
-		if err == nil {
+		if info, err := d.Info(); err == nil {
 			n += info.Size()
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		b.Fatal(err)

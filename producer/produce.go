@@ -306,10 +306,8 @@ func (p *Publisher) track(t *txn, fw *fileWork, tc *codec.TableCodec, key, val [
 	}
 	var h [tablestate.HashSize]byte
 	fw.hbuf, h = imageHash(fw.hbuf, fw.schemaSum, tc.Image(val))
-	next := tablestate.Entry{Hash: h, Groups: e.Groups | bit}
-	if sc := &fw.scope; sc.win >= 0 && ev.Row.Values[sc.win].Kind == codec.Time {
-		next.Window = ev.Row.Values[sc.win].Int
-	}
+	next := tablestate.Entry{Hash: h, Groups: e.Groups | bit, Window: windowOf(fw, ev.Row)}
+	p.held(fw, k, next)
 	unchanged = known && e.Hash == h && p.tables.suppress
 	if unchanged && next == e {
 		return true, nil

@@ -109,3 +109,67 @@ func TestDryRunLimits(t *testing.T) {
 		})
 	}
 }
+
+// Whether min_ratio guards a full file does not depend on where a crash
+// interrupted it: the keys known for its scope are those it holds and
+// those gone, whatever part of the file was committed before the resume
+// (a walk that counted the keys it found in the store counted the file's
+// own new keys after a resume, and deleted where an uninterrupted run was
+// guarded).
+func TestReconcileGuardAfterResume(t *testing.T) {
+	second := reconcilePatients + pats("A1", 1, 2, "m", "") + pats("A1", 11, 25, "m", "") // 8 of 10 vanish, 15 new
+	run := func(t *testing.T, failAt int64) (deleted int64, resumed, finished bool) {
+		e := newFakeEnv(t)
+		e.cfg.TxnRecords = 3
+		e.reconcile = ReconcileConfig{Mode: ReconcileDelete, Shared: ReconcileOff, MinRatio: 0.5}
+		ctx := context.Background()
+		e.batchOf("g1", "20240101_0300", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 10, "n", "")})
+		e.mustRun(ctx)
+		e.batchOf("g1", "20240102_0300", "", tableFile{"SRPatient", true, second})
+		if failAt > 0 {
+			failProduce(e.k.Fake, failAt)
+			if _, err := e.run(ctx); err == nil {
+				return 0, false, true
+			}
+			prog := e.state(ctx).Progress("g1")
+			resumed = !prog.Done && prog.Line > 0
+		}
+		pass := e.mustRun(ctx)
+		if len(pass.Batches) != 1 {
+			t.Fatalf("after the resume: %+v", pass.Batches)
+		}
+		want := append(ids("A1", 1, 2), ids("A1", 11, 25)...)
+		if pass.Batches[0].VanishedDeleted == 0 {
+			want = append(want, ids("A1", 3, 10)...)
+		}
+		slices.Sort(want)
+		if got := rebuiltNames(t, e, "SRPatient", "FirstName"); !slices.Equal(keysOf(got), want) {
+			t.Errorf("the rebuilt table holds %v, want %v", keysOf(got), want)
+		}
+		return pass.Batches[0].VanishedDeleted, resumed, false
+	}
+	want, _, _ := run(t, 0)
+	if want != 8 {
+		t.Fatalf("uninterrupted: %d deleted, want 8 (17 of the 25 keys known for the scope held)", want)
+	}
+	resumedMidFile := 0
+	for failAt := int64(1); failAt <= 60; failAt++ {
+		var finished bool
+		t.Run(fmt.Sprint(failAt), func(t *testing.T) {
+			var got int64
+			var resumed bool
+			if got, resumed, finished = run(t, failAt); !finished && got != want {
+				t.Errorf("%d deleted after a resume, %d without one", got, want)
+			}
+			if resumed {
+				resumedMidFile++
+			}
+		})
+		if finished {
+			break
+		}
+	}
+	if resumedMidFile == 0 {
+		t.Error("no failure interrupted the file: the resume path went untested")
+	}
+}

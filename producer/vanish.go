@@ -57,6 +57,9 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 		return nil, err
 	}
 	table, cur := fw.file.Table, fw.cursor
+	if cur == nil {
+		return nil, fmt.Errorf("%s: reconciled without a table-state walk", fw.file.Name)
+	}
 	if err := cur.End(t.sb); err != nil {
 		return nil, err
 	}
@@ -65,8 +68,10 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	}
 	// Counted per prefix too: min_ratio guards each organisation of a
 	// file, so that one practice cut short is not reconciled as gone.
-	known, gone := cur.Known(), make([]int64, len(cur.Known()))
-	err = t.sb.Vanished(table, bit, sc.gen, func(k []byte, e tablestate.Entry) error {
+	// Known are the keys in scope after the file: those it holds (its
+	// rows, counted alike by a walk a crash interrupted) and those gone.
+	known, gone := make([]int64, len(fw.held)), make([]int64, len(fw.held))
+	err = cur.Vanished(t.sb, func(k []byte, e tablestate.Entry) error {
 		if i := cur.PrefixOf(k); i >= 0 && p.inScope(fw, bit, e) {
 			gone[i]++
 		}
@@ -74,6 +79,9 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	})
 	if err != nil {
 		return nil, err
+	}
+	for i := range known {
+		known[i] = fw.held[i] + gone[i]
 	}
 	r := &reconciled{}
 	var allKnown int64
@@ -88,7 +96,7 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	count.Vanished += r.vanished
 	t.vanished[[2]string{table, "reported"}] += r.vanished
 	if r.vanished == 0 {
-		return r, t.sb.ClearCandidates(table, bit)
+		return r, cur.Clear(t.sb)
 	}
 	if under > 0 {
 		what := "the full file"
@@ -99,16 +107,16 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 			"%s holds fewer than reconcile.min_ratio %.2f of the keys known for its scope (%d of %d in all): none of the %d that vanished is deleted",
 			what, p.reconcile.MinRatio, allKnown-r.vanished, allKnown, r.vanished)})
 		t.guarded[table]++
-		return r, t.sb.ClearCandidates(table, bit)
+		return r, cur.Clear(t.sb)
 	}
 	gone0 := r.vanished
 	if sc.mode != ReconcileDelete {
-		return r, t.sb.ClearCandidates(table, bit)
+		return r, cur.Clear(t.sb)
 	}
 	if sc.blind {
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
 			"%d keys vanished, but a dead letter's key could not be read: none is deleted", gone0)})
-		return r, t.sb.ClearCandidates(table, bit)
+		return r, cur.Clear(t.sb)
 	}
 	incomplete, err := p.tables.store.Incomplete(table)
 	if err != nil {
@@ -118,11 +126,12 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
 			"%d keys vanished, but the table state was rebuilt from the topics and group(s) %s have not published a full file of %s since "+
 				"(keys they hold are not known): none is deleted", gone0, strings.Join(others, ", "), table)})
-		return r, t.sb.ClearCandidates(table, bit)
+		return r, cur.Clear(t.sb)
 	}
 	var row codec.Row
+	undecodable := 0
 	ev := codec.Event{Source: fw.src, Op: codec.OpDelete, Row: &row, TsMs: p.now().UnixMilli()}
-	err = t.sb.Vanished(table, bit, sc.gen, func(k []byte, e tablestate.Entry) error {
+	err = cur.Vanished(t.sb, func(k []byte, e tablestate.Entry) error {
 		if cur.PrefixOf(k) < 0 || !p.inScope(fw, bit, e) {
 			return nil
 		}
@@ -130,8 +139,9 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 			e.Groups &^= bit
 			return t.sb.Put(table, k, e)
 		}
-		if err := tc.KeyRow(k, &row); err != nil {
-			return fmt.Errorf("table state of %s: %w", table, err)
+		if tc.KeyRow(k, &row) != nil {
+			undecodable++ // written under another key layout: kept
+			return nil
 		}
 		key := tc.AppendKey(frame(nil, fw.keyID), &row)
 		val := tc.AppendValue(frame(nil, fw.valID), &ev)
@@ -143,7 +153,11 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	if err != nil {
 		return nil, err
 	}
-	if err := t.sb.ClearCandidates(table, bit); err != nil {
+	if undecodable > 0 {
+		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
+			"%d vanished keys are not keys of the file's layout (the table's key columns changed): they are not deleted", undecodable)})
+	}
+	if err := cur.Clear(t.sb); err != nil {
 		return nil, err
 	}
 	count.VanishedDeleted += r.deleted
@@ -186,6 +200,13 @@ func (p *Publisher) reseen(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec
 		}
 	}
 	fw.skey = tc.AppendStoreKey(fw.skey[:0], row)
+	if err == nil && !row.Removed {
+		bit, err := p.tables.store.GroupBit(t.group)
+		if err != nil {
+			return err
+		}
+		p.held(fw, fw.skey, tablestate.Entry{Groups: bit, Window: windowOf(fw, row)})
+	}
 	return p.seen(t, fw, fw.skey, err == nil)
 }
 
@@ -231,7 +252,27 @@ func (p *Publisher) startCursor(t *txn, fw *fileWork, tc *codec.TableCodec) erro
 	}
 	fw.cursor = p.tables.store.NewCursor(fw.file.Table, bit, fw.scope.gen, prefixes,
 		func(e tablestate.Entry) bool { return p.inScope(fw, bit, e) })
+	fw.held = make([]int64, len(prefixes))
 	return nil
+}
+
+// held counts a row of fw's file that its group holds after it (next: its
+// entry), by scope prefix, if it is in the scope.
+func (p *Publisher) held(fw *fileWork, key []byte, next tablestate.Entry) {
+	if fw.cursor == nil {
+		return
+	}
+	if i := fw.cursor.PrefixOf(key); i >= 0 && p.inScope(fw, next.Groups, next) {
+		fw.held[i]++
+	}
+}
+
+// windowOf returns a row's window-column value (0: none).
+func windowOf(fw *fileWork, row *codec.Row) int64 {
+	if sc := &fw.scope; sc.win >= 0 && row.Values[sc.win].Kind == codec.Time {
+		return row.Values[sc.win].Int
+	}
+	return 0
 }
 
 // inScope reports whether an entry is in the scope of fw's reconciliation:

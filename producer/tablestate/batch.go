@@ -23,9 +23,8 @@ type Batch struct {
 	// past it the batch finds no key (predicts every row as changed).
 	limit    int
 	overflow bool
-	// cands are the batch's vanish candidates by mark (false:
-	// withdrawn); a dry batch keeps at most candLimit, then forgets them
-	// (candsLost).
+	// cands are a dry batch's vanish candidates by mark (a Cursor's):
+	// at most candLimit, then it forgets them (candsLost).
 	cands     map[string]bool
 	candsLost bool
 	it        *pebble.Iterator // reused by the lookups of the batch
@@ -47,7 +46,7 @@ func (s *Store) NewBatch(group string) *Batch {
 		pending = map[string]change{}
 	}
 	s.spare = nil
-	return &Batch{s: s, group: group, b: s.db.NewBatch(), pending: pending, cands: map[string]bool{}}
+	return &Batch{s: s, group: group, b: s.db.NewBatch(), pending: pending}
 }
 
 // NewDryBatch starts a batch that is never committed (a dry run): its

@@ -21,7 +21,10 @@ import (
 // key behind the cursor (a file out of order) is looked up alone and
 // withdrawn from the candidates. A resumed file is walked again from its
 // first row, so the candidates of a file interrupted by a crash come out
-// the same.
+// the same: they are written apart from the transactions' batches (in
+// batches of their own, so that a file that lost most of a big table
+// holds no transaction's worth of them in memory), and a stale one is
+// checked against the key's entry before it counts.
 type Cursor struct {
 	s        *Store
 	table    string
@@ -31,32 +34,45 @@ type Cursor struct {
 	base     []byte // the table's row-key prefix
 	last     []byte // the row key of the file's last key in order; nil before the first
 	it       *pebble.Iterator
-	itBatch  *Batch   // the batch it reads for (a new one sees the last commit)
-	extra    [][]byte // the batch's own keys after last, sorted (not all in the store)
-	ei       int      // the next of extra
-	known    []int64
+	itBatch  *Batch        // the batch it reads for (a new one sees the last commit)
+	extra    [][]byte      // the batch's own keys after last, sorted (not all in the store)
+	ei       int           // the next of extra
+	side     *pebble.Batch // candidates not yet written (indexed: withdrawals read it)
 	rk, mk   []byte
+	tk       []byte // seek target scratch
 }
+
+// sideLimit is how many candidate changes the cursor holds before it
+// writes them.
+const sideLimit = 16 << 10
 
 // NewCursor starts the walk of table for the full file gen of the group
 // with bit: keys under prefixes (sorted; one nil prefix for the whole
 // table) whose entry inScope accepts are the file's scope.
 func (s *Store) NewCursor(table string, bit, gen uint64, prefixes [][]byte, inScope func(Entry) bool) *Cursor {
 	return &Cursor{s: s, table: table, bit: bit, gen: gen, prefixes: prefixes, inScope: inScope,
-		base: rowKey(nil, table, nil), known: make([]int64, len(prefixes))}
+		base: rowKey(nil, table, nil)}
 }
 
-// Close releases the cursor's iterator.
+// Close releases the cursor's iterator and its unwritten candidates (a
+// walk that did not end: the file is walked again).
 func (c *Cursor) Close() {
-	if c != nil && c.it != nil {
+	if c == nil {
+		return
+	}
+	c.closeIter()
+	if c.side != nil {
+		c.side.Close()
+		c.side = nil
+	}
+}
+
+func (c *Cursor) closeIter() {
+	if c.it != nil {
 		c.it.Close()
 		c.it, c.itBatch = nil, nil
 	}
 }
-
-// Known returns how many keys of each prefix were in scope before the
-// file (the walk must have ended: End).
-func (c *Cursor) Known() []int64 { return c.known }
 
 // Key moves the cursor to key, a key the file holds, recording the keys
 // passed over as candidates in b, and returns key's entry as b leaves it.
@@ -64,7 +80,7 @@ func (c *Cursor) Key(b *Batch, key []byte) (Entry, bool, error) {
 	c.rk = rowKey(c.rk[:0], c.table, key)
 	if c.last != nil && bytes.Compare(c.rk, c.last) <= 0 {
 		// Behind the cursor: it was passed over, if the store held it.
-		if err := b.candidate(c.vanishKey(key), false); err != nil {
+		if err := c.mark(b, key, false); err != nil {
 			return Entry{}, false, err
 		}
 		return b.Get(c.table, key, false)
@@ -79,9 +95,6 @@ func (c *Cursor) Key(b *Batch, key []byte) (Entry, bool, error) {
 		if e, found, err = c.entry(b, k, inStore); err != nil {
 			return Entry{}, false, err
 		}
-		if i := c.PrefixOf(key); i >= 0 && found && c.inScope(e) {
-			c.known[i]++
-		}
 		c.skip(k)
 	}
 	c.last = append(c.last[:0], c.rk...)
@@ -93,8 +106,8 @@ func (c *Cursor) End(b *Batch) error {
 	if err := c.advance(b, nil); err != nil {
 		return err
 	}
-	c.Close()
-	return nil
+	c.closeIter()
+	return c.flush()
 }
 
 // advance moves the cursor to the first key at or after until (nil: the
@@ -119,12 +132,11 @@ func (c *Cursor) advance(b *Batch, until []byte) error {
 				c.seek(until)
 				continue
 			}
-			target := append(c.mk[:0], c.base...)
-			target = append(target, c.prefixes[next]...)
+			c.tk = append(append(c.tk[:0], c.base...), c.prefixes[next]...)
+			target := c.tk
 			if until != nil && bytes.Compare(until, target) < 0 {
 				target = until
 			}
-			c.mk = target
 			c.seek(target)
 			continue
 		}
@@ -133,8 +145,7 @@ func (c *Cursor) advance(b *Batch, until []byte) error {
 			return err
 		}
 		if ok && c.inScope(e) {
-			c.known[i]++
-			if err := b.candidate(c.vanishKey(sk), true); err != nil {
+			if err := c.mark(b, sk, true); err != nil {
 				return err
 			}
 		}
@@ -198,7 +209,7 @@ func (c *Cursor) iter(b *Batch) error {
 	if c.it != nil && c.itBatch == b {
 		return nil
 	}
-	c.Close()
+	c.closeIter()
 	it, err := c.s.db.NewIter(&pebble.IterOptions{LowerBound: c.base, UpperBound: prefixEnd(c.base)})
 	if err != nil {
 		return fmt.Errorf("table state: %w", err)
@@ -259,98 +270,122 @@ func vanishGroupPrefix(dst []byte, table string, bit uint64) []byte {
 	return append(dst, 0, byte(bits.TrailingZeros64(bit)))
 }
 
-// candidate records (or withdraws) the vanish candidate mk.
-func (b *Batch) candidate(mk []byte, add bool) error {
-	if b.b == nil {
-		if !b.candsLost && len(b.cands) >= candLimit {
+// mark records (add) or withdraws the vanish candidate key.
+func (c *Cursor) mark(b *Batch, key []byte, add bool) error {
+	mk := c.vanishKey(key)
+	if b.b == nil { // a dry batch: in memory
+		switch {
+		case !add:
+			delete(b.cands, string(mk))
+		case b.candsLost:
+		case len(b.cands) >= candLimit:
 			b.candsLost, b.cands = true, nil
-		}
-		if !b.candsLost {
-			b.cands[string(mk)] = add
+		default:
+			b.cands[string(mk)] = true
 		}
 		return nil
 	}
+	if c.side == nil {
+		c.side = c.s.db.NewIndexedBatch()
+	}
 	var err error
 	if add {
-		err = b.b.Set(mk, nil, nil)
-	} else if _, known := b.cands[string(mk)]; known || b.s.has(mk) {
-		err = b.b.Delete(mk, nil)
-	} else {
-		return nil // never a candidate: nothing to withdraw
+		err = c.side.Set(mk, nil, nil)
+	} else if c.has(mk) {
+		err = c.side.Delete(mk, nil)
+	}
+	if err == nil && c.side.Count() >= sideLimit {
+		err = c.flush()
 	}
 	if err != nil {
 		return fmt.Errorf("table state: %w", err)
 	}
-	b.cands[string(mk)] = add
 	return nil
 }
 
-// has reports whether the store holds key k.
-func (s *Store) has(k []byte) bool {
-	_, closer, err := s.db.Get(k)
+// has reports whether candidate mk is recorded.
+func (c *Cursor) has(mk []byte) bool {
+	_, closer, err := c.side.Get(mk) // the side batch, then the store
 	if err == nil {
 		closer.Close()
 	}
 	return err == nil
 }
 
-// candLimit bounds the vanish candidates a dry batch keeps in memory.
-const candLimit = 1_000_000
-
-// Vanished calls fn, in key order, for each vanish candidate of the full
-// file gen of the group with bit, with its entry as b leaves it (a key no
-// longer there is skipped). fn may change the batch.
-func (b *Batch) Vanished(table string, bit, gen uint64, fn func(key []byte, e Entry) error) error {
-	prefix := vanishPrefix(nil, table, bit, gen)
-	var keys [][]byte
-	if b.b != nil {
-		it, err := b.s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-		if err != nil {
-			return fmt.Errorf("table state: %w", err)
-		}
-		for it.First(); it.Valid(); it.Next() {
-			if _, mine := b.cands[string(it.Key())]; !mine {
-				keys = append(keys, bytes.Clone(it.Key()[len(prefix):]))
-			}
-		}
-		if err := it.Close(); err != nil {
-			return fmt.Errorf("table state: %w", err)
-		}
+// flush writes the candidates the cursor holds.
+func (c *Cursor) flush() error {
+	if c.side == nil {
+		return nil
 	}
-	for mk, add := range b.cands {
-		if add && len(mk) >= len(prefix) && mk[:len(prefix)] == string(prefix) {
-			keys = append(keys, []byte(mk[len(prefix):]))
-		}
-	}
-	slices.SortFunc(keys, bytes.Compare)
-	for _, k := range keys {
-		e, ok, err := b.Get(table, k, false)
-		if err != nil {
-			return err
-		}
-		if ok {
-			if err := fn(k, e); err != nil {
-				return err
-			}
-		}
+	err := c.side.Commit(pebble.NoSync)
+	c.side.Close()
+	c.side = nil
+	if err != nil {
+		return fmt.Errorf("table state: candidates: %w", err)
 	}
 	return nil
 }
 
-// ClearCandidates forgets every vanish candidate of the group with bit's
-// files of table (the file just reconciled, and any a crash left behind).
-func (b *Batch) ClearCandidates(table string, bit uint64) error {
-	group := vanishGroupPrefix(nil, table, bit)
-	for mk := range b.cands {
-		if len(mk) >= len(group) && mk[:len(group)] == string(group) {
-			delete(b.cands, mk)
+// candLimit bounds the vanish candidates a dry batch keeps in memory.
+const candLimit = 1_000_000
+
+// Vanished calls fn, in key order, for each vanish candidate of the walk
+// (which has ended) with its entry as b leaves it (a key no longer there
+// is skipped). fn may change the batch.
+func (c *Cursor) Vanished(b *Batch, fn func(key []byte, e Entry) error) error {
+	prefix := vanishPrefix(nil, c.table, c.bit, c.gen)
+	each := func(k []byte) error {
+		e, ok, err := b.Get(c.table, k, false)
+		if err != nil || !ok {
+			return err
 		}
+		return fn(k, e)
 	}
 	if b.b == nil {
+		var keys []string
+		for mk := range b.cands {
+			if strings.HasPrefix(mk, string(prefix)) {
+				keys = append(keys, mk[len(prefix):])
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if err := each([]byte(k)); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
-	if err := b.b.DeleteRange(group, prefixEnd(group), nil); err != nil {
+	it, err := c.s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
 		return fmt.Errorf("table state: %w", err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		if err := each(it.Key()[len(prefix):]); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("table state: %w", err)
+	}
+	return nil
+}
+
+// Clear forgets every vanish candidate of the group's files of the table
+// (the walk's, and any a crash left behind).
+func (c *Cursor) Clear(b *Batch) error {
+	group := vanishGroupPrefix(nil, c.table, c.bit)
+	if b.b == nil {
+		for mk := range b.cands {
+			if strings.HasPrefix(mk, string(group)) {
+				delete(b.cands, mk)
+			}
+		}
+		return nil
+	}
+	if err := c.s.db.DeleteRange(group, prefixEnd(group), pebble.NoSync); err != nil {
+		return fmt.Errorf("table state: candidates: %w", err)
 	}
 	return nil
 }
