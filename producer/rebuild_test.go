@@ -21,12 +21,7 @@ func TestRebuildThenResumeKeepsUnchangedRows(t *testing.T) {
 	midFile := 0
 	for failAt := int64(2); failAt <= 12 && midFile < 3; failAt++ {
 		t.Run(fmt.Sprint(failAt), func(t *testing.T) {
-			e := newFakeEnv(t)
-			e.cfg.TxnRecords = 3
-			e.reconcile = ReconcileConfig{Mode: ReconcileDelete, Shared: ReconcileOff, MinRatio: 0.5}
-			ctx := context.Background()
-			e.batchOf("g1", "20240101_0300", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 10, "n", "")})
-			e.mustRun(ctx)
+			e, ctx := tenPatients(t)
 			e.batchOf("g1", "20240102_0300", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 9, "n", "")})
 			failProduce(e.k.Fake, failAt)
 			if _, err := e.run(ctx); err == nil {

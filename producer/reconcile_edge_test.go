@@ -119,12 +119,7 @@ func TestDryRunLimits(t *testing.T) {
 func TestReconcileGuardAfterResume(t *testing.T) {
 	second := reconcilePatients + pats("A1", 1, 2, "m", "") + pats("A1", 11, 25, "m", "") // 8 of 10 vanish, 15 new
 	run := func(t *testing.T, failAt int64) (deleted int64, resumed, finished bool) {
-		e := newFakeEnv(t)
-		e.cfg.TxnRecords = 3
-		e.reconcile = ReconcileConfig{Mode: ReconcileDelete, Shared: ReconcileOff, MinRatio: 0.5}
-		ctx := context.Background()
-		e.batchOf("g1", "20240101_0300", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 10, "n", "")})
-		e.mustRun(ctx)
+		e, ctx := tenPatients(t)
 		e.batchOf("g1", "20240102_0300", "", tableFile{"SRPatient", true, second})
 		if failAt > 0 {
 			failProduce(e.k.Fake, failAt)
@@ -172,4 +167,17 @@ func TestReconcileGuardAfterResume(t *testing.T) {
 	if resumedMidFile == 0 {
 		t.Error("no failure interrupted the file: the resume path went untested")
 	}
+}
+
+// tenPatients is an env that reconciles organisations' tables in delete
+// mode, in transactions of three records, after a first full file of the
+// patients A1/1..10.
+func tenPatients(t *testing.T) (*env, context.Context) {
+	e := newFakeEnv(t)
+	e.cfg.TxnRecords = 3
+	e.reconcile = ReconcileConfig{Mode: ReconcileDelete, Shared: ReconcileOff, MinRatio: 0.5}
+	ctx := context.Background()
+	e.batchOf("g1", "20240101_0300", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 10, "n", "")})
+	e.mustRun(ctx)
+	return e, ctx
 }
