@@ -2,9 +2,11 @@ package producer
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -23,8 +25,9 @@ import (
 // to a discarding kfake three ways, one after the other in each
 // iteration: without a table state (the baseline), the first time with the
 // table state (every key written to the store), and again unchanged in a
-// later batch (every row looked up, none published). Run with -benchtime
-// 1x -count N.
+// later batch (every row looked up, none published), and the same re-send
+// with its rows shuffled (out of the store's key order). Run with
+// -benchtime 1x -count N.
 func BenchmarkPublishTableState(b *testing.B) {
 	dir := b.TempDir()
 	in := filepath.Join(dir, "in")
@@ -33,24 +36,12 @@ func BenchmarkPublishTableState(b *testing.B) {
 		b.Fatal(err)
 	}
 	first := filepath.Join(in, "group1", g.BatchName(0))
-	again := filepath.Join(in, "group1", "20990101_0000")
-	os.MkdirAll(again, 0o755)
-	entries, _ := os.ReadDir(first)
-	for _, e := range entries {
-		src, dst := filepath.Join(first, e.Name()), filepath.Join(again, e.Name())
-		if e.Name() == manifest.FileName {
-			raw, _ := os.ReadFile(src)
-			os.WriteFile(dst, []byte(strings.ReplaceAll(string(raw), g.BatchName(0), "20990101_0000")), 0o644)
-			continue
-		}
-		if err := os.Link(src, dst); err != nil {
-			b.Fatal(err)
-		}
-	}
+	again := copyBatch(b, first, g.BatchName(0), "20990101_0000", false)
+	shuffled := copyBatch(b, first, g.BatchName(0), "20990102_0000", true)
 	ctx := context.Background()
 	// publish publishes dir in a fresh cluster (after first, when given),
 	// without or with a table state, and returns its rows per second.
-	var storeBytes int64 // of the first publish's store, flushed
+	var storeBytes int64 // of the first publish's store, closed
 	publish := func(mode, dir, first string) (Result, float64) {
 		k := kafkatest.Fake(b, kfake.BlackholeProduce())
 		reg, _ := NewRegistry(k.Registry)
@@ -58,7 +49,6 @@ func BenchmarkPublishTableState(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer pub.Close()
 		state := b.TempDir()
 		if mode != "none" {
 			if pub.tables, err = openTables(state, true, false, slog.New(slog.DiscardHandler)); err != nil {
@@ -86,6 +76,7 @@ func BenchmarkPublishTableState(b *testing.B) {
 			one(first)
 		}
 		res, elapsed := one(dir)
+		pub.Close() // the store's close waits for its flush
 		if mode == "first" {
 			storeBytes = dirSize(b, state)
 		}
@@ -97,12 +88,16 @@ func BenchmarkPublishTableState(b *testing.B) {
 		_, none := publish("none", first, "")
 		fres, fst := publish("first", first, "")
 		rres, again := publish("resend", again, first)
-		if fres.Events != rres.Unchanged || rres.Events != 0 {
-			b.Fatalf("first published %d events, the re-send %d unchanged and %d events", fres.Events, rres.Unchanged, rres.Events)
+		sres, shuf := publish("resend-shuffled", shuffled, first)
+		for _, res := range []Result{rres, sres} {
+			if fres.Events != res.Unchanged || res.Events != 0 {
+				b.Fatalf("first published %d events, a re-send %d unchanged and %d events", fres.Events, res.Unchanged, res.Events)
+			}
 		}
 		b.ReportMetric(none, "none-rows/s")
 		b.ReportMetric(fst, "first-rows/s")
 		b.ReportMetric(again, "resend-rows/s")
+		b.ReportMetric(shuf, "shuffled-rows/s")
 		b.ReportMetric(fst/none, "first/none")
 		b.ReportMetric(float64(storeBytes)/(1<<20)/(float64(fres.Events)/1e6), "store-MiB/M-keys")
 		if rss, ok := peakRSS(); ok {
@@ -131,4 +126,56 @@ func dirSize(b *testing.B, dir string) int64 {
 		b.Fatal(err)
 	}
 	return n
+}
+
+// copyBatch copies the batch in dir into a batch named to (its manifest
+// renamed from from), linking its files, or rewriting them with their rows
+// shuffled.
+func copyBatch(b *testing.B, dir, from, to string, shuffle bool) string {
+	dst := filepath.Join(filepath.Dir(dir), to)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		src, out := filepath.Join(dir, e.Name()), filepath.Join(dst, e.Name())
+		switch {
+		case e.Name() == manifest.FileName:
+			raw, _ := os.ReadFile(src)
+			os.WriteFile(out, []byte(strings.ReplaceAll(string(raw), from, to)), 0o644)
+		case shuffle && strings.HasPrefix(e.Name(), "SREvent"):
+			shuffleCSV(b, src, out)
+		default:
+			if err := os.Link(src, out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return dst
+}
+
+// shuffleCSV writes the records of src after its header in a random order.
+func shuffleCSV(b *testing.B, src, dst string) {
+	in, err := os.Open(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	rows, err := csv.NewReader(in).ReadAll()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rand.New(rand.NewPCG(1, 1)).Shuffle(len(rows)-1, func(i, j int) { rows[i+1], rows[j+1] = rows[j+1], rows[i+1] })
+	out, err := os.Create(dst)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := csv.NewWriter(out)
+	w.UseCRLF = true
+	if err := w.WriteAll(rows); err != nil {
+		b.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -3,6 +3,7 @@ package tablestate
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -37,7 +38,7 @@ type Cursor struct {
 	itBatch  *Batch        // the batch it reads for (a new one sees the last commit)
 	extra    [][]byte      // the batch's own keys after last, sorted (not all in the store)
 	ei       int           // the next of extra
-	side     *pebble.Batch // candidates not yet written (indexed: withdrawals read it)
+	side     *pebble.Batch // marks not yet written
 	rk, mk   []byte
 	tk       []byte // seek target scratch
 }
@@ -254,10 +255,18 @@ func (c *Cursor) scopeOf(key []byte) (in, next int) {
 }
 
 // vanishKey is a candidate's mark: 'v' table 0 bit gen key.
-func (c *Cursor) vanishKey(key []byte) []byte {
-	c.mk = vanishPrefix(c.mk[:0], c.table, c.bit, c.gen)
+func (c *Cursor) vanishKey(key []byte, kind byte) []byte {
+	c.mk = append(vanishPrefix(c.mk[:0], c.table, c.bit, c.gen), kind)
 	return append(c.mk, key...)
 }
+
+// The kinds of a walk's marks: a candidate, and a candidate taken back
+// (a key behind the walk: the file holds it), written without reading
+// whether it was one.
+const (
+	markCandidate = 'c'
+	markWithdrawn = 'w'
+)
 
 func vanishPrefix(dst []byte, table string, bit, gen uint64) []byte {
 	dst = vanishGroupPrefix(dst, table, bit)
@@ -272,7 +281,7 @@ func vanishGroupPrefix(dst []byte, table string, bit uint64) []byte {
 
 // mark records (add) or withdraws the vanish candidate key.
 func (c *Cursor) mark(b *Batch, key []byte, add bool) error {
-	mk := c.vanishKey(key)
+	mk := c.vanishKey(key, markCandidate)
 	if b.b == nil { // a dry batch: in memory
 		switch {
 		case !add:
@@ -286,14 +295,12 @@ func (c *Cursor) mark(b *Batch, key []byte, add bool) error {
 		return nil
 	}
 	if c.side == nil {
-		c.side = c.s.db.NewIndexedBatch()
+		c.side = c.s.db.NewBatch()
 	}
-	var err error
-	if add {
-		err = c.side.Set(mk, nil, nil)
-	} else if c.has(mk) {
-		err = c.side.Delete(mk, nil)
+	if !add {
+		mk = c.vanishKey(key, markWithdrawn)
 	}
+	err := c.side.Set(mk, nil, nil)
 	if err == nil && c.side.Count() >= sideLimit {
 		err = c.flush()
 	}
@@ -301,15 +308,6 @@ func (c *Cursor) mark(b *Batch, key []byte, add bool) error {
 		return fmt.Errorf("table state: %w", err)
 	}
 	return nil
-}
-
-// has reports whether candidate mk is recorded.
-func (c *Cursor) has(mk []byte) bool {
-	_, closer, err := c.side.Get(mk) // the side batch, then the store
-	if err == nil {
-		closer.Close()
-	}
-	return err == nil
 }
 
 // flush writes the candidates the cursor holds.
@@ -333,7 +331,7 @@ const candLimit = 1_000_000
 // (which has ended) with its entry as b leaves it (a key no longer there
 // is skipped). fn may change the batch.
 func (c *Cursor) Vanished(b *Batch, fn func(key []byte, e Entry) error) error {
-	prefix := vanishPrefix(nil, c.table, c.bit, c.gen)
+	prefix := append(vanishPrefix(nil, c.table, c.bit, c.gen), markCandidate)
 	each := func(k []byte) error {
 		e, ok, err := b.Get(c.table, k, false)
 		if err != nil || !ok {
@@ -356,17 +354,33 @@ func (c *Cursor) Vanished(b *Batch, fn func(key []byte, e Entry) error) error {
 		}
 		return nil
 	}
+	// The candidates, and alongside them (in the same key order) the
+	// ones taken back.
+	wprefix := append(vanishPrefix(nil, c.table, c.bit, c.gen), markWithdrawn)
 	it, err := c.s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return fmt.Errorf("table state: %w", err)
 	}
+	defer it.Close()
+	wit, err := c.s.db.NewIter(&pebble.IterOptions{LowerBound: wprefix, UpperBound: prefixEnd(wprefix)})
+	if err != nil {
+		return fmt.Errorf("table state: %w", err)
+	}
+	defer wit.Close()
+	wit.First()
 	for it.First(); it.Valid(); it.Next() {
-		if err := each(it.Key()[len(prefix):]); err != nil {
-			it.Close()
+		k := it.Key()[len(prefix):]
+		for wit.Valid() && bytes.Compare(wit.Key()[len(wprefix):], k) < 0 {
+			wit.Next()
+		}
+		if wit.Valid() && bytes.Equal(wit.Key()[len(wprefix):], k) {
+			continue
+		}
+		if err := each(k); err != nil {
 			return err
 		}
 	}
-	if err := it.Close(); err != nil {
+	if err := errors.Join(it.Error(), wit.Error()); err != nil {
 		return fmt.Errorf("table state: %w", err)
 	}
 	return nil

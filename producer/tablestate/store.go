@@ -104,9 +104,10 @@ func Open(dir string, o Options) (*Store, error) {
 	return &Store{db: db, bits: map[string]uint64{}, readOnly: opts.ReadOnly}, nil
 }
 
-// Flush writes the store's memtable to its files (and waits).
+// Flush starts writing the store's memtable to its files (in the
+// background: Close waits for it).
 func (s *Store) Flush() error {
-	if err := s.db.Flush(); err != nil {
+	if _, err := s.db.AsyncFlush(); err != nil {
 		return fmt.Errorf("table state: flush: %w", err)
 	}
 	return nil
@@ -117,8 +118,9 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Key layout: 'k' table 0 key → entry; 'c' group → checkpoint; 'g' group
 // → its bit in Entry.Groups; 'i' table 0 group → present while the group's
-// holdings of the table are incomplete; 'v' table 0 bit gen key → a vanish
-// candidate of the full file gen of the group with that bit (Cursor).
+// holdings of the table are incomplete; 'v' table 0 bit gen kind key → a
+// vanish candidate (kind 'c') of the full file gen of the group with that
+// bit, or one taken back ('w'), while the file is walked (Cursor).
 // Names never hold a zero byte.
 func rowKey(dst []byte, table string, key []byte) []byte {
 	dst = append(dst, 'k')
