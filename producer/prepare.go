@@ -43,7 +43,6 @@ type fileWork struct {
 	hbuf         []byte             // scratch for image hashes
 	skey         []byte             // scratch for store keys
 	cursor       *tablestate.Cursor // the table state's walk alongside a reconciled full file
-	held         []int64            // rows the file's group holds after it, by the cursor's scope prefix
 	scope        scope              // how a full file is reconciled
 	schemaSum    uint64             // names the value schema in image hashes
 	// sum is the file's bytes as the structure pass read them: publishing

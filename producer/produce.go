@@ -150,7 +150,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			// marked as held again (a store rebuilt from the topics does
 			// not know the unchanged ones), and whether a dead letter's
 			// key was unreadable is found again.
-			if err := p.reseen(t, fw, tc, sc, row, err); err != nil {
+			if err := p.reseen(t, fw, tc, sc, row, line, err); err != nil {
 				p.tables.failed(t, err)
 				p.stale = true
 			}
@@ -245,9 +245,7 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	// Encoded into reused scratch space: a row that is not produced (an
 	// unchanged one, a dry run) allocates nothing; one that is gets a copy
 	// of its own, which the client keeps until the broker acknowledges it.
-	key := tc.AppendKey(frame(fw.kbuf[:0], fw.keyID), ev.Row)
-	val := tc.AppendValue(frame(fw.vbuf[:0], fw.valID), ev)
-	fw.kbuf, fw.vbuf = key, val
+	key, val := fw.encode(tc, ev)
 	if n := len(key) + len(val); n > fw.maxRecord {
 		if t.sb != nil && fw.scope.mode != ReconcileOff {
 			fw.skey = tc.AppendStoreKey(fw.skey[:0], ev.Row)
@@ -284,6 +282,13 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	return false, nil
 }
 
+// encode encodes ev's key and value (framed) into fw's scratch space.
+func (fw *fileWork) encode(tc *codec.TableCodec, ev *codec.Event) (key, val []byte) {
+	fw.kbuf = tc.AppendKey(frame(fw.kbuf[:0], fw.keyID), ev.Row)
+	fw.vbuf = tc.AppendValue(frame(fw.vbuf[:0], fw.valID), ev)
+	return fw.kbuf, fw.vbuf
+}
+
 // track looks a row up in the table state (for a reconciled full file:
 // moves its cursor to the row's key) and records its new image and its
 // group (a delete: forgets the key); unchanged says the image is the one last published
@@ -307,7 +312,6 @@ func (p *Publisher) track(t *txn, fw *fileWork, tc *codec.TableCodec, key, val [
 	var h [tablestate.HashSize]byte
 	fw.hbuf, h = imageHash(fw.hbuf, fw.schemaSum, tc.Image(val))
 	next := tablestate.Entry{Hash: h, Groups: e.Groups | bit, Window: windowOf(fw, ev.Row)}
-	p.held(fw, k, next)
 	unchanged = known && e.Hash == h && p.tables.suppress
 	if unchanged && next == e {
 		return true, nil

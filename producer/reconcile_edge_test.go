@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -111,61 +112,63 @@ func TestDryRunLimits(t *testing.T) {
 }
 
 // Whether min_ratio guards a full file does not depend on where a crash
-// interrupted it: the keys known for its scope are those it holds and
-// those gone, whatever part of the file was committed before the resume
-// (a walk that counted the keys it found in the store counted the file's
-// own new keys after a resume, and deleted where an uninterrupted run was
-// guarded).
+// interrupted it: the keys known for its scope are the distinct keys it
+// holds and those gone, whatever part of the file was committed before
+// the resume (a walk that counted the keys it found in the store counted
+// the file's own new keys after a resume; rows held, counted one by one,
+// counted a row too large for the topic only when a resume skipped it).
 func TestReconcileGuardAfterResume(t *testing.T) {
-	second := reconcilePatients + pats("A1", 1, 2, "m", "") + pats("A1", 11, 25, "m", "") // 8 of 10 vanish, 15 new
-	run := func(t *testing.T, failAt int64) (deleted int64, resumed, finished bool) {
-		e, ctx := tenPatients(t)
-		e.batchOf("g1", "20240102_0300", "", tableFile{"SRPatient", true, second})
-		if failAt > 0 {
-			failProduce(e.k.Fake, failAt)
-			if _, err := e.run(ctx); err == nil {
-				return 0, false, true
-			}
-			prog := e.state(ctx).Progress("g1")
-			resumed = !prog.Done && prog.Line > 0
-		}
-		pass := e.mustRun(ctx)
-		if len(pass.Batches) != 1 {
-			t.Fatalf("after the resume: %+v", pass.Batches)
-		}
-		want := append(ids("A1", 1, 2), ids("A1", 11, 25)...)
-		if pass.Batches[0].VanishedDeleted == 0 {
-			want = append(want, ids("A1", 3, 10)...)
-		}
-		slices.Sort(want)
-		if got := rebuiltNames(t, e, "SRPatient", "FirstName"); !slices.Equal(keysOf(got), want) {
-			t.Errorf("the rebuilt table holds %v, want %v", keysOf(got), want)
-		}
-		return pass.Batches[0].VanishedDeleted, resumed, false
+	tests := []struct {
+		name   string
+		second string // the second full file of A1/1..10
+		after  int64  // a resume from past this line is a resume that matters
+		want   int64  // deleted, with or without a resume
+		keep   []string
+	}{
+		{"15 new keys", reconcilePatients + pats("A1", 1, 2, "m", "") + pats("A1", 11, 25, "m", ""), 0, 8, // 17 of 25 held
+			append(ids("A1", 1, 2), ids("A1", 11, 25)...)},
+		{"a row too large for the topic", reconcilePatients + "1,A1," + strings.Repeat("B", 1536<<10) + ",,0\r\n" + pats("A1", 2, 5, "m", ""), 2, 5, // 5 of 10 held: the dead letter's key too
+			ids("A1", 1, 5)},
 	}
-	want, _, _ := run(t, 0)
-	if want != 8 {
-		t.Fatalf("uninterrupted: %d deleted, want 8 (17 of the 25 keys known for the scope held)", want)
-	}
-	resumedMidFile := 0
-	for failAt := int64(1); failAt <= 60; failAt++ {
-		var finished bool
-		t.Run(fmt.Sprint(failAt), func(t *testing.T) {
-			var got int64
-			var resumed bool
-			if got, resumed, finished = run(t, failAt); !finished && got != want {
-				t.Errorf("%d deleted after a resume, %d without one", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resumed := 0
+			for failAt := int64(0); failAt <= 60; failAt++ {
+				e, ctx := tenPatients(t)
+				e.batchOf("g1", "20240102_0300", "", tableFile{"SRPatient", true, tt.second})
+				if failAt > 0 {
+					failProduce(e.k.Fake, failAt)
+					if _, err := e.run(ctx); err == nil {
+						break // no produce request before the end is left to fail
+					}
+					if prog := e.state(ctx).Progress("g1"); !prog.Done && prog.Line > tt.after {
+						resumed++
+					}
+				}
+				pass := e.mustRun(ctx)
+				if len(pass.Batches) != 1 || pass.Batches[0].VanishedDeleted != tt.want {
+					t.Fatalf("failing produce request %d first: %+v, want %d deleted", failAt, pass.Batches, tt.want)
+				}
+				want := slices.Sorted(slices.Values(tt.keep))
+				if got := rebuiltNames(t, e, "SRPatient", "FirstName"); !slices.Equal(keysOf(got), want) {
+					t.Errorf("failing produce request %d first: the rebuilt table holds %v, want %v", failAt, keysOf(got), want)
+				}
 			}
-			if resumed {
-				resumedMidFile++
+			if resumed == 0 {
+				t.Error("no failure interrupted the file past the row that matters: the resume path went untested")
 			}
 		})
-		if finished {
-			break
-		}
 	}
-	if resumedMidFile == 0 {
-		t.Error("no failure interrupted the file: the resume path went untested")
+}
+
+// min_ratio counts keys, not rows: a full file that repeats one row holds
+// one key of the ten known, and deletes nothing.
+func TestReconcileGuardCountsKeys(t *testing.T) {
+	e, ctx := tenPatients(t)
+	e.batchOf("g1", "20240102_0300", "", tableFile{"SRPatient", true, reconcilePatients + strings.Repeat(pats("A1", 1, 1, "m", ""), 9)})
+	pass := e.mustRun(ctx)
+	if d := pass.Batches[0].VanishedDeleted; d != 0 || pass.Batches[0].Vanished != 9 {
+		t.Errorf("%d of 9 vanished keys deleted (%d vanished) by a file holding 1 key of 10 (min_ratio 0.5)", d, pass.Batches[0].Vanished)
 	}
 }
 

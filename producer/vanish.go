@@ -68,20 +68,27 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	}
 	// Counted per prefix too: min_ratio guards each organisation of a
 	// file, so that one practice cut short is not reconciled as gone.
-	// Known are the keys in scope after the file: those it holds (its
-	// rows, counted alike by a walk a crash interrupted) and those gone.
-	known, gone := make([]int64, len(fw.held)), make([]int64, len(fw.held))
-	err = cur.Vanished(t.sb, func(k []byte, e tablestate.Entry) error {
-		if i := cur.PrefixOf(k); i >= 0 && p.inScope(fw, bit, e) {
-			gone[i]++
+	// Known are the keys in scope as the file leaves them (those it holds
+	// and those gone; distinct keys, the same whatever a crash
+	// interrupted).
+	prefixes := cur.Prefixes()
+	known, gone := make([]int64, len(prefixes)), make([]int64, len(prefixes))
+	err = t.sb.Scan(table, prefixes, func(i int, _ []byte, e tablestate.Entry) error {
+		if p.inScope(fw, bit, e) {
+			known[i]++
 		}
-		return ctx.Err()
+		return nil
 	})
+	if err == nil {
+		err = cur.Vanished(t.sb, func(k []byte, e tablestate.Entry) error {
+			if i := cur.PrefixOf(k); i >= 0 && p.inScope(fw, bit, e) {
+				gone[i]++
+			}
+			return ctx.Err()
+		})
+	}
 	if err != nil {
 		return nil, err
-	}
-	for i := range known {
-		known[i] = fw.held[i] + gone[i]
 	}
 	r := &reconciled{}
 	var allKnown int64
@@ -184,10 +191,12 @@ func (p *Publisher) protect(t *txn, fw *fileWork, tc *codec.TableCodec, sc *code
 }
 
 // reseen moves the cursor of a reconciled file again to the key of a
-// committed row (row, or the dead letter err) that a resume skips: the
-// walk starts again at the file's first row, and the group holds the key
-// again (a store rebuilt from the topics does not know its unchanged rows).
-func (p *Publisher) reseen(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec.Scanner, row *codec.Row, err error) error {
+// committed row (row at line, or the dead letter err) that a resume skips:
+// the walk starts again at the file's first row, and the group holds the
+// key again if the row was published (a store rebuilt from the topics does
+// not know its unchanged rows): not a delete, nor a row too large for the
+// topic (a dead letter).
+func (p *Publisher) reseen(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec.Scanner, row *codec.Row, line int64, err error) error {
 	if fw.scope.mode == ReconcileOff || t.sb == nil {
 		return nil
 	}
@@ -199,15 +208,15 @@ func (p *Publisher) reseen(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec
 			return nil
 		}
 	}
-	fw.skey = tc.AppendStoreKey(fw.skey[:0], row)
-	if err == nil && !row.Removed {
-		bit, err := p.tables.store.GroupBit(t.group)
-		if err != nil {
-			return err
-		}
-		p.held(fw, fw.skey, tablestate.Entry{Groups: bit, Window: windowOf(fw, row)})
+	hold := err == nil && !row.Removed
+	if hold {
+		ev := codec.Event{Source: fw.src, Op: codec.OpFor(fw.full, false), Row: row, TsMs: p.now().UnixMilli()}
+		ev.Source.Line = line
+		key, val := fw.encode(tc, &ev)
+		hold = len(key)+len(val) <= fw.maxRecord
 	}
-	return p.seen(t, fw, fw.skey, err == nil)
+	fw.skey = tc.AppendStoreKey(fw.skey[:0], row)
+	return p.seen(t, fw, fw.skey, hold)
 }
 
 // seen moves fw's cursor to key (a store key), which fw's file holds, if
@@ -252,19 +261,7 @@ func (p *Publisher) startCursor(t *txn, fw *fileWork, tc *codec.TableCodec) erro
 	}
 	fw.cursor = p.tables.store.NewCursor(fw.file.Table, bit, fw.scope.gen, prefixes,
 		func(e tablestate.Entry) bool { return p.inScope(fw, bit, e) })
-	fw.held = make([]int64, len(prefixes))
 	return nil
-}
-
-// held counts a row of fw's file that its group holds after it (next: its
-// entry), by scope prefix, if it is in the scope.
-func (p *Publisher) held(fw *fileWork, key []byte, next tablestate.Entry) {
-	if fw.cursor == nil {
-		return
-	}
-	if i := fw.cursor.PrefixOf(key); i >= 0 && p.inScope(fw, next.Groups, next) {
-		fw.held[i]++
-	}
 }
 
 // windowOf returns a row's window-column value (0: none).

@@ -195,8 +195,9 @@ func (b *Batch) Overflowed() bool { return b.overflow || b.candsLost }
 // Scan calls fn for every key of table starting with one of prefixes
 // (sorted, none a prefix of another), as the batch leaves it: the store's
 // keys with the batch's changes over them, then the keys only the batch
-// holds; i is the index of the key's prefix. fn may change the batch (its
-// changes are not seen again by this scan).
+// holds; i is the index of the key's prefix, and key is valid during the
+// call only. fn may change the batch (its changes are not seen again by
+// this scan).
 func (b *Batch) Scan(table string, prefixes [][]byte, fn func(i int, key []byte, e Entry) error) error {
 	base := rowKey(nil, table, nil)
 	only := map[string]int{} // the batch's keys under a prefix, not in the store
@@ -230,7 +231,7 @@ func (b *Batch) Scan(table string, prefixes [][]byte, fn func(i int, key []byte,
 				it.Close()
 				return err
 			}
-			if err := fn(i, bytes.Clone(rk[len(base):]), e); err != nil {
+			if err := fn(i, rk[len(base):], e); err != nil {
 				it.Close()
 				return err
 			}

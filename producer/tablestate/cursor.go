@@ -230,6 +230,9 @@ func (c *Cursor) iter(b *Batch) error {
 	return nil
 }
 
+// Prefixes returns the scope's key prefixes.
+func (c *Cursor) Prefixes() [][]byte { return c.prefixes }
+
 // PrefixOf returns the index of the scope prefix key is under, or -1.
 func (c *Cursor) PrefixOf(key []byte) int {
 	i, _ := c.scopeOf(key)
