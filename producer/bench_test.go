@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,6 +120,16 @@ func bareProducer(b *testing.B, brokers []string, topic string, n, keyBytes, val
 		b.Fatal(err)
 	}
 	return float64(n) / time.Since(start).Seconds()
+}
+
+// resetPeakRSS returns what the process no longer uses to the operating
+// system and starts its peak resident set again from now (Linux), so
+// that a benchmark's setup does not count.
+func resetPeakRSS() {
+	debug.FreeOSMemory()
+	if runtime.GOOS == "linux" {
+		os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // resets VmHWM
+	}
 }
 
 // peakRSS reads the process's peak resident set (Linux).

@@ -118,6 +118,9 @@ func (b *Batch) keep(c change) {
 	b.pending[string(b.key)] = c
 }
 
+// spareLimit is the most changes a batch's map may have held to be reused.
+const spareLimit = 1 << 17
+
 func (b *Batch) close() {
 	if b.it != nil {
 		b.it.Close()
@@ -126,9 +129,13 @@ func (b *Batch) close() {
 	if b.b != nil {
 		b.b.Close()
 		// The next batch reuses the map: a transaction's worth of keys
-		// is the size it grows to again.
-		clear(b.pending)
-		b.s.spare, b.pending = b.pending, nil
+		// is the size it grows to again (not one a large reconciliation
+		// grew: maps do not shrink).
+		if len(b.pending) <= spareLimit {
+			clear(b.pending)
+			b.s.spare = b.pending
+		}
+		b.pending = nil
 	}
 }
 
