@@ -82,7 +82,7 @@ func Open(dir string, o Options) (*Store, error) {
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
 	opts := &pebble.Options{
-		Cache:        cache,
+		Cache: cache,
 		// Small memtables: a walk out of key order writes a mark per key
 		// and looks keys up at random, which a large memtable slows and
 		// which queued ones make use more memory (8 MiB: a re-send of a
