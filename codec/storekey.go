@@ -58,6 +58,8 @@ func (tc *TableCodec) KeyRow(skey []byte, row *Row) error {
 // StoreKey returns the table and the store key of an sragent Avro key
 // (without its frame), as a table topic holds it: the table's key columns
 // are the catalogue's (every one a string for a table it does not know).
+// The table is "" when key does not start with one; an error with a table
+// is a key whose columns are not the catalogue's.
 func StoreKey(dst, key []byte) (table string, skey []byte, err error) {
 	n, name, ok := readBytes(key)
 	if !ok {
@@ -66,16 +68,16 @@ func StoreKey(dst, key []byte) (table string, skey []byte, err error) {
 	table, key = string(name), key[n:]
 	t, known := schemas.Lookup(table)
 	if len(key) == 0 {
-		return "", nil, errBadKey // every table has a key column
+		return table, nil, errBadKey // every table has a key column
 	}
 	for i := 0; len(key) > 0 || (known && i < len(t.Key)); i++ {
 		if len(key) == 0 {
-			return "", nil, errBadKey
+			return table, nil, errBadKey
 		}
 		kind := Str
 		if known {
 			if i >= len(t.Key) {
-				return "", nil, errBadKey
+				return table, nil, errBadKey
 			}
 			c, _ := t.Column(t.Key[i])
 			kind = keyKind(c.Type)
@@ -84,19 +86,24 @@ func StoreKey(dst, key []byte) (table string, skey []byte, err error) {
 		switch kind {
 		case Bool:
 			if key[0] > 1 {
-				return "", nil, errBadKey
+				return table, nil, errBadKey
 			}
 			v, key = Value{Kind: Bool, Int: int64(key[0])}, key[1:]
+		case Float:
+			if len(key) < 8 {
+				return table, nil, errBadKey
+			}
+			v, key = Value{Kind: Float, Float: math.Float64frombits(binary.LittleEndian.Uint64(key))}, key[8:]
 		case Str:
 			m, b, ok := readBytes(key)
 			if !ok {
-				return "", nil, errBadKey
+				return table, nil, errBadKey
 			}
 			v, key = Value{Kind: Str, Bytes: b}, key[m:]
 		default:
 			x, m := readLong(key)
 			if m <= 0 {
-				return "", nil, errBadKey
+				return table, nil, errBadKey
 			}
 			v, key = Value{Kind: kind, Int: x}, key[m:]
 		}
@@ -105,12 +112,13 @@ func StoreKey(dst, key []byte) (table string, skey []byte, err error) {
 	return table, dst, nil
 }
 
-// keyKind is the kind of value a key column of type t holds (what
-// KeyRow decodes an Avro key's field as).
+// keyKind is the kind of value a key column of type t holds.
 func keyKind(t schemas.Type) Kind {
 	switch t {
 	case schemas.Long, schemas.DateTime, schemas.DateTimeMinutes, schemas.Boolean:
 		return kindOf(t)
+	case schemas.Double:
+		return Float
 	}
 	return Str
 }
@@ -176,5 +184,14 @@ func readOrdered(b []byte, kind Kind) (Value, int, bool) {
 	if len(b) < 8 {
 		return Value{}, 0, false
 	}
-	return Value{Kind: kind, Int: int64(binary.BigEndian.Uint64(b) ^ 1<<63)}, 8, true
+	u := binary.BigEndian.Uint64(b)
+	if kind == Float {
+		if u>>63 == 1 {
+			u &^= 1 << 63
+		} else {
+			u = ^u
+		}
+		return Value{Kind: Float, Float: math.Float64frombits(u)}, 8, true
+	}
+	return Value{Kind: kind, Int: int64(u ^ 1<<63)}, 8, true
 }

@@ -69,3 +69,31 @@ func TestStoreKeys(t *testing.T) {
 		}
 	}
 }
+
+// Numbers of every kind a key can hold encode in their order and decode
+// back: longs and date-times as signed 64-bit numbers, doubles by value.
+func TestOrderedValues(t *testing.T) {
+	tests := []struct {
+		kind Kind
+		vals []Value
+	}{
+		{Int, []Value{{Kind: Int, Int: -1 << 63}, {Kind: Int, Int: -1}, {Kind: Int}, {Kind: Int, Int: 1}, {Kind: Int, Int: 1<<63 - 1}}},
+		{Time, []Value{{Kind: Time, Int: -86400000}, {Kind: Time}, {Kind: Time, Int: 1700000000000}}},
+		{Float, []Value{{Kind: Float, Float: -1e300}, {Kind: Float, Float: -1}, {Kind: Float, Float: -0.5}, {Kind: Float}, {Kind: Float, Float: 0.5}, {Kind: Float, Float: 2}, {Kind: Float, Float: 1e300}}},
+		{Bool, []Value{{Kind: Bool}, {Kind: Bool, Int: 1}}},
+	}
+	for _, tt := range tests {
+		var encs [][]byte
+		for _, v := range tt.vals {
+			enc := appendOrdered(nil, v)
+			back, n, ok := readOrdered(enc, tt.kind)
+			if !ok || n != len(enc) || back.Kind != v.Kind || back.Int != v.Int || back.Float != v.Float {
+				t.Errorf("%+v encodes as % x, which decodes as %+v (%d bytes, %v)", v, enc, back, n, ok)
+			}
+			encs = append(encs, enc)
+		}
+		if !slices.IsSortedFunc(encs, bytes.Compare) {
+			t.Errorf("kind %v: encodings out of order: % x", tt.kind, encs)
+		}
+	}
+}

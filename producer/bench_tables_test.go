@@ -24,7 +24,7 @@ import (
 )
 
 // BenchmarkPublishTableState publishes the -publish-rows SREvent full file
-// to a discarding kfake three ways, one after the other in each
+// to a discarding kfake four ways, one after the other in each
 // iteration: without a table state (the baseline), the first time with the
 // table state (every key written to the store), and again unchanged in a
 // later batch (every row looked up, none published), and the same re-send

@@ -146,10 +146,11 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		var re *codec.RowError
 		switch {
 		case line < cur.Line && (err == nil || errors.As(err, &re)):
-			// Committed before a restart. A reconciled file's keys are
-			// marked as held again (a store rebuilt from the topics does
-			// not know the unchanged ones), and whether a dead letter's
-			// key was unreadable is found again.
+			// Committed before a restart. A reconciled file's walk of
+			// the table state starts again from its first row (and the
+			// group holds the keys it published again: a store rebuilt
+			// from the topics does not know the unchanged ones), and
+			// whether a dead letter's key was unreadable is found again.
 			if err := p.reseen(t, fw, tc, sc, row, line, err); err != nil {
 				p.tables.failed(t, err)
 				p.stale = true
@@ -246,7 +247,7 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	// unchanged one, a dry run) allocates nothing; one that is gets a copy
 	// of its own, which the client keeps until the broker acknowledges it.
 	key, val := fw.encode(tc, ev)
-	if n := len(key) + len(val); n > fw.maxRecord {
+	if n := len(key) + len(val); fw.tooLarge(n) {
 		if t.sb != nil && fw.scope.mode != ReconcileOff {
 			fw.skey = tc.AppendStoreKey(fw.skey[:0], ev.Row)
 			if err := p.seen(t, fw, fw.skey, false); err != nil {
@@ -281,6 +282,10 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	}
 	return false, nil
 }
+
+// tooLarge reports whether a record of n bytes is more than fw's topic
+// accepts.
+func (fw *fileWork) tooLarge(n int) bool { return n > fw.maxRecord }
 
 // encode encodes ev's key and value (framed) into fw's scratch space.
 func (fw *fileWork) encode(tc *codec.TableCodec, ev *codec.Event) (key, val []byte) {

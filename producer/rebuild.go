@@ -140,11 +140,10 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 	if len(r.Key) < 5 || r.Key[0] != 0 {
 		return errForeign
 	}
-	table, ok := codec.KeyTable(r.Key[5:])
-	if !ok || "."+table != strings.TrimPrefix(r.Topic, rb.p.cfg.TopicPrefix) {
+	table, k, err := codec.StoreKey(rb.kbuf[:0], r.Key[5:])
+	if table == "" || "."+table != strings.TrimPrefix(r.Topic, rb.p.cfg.TopicPrefix) {
 		return errForeign
 	}
-	_, k, err := codec.StoreKey(rb.kbuf[:0], r.Key[5:])
 	if err != nil {
 		return &unreadableError{fmt.Errorf("%s partition %d offset %d: key: %w", r.Topic, r.Partition, r.Offset, err)}
 	}

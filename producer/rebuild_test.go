@@ -15,8 +15,8 @@ import (
 
 // A crash inside a reconciled full file, then state.dir lost: the store is
 // rebuilt from the topics, which do not hold the file's unchanged rows;
-// the resume marks the committed rows as held again, so only the row that
-// really vanished is deleted.
+// the resume walks the file again and the group holds the committed rows
+// again, so only the row that really vanished is deleted.
 func TestRebuildThenResumeKeepsUnchangedRows(t *testing.T) {
 	midFile := 0
 	for failAt := int64(2); failAt <= 12 && midFile < 3; failAt++ {

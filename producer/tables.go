@@ -79,9 +79,22 @@ func (ts *tables) close() error {
 	return ts.store.Close()
 }
 
-// stateFormat names the store's entry layout: a store written in another
-// one does not match any checkpoint, so it is emptied.
-const stateFormat = "v4"
+// stateFormat names the store's entry layout, and the types of every
+// catalogued table's key columns (store keys carry no types: a key written
+// under other ones would decode as another key): a store written in
+// another one does not match any checkpoint, so it is rebuilt.
+var stateFormat = func() string {
+	h := sha256.New()
+	for _, t := range schemas.Tables() {
+		fmt.Fprintf(h, "%s", t.Name)
+		for _, k := range t.Key {
+			c, _ := t.Column(k)
+			fmt.Fprintf(h, "\x00%s\x00%d", k, c.Type)
+		}
+		h.Write([]byte{'\n'})
+	}
+	return fmt.Sprintf("v4-%x", h.Sum(nil)[:6])
+}()
 
 // checkpoint is what a store checkpoint must equal for the store to hold
 // the state after the committed progress p.

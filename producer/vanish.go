@@ -213,7 +213,7 @@ func (p *Publisher) reseen(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec
 		ev := codec.Event{Source: fw.src, Op: codec.OpFor(fw.full, false), Row: row, TsMs: p.now().UnixMilli()}
 		ev.Source.Line = line
 		key, val := fw.encode(tc, &ev)
-		hold = len(key)+len(val) <= fw.maxRecord
+		hold = !fw.tooLarge(len(key) + len(val))
 	}
 	fw.skey = tc.AppendStoreKey(fw.skey[:0], row)
 	return p.seen(t, fw, fw.skey, hold)

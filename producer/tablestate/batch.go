@@ -58,12 +58,9 @@ func (s *Store) NewDryBatch(group string, limit int) *Batch {
 // Get returns the state of a key as the batch leaves it. With fromBatch,
 // only the batch's own changes are consulted (the table was empty).
 func (b *Batch) Get(table string, key []byte, fromBatch bool) (Entry, bool, error) {
-	if b.overflow {
-		return Entry{}, false, nil
-	}
 	b.key = rowKey(b.key[:0], table, key)
-	if c, ok := b.pending[string(b.key)]; ok {
-		return c.e, !c.deleted, nil
+	if e, found, own := b.own(b.key); own {
+		return e, found, nil
 	}
 	if fromBatch {
 		return Entry{}, false, nil
@@ -74,6 +71,16 @@ func (b *Batch) Get(table string, key []byte, fromBatch bool) (Entry, bool, erro
 	}
 	e, err := decodeEntry(v)
 	return e, err == nil, err
+}
+
+// own returns the state the batch's own changes give row key rk (own:
+// they decide it; a dry batch past its limit knows no key at all).
+func (b *Batch) own(rk []byte) (e Entry, found, own bool) {
+	if b.overflow {
+		return Entry{}, false, true
+	}
+	c, ok := b.pending[string(rk)]
+	return c.e, ok && !c.deleted, ok
 }
 
 // lookup reads k from the store (not the batch's changes).
@@ -212,11 +219,8 @@ func (b *Batch) Scan(table string, prefixes [][]byte, fn func(i int, key []byte,
 		if c.deleted || len(k) < len(base) || k[:len(base)] != string(base) {
 			continue
 		}
-		for i, p := range prefixes {
-			if strings.HasPrefix(k[len(base):], string(p)) {
-				only[k] = i
-				break
-			}
+		if i, _ := scopeOf(prefixes, []byte(k[len(base):])); i >= 0 {
+			only[k] = i
 		}
 	}
 	for i, p := range prefixes {

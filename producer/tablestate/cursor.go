@@ -2,10 +2,7 @@ package tablestate
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -99,7 +96,10 @@ func (c *Cursor) Key(b *Batch, key []byte) (Entry, bool, error) {
 		c.skip(k)
 	}
 	c.last = append(c.last[:0], c.rk...)
-	return e, found, c.it.Error()
+	if err := c.it.Error(); err != nil {
+		return Entry{}, false, fmt.Errorf("table state: %w", err)
+	}
+	return e, found, nil
 }
 
 // End passes over the rest of the table: the walk is complete.
@@ -177,8 +177,8 @@ func (c *Cursor) head() (k []byte, inStore bool) {
 
 // entry returns k's entry as b leaves it (ok false: b deleted it).
 func (c *Cursor) entry(b *Batch, k []byte, inStore bool) (Entry, bool, error) {
-	if ch, ok := b.pending[string(k)]; ok {
-		return ch.e, !ch.deleted, nil
+	if e, found, own := b.own(k); own {
+		return e, found, nil
 	}
 	if !inStore {
 		return Entry{}, false, nil
@@ -241,168 +241,23 @@ func (c *Cursor) PrefixOf(key []byte) int {
 
 // scopeOf returns the index of the scope prefix key is under (or -1, and
 // the index of the first prefix after key, -1 for none).
-func (c *Cursor) scopeOf(key []byte) (in, next int) {
-	j, _ := slices.BinarySearchFunc(c.prefixes, key, bytes.Compare)
+func (c *Cursor) scopeOf(key []byte) (in, next int) { return scopeOf(c.prefixes, key) }
+
+// scopeOf returns the index of the prefix (of prefixes, sorted, none a
+// prefix of another) key is under, or -1 and the index of the first prefix
+// after key (-1: none).
+func scopeOf(prefixes [][]byte, key []byte) (in, next int) {
+	j, _ := slices.BinarySearchFunc(prefixes, key, bytes.Compare)
 	// prefixes[j-1] < key <= prefixes[j]: key is under prefixes[j-1] or,
 	// when equal, under prefixes[j].
-	if j < len(c.prefixes) && bytes.HasPrefix(key, c.prefixes[j]) {
+	if j < len(prefixes) && bytes.HasPrefix(key, prefixes[j]) {
 		return j, -1
 	}
-	if j > 0 && bytes.HasPrefix(key, c.prefixes[j-1]) {
+	if j > 0 && bytes.HasPrefix(key, prefixes[j-1]) {
 		return j - 1, -1
 	}
-	if j < len(c.prefixes) {
+	if j < len(prefixes) {
 		return -1, j
 	}
 	return -1, -1
-}
-
-// vanishKey is a candidate's mark: 'v' table 0 bit gen key.
-func (c *Cursor) vanishKey(key []byte, kind byte) []byte {
-	c.mk = append(vanishPrefix(c.mk[:0], c.table, c.bit, c.gen), kind)
-	return append(c.mk, key...)
-}
-
-// The kinds of a walk's marks: a candidate, and a candidate taken back
-// (a key behind the walk: the file holds it), written without reading
-// whether it was one.
-const (
-	markCandidate = 'c'
-	markWithdrawn = 'w'
-)
-
-func vanishPrefix(dst []byte, table string, bit, gen uint64) []byte {
-	dst = vanishGroupPrefix(dst, table, bit)
-	return binary.BigEndian.AppendUint64(dst, gen)
-}
-
-func vanishGroupPrefix(dst []byte, table string, bit uint64) []byte {
-	dst = append(dst, 'v')
-	dst = append(dst, table...)
-	return append(dst, 0, byte(bits.TrailingZeros64(bit)))
-}
-
-// mark records (add) or withdraws the vanish candidate key.
-func (c *Cursor) mark(b *Batch, key []byte, add bool) error {
-	mk := c.vanishKey(key, markCandidate)
-	if b.b == nil { // a dry batch: in memory
-		switch {
-		case !add:
-			delete(b.cands, string(mk))
-		case b.candsLost:
-		case len(b.cands) >= candLimit:
-			b.candsLost, b.cands = true, nil
-		default:
-			b.cands[string(mk)] = true
-		}
-		return nil
-	}
-	if c.side == nil {
-		c.side = c.s.db.NewBatch()
-	}
-	if !add {
-		mk = c.vanishKey(key, markWithdrawn)
-	}
-	err := c.side.Set(mk, nil, nil)
-	if err == nil && c.side.Count() >= sideLimit {
-		err = c.flush()
-	}
-	if err != nil {
-		return fmt.Errorf("table state: %w", err)
-	}
-	return nil
-}
-
-// flush writes the candidates the cursor holds.
-func (c *Cursor) flush() error {
-	if c.side == nil {
-		return nil
-	}
-	err := c.side.Commit(pebble.NoSync)
-	c.side.Close()
-	c.side = nil
-	if err != nil {
-		return fmt.Errorf("table state: candidates: %w", err)
-	}
-	return nil
-}
-
-// candLimit bounds the vanish candidates a dry batch keeps in memory.
-const candLimit = 1_000_000
-
-// Vanished calls fn, in key order, for each vanish candidate of the walk
-// (which has ended) with its entry as b leaves it (a key no longer there
-// is skipped). fn may change the batch.
-func (c *Cursor) Vanished(b *Batch, fn func(key []byte, e Entry) error) error {
-	prefix := append(vanishPrefix(nil, c.table, c.bit, c.gen), markCandidate)
-	each := func(k []byte) error {
-		e, ok, err := b.Get(c.table, k, false)
-		if err != nil || !ok {
-			return err
-		}
-		return fn(k, e)
-	}
-	if b.b == nil {
-		var keys []string
-		for mk := range b.cands {
-			if strings.HasPrefix(mk, string(prefix)) {
-				keys = append(keys, mk[len(prefix):])
-			}
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			if err := each([]byte(k)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	// The candidates, and alongside them (in the same key order) the
-	// ones taken back.
-	wprefix := append(vanishPrefix(nil, c.table, c.bit, c.gen), markWithdrawn)
-	it, err := c.s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return fmt.Errorf("table state: %w", err)
-	}
-	defer it.Close()
-	wit, err := c.s.db.NewIter(&pebble.IterOptions{LowerBound: wprefix, UpperBound: prefixEnd(wprefix)})
-	if err != nil {
-		return fmt.Errorf("table state: %w", err)
-	}
-	defer wit.Close()
-	wit.First()
-	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()[len(prefix):]
-		for wit.Valid() && bytes.Compare(wit.Key()[len(wprefix):], k) < 0 {
-			wit.Next()
-		}
-		if wit.Valid() && bytes.Equal(wit.Key()[len(wprefix):], k) {
-			continue
-		}
-		if err := each(k); err != nil {
-			return err
-		}
-	}
-	if err := errors.Join(it.Error(), wit.Error()); err != nil {
-		return fmt.Errorf("table state: %w", err)
-	}
-	return nil
-}
-
-// Clear forgets every vanish candidate of the group's files of the table
-// (the walk's, and any a crash left behind).
-func (c *Cursor) Clear(b *Batch) error {
-	group := vanishGroupPrefix(nil, c.table, c.bit)
-	if b.b == nil {
-		for mk := range b.cands {
-			if strings.HasPrefix(mk, string(group)) {
-				delete(b.cands, mk)
-			}
-		}
-		return nil
-	}
-	if err := c.s.db.DeleteRange(group, prefixEnd(group), pebble.NoSync); err != nil {
-		return fmt.Errorf("table state: candidates: %w", err)
-	}
-	return nil
 }
