@@ -41,7 +41,7 @@ func (p *Publisher) vanish(ctx context.Context, t *txn, w *work, fw *fileWork, t
 
 // vanishKeys is vanish's work; errUnpredictable when a dry run lost
 // track of its changes.
-func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWork, tc *codec.TableCodec, count *TableCount) (*reconciled, error) {
+func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWork, tc *codec.TableCodec, count *TableCount) (_ *reconciled, err error) {
 	sc := &fw.scope
 	if sc.mode == ReconcileOff || t.sb == nil {
 		return nil, nil
@@ -63,6 +63,11 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	if err := cur.End(t.sb); err != nil {
 		return nil, err
 	}
+	defer func() { // the walk's marks are done with, whatever it decided
+		if err == nil {
+			err = cur.Clear(t.sb)
+		}
+	}()
 	if t.sb.Overflowed() {
 		return nil, errUnpredictable
 	}
@@ -80,10 +85,8 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 		return nil
 	})
 	if err == nil {
-		err = cur.Vanished(t.sb, func(k []byte, e tablestate.Entry) error {
-			if i := cur.PrefixOf(k); i >= 0 && p.inScope(fw, bit, e) {
-				gone[i]++
-			}
+		err = cur.Vanished(t.sb, func(i int, _ []byte, _ tablestate.Entry) error {
+			gone[i]++
 			return ctx.Err()
 		})
 	}
@@ -103,7 +106,7 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	count.Vanished += r.vanished
 	t.vanished[[2]string{table, "reported"}] += r.vanished
 	if r.vanished == 0 {
-		return r, cur.Clear(t.sb)
+		return r, nil
 	}
 	if under > 0 {
 		what := "the full file"
@@ -114,16 +117,16 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 			"%s holds fewer than reconcile.min_ratio %.2f of the keys known for its scope (%d of %d in all): none of the %d that vanished is deleted",
 			what, p.reconcile.MinRatio, allKnown-r.vanished, allKnown, r.vanished)})
 		t.guarded[table]++
-		return r, cur.Clear(t.sb)
+		return r, nil
 	}
 	gone0 := r.vanished
 	if sc.mode != ReconcileDelete {
-		return r, cur.Clear(t.sb)
+		return r, nil
 	}
 	if sc.blind {
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
 			"%d keys vanished, but a dead letter's key could not be read: none is deleted", gone0)})
-		return r, cur.Clear(t.sb)
+		return r, nil
 	}
 	incomplete, err := p.tables.store.Incomplete(table)
 	if err != nil {
@@ -133,15 +136,12 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
 			"%d keys vanished, but the table state was rebuilt from the topics and group(s) %s have not published a full file of %s since "+
 				"(keys they hold are not known): none is deleted", gone0, strings.Join(others, ", "), table)})
-		return r, cur.Clear(t.sb)
+		return r, nil
 	}
 	var row codec.Row
 	undecodable := 0
 	ev := codec.Event{Source: fw.src, Op: codec.OpDelete, Row: &row, TsMs: p.now().UnixMilli()}
-	err = cur.Vanished(t.sb, func(k []byte, e tablestate.Entry) error {
-		if cur.PrefixOf(k) < 0 || !p.inScope(fw, bit, e) {
-			return nil
-		}
+	err = cur.Vanished(t.sb, func(_ int, k []byte, e tablestate.Entry) error {
 		if e.Groups&^bit != 0 { // another group still holds it
 			e.Groups &^= bit
 			return t.sb.Put(table, k, e)
@@ -163,9 +163,6 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 	if undecodable > 0 {
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Reason: fmt.Sprintf(
 			"%d vanished keys are not keys of the file's layout (the table's key columns changed): they are not deleted", undecodable)})
-	}
-	if err := cur.Clear(t.sb); err != nil {
-		return nil, err
 	}
 	count.VanishedDeleted += r.deleted
 	count.Events += r.deleted

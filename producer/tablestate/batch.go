@@ -25,7 +25,7 @@ type Batch struct {
 	overflow bool
 	// cands are a dry batch's vanish candidates by mark (a Cursor's):
 	// at most candLimit, then it forgets them (candsLost).
-	cands     map[string]bool
+	cands     map[string]struct{}
 	candsLost bool
 	it        *pebble.Iterator // reused by the lookups of the batch
 	last      []byte           // the key it last sought
@@ -52,7 +52,7 @@ func (s *Store) NewBatch(group string) *Batch {
 // NewDryBatch starts a batch that is never committed (a dry run): its
 // changes are held in memory only, at most limit of them.
 func (s *Store) NewDryBatch(group string, limit int) *Batch {
-	return &Batch{s: s, group: group, pending: map[string]change{}, limit: limit, cands: map[string]bool{}}
+	return &Batch{s: s, group: group, pending: map[string]change{}, limit: limit, cands: map[string]struct{}{}}
 }
 
 // Get returns the state of a key as the batch leaves it. With fromBatch,

@@ -233,12 +233,6 @@ func (c *Cursor) iter(b *Batch) error {
 // Prefixes returns the scope's key prefixes.
 func (c *Cursor) Prefixes() [][]byte { return c.prefixes }
 
-// PrefixOf returns the index of the scope prefix key is under, or -1.
-func (c *Cursor) PrefixOf(key []byte) int {
-	i, _ := c.scopeOf(key)
-	return i
-}
-
 // scopeOf returns the index of the scope prefix key is under (or -1, and
 // the index of the first prefix after key, -1 for none).
 func (c *Cursor) scopeOf(key []byte) (in, next int) { return scopeOf(c.prefixes, key) }

@@ -117,7 +117,7 @@ func TestCursorFindsWhatVanished(t *testing.T) {
 				want = append(rows("A", 16, 17, 18, 21), wantGone[3:]...)
 			}
 			var got [][]byte
-			collect := func(k []byte, _ Entry) error { got = append(got, slices.Clone(k)); return nil }
+			collect := func(_ int, k []byte, _ Entry) error { got = append(got, slices.Clone(k)); return nil }
 			if err := c.Vanished(b, collect); err != nil {
 				t.Fatal(err)
 			}

@@ -51,7 +51,7 @@ func (c *Cursor) mark(b *Batch, key []byte, add bool) error {
 		case len(b.cands) >= candLimit:
 			b.candsLost, b.cands = true, nil
 		default:
-			b.cands[string(mk)] = true
+			b.cands[string(mk)] = struct{}{}
 		}
 		return nil
 	}
@@ -89,16 +89,20 @@ func (c *Cursor) flush() error {
 const candLimit = 1_000_000
 
 // Vanished calls fn, in key order, for each vanish candidate of the walk
-// (which has ended) with its entry as b leaves it (a key no longer there
-// is skipped). fn may change the batch.
-func (c *Cursor) Vanished(b *Batch, fn func(key []byte, e Entry) error) error {
+// (which has ended) with its scope prefix's index and its entry as b
+// leaves it, if that is still in the scope (a key no longer there, or
+// that left the scope, is skipped). fn may change the batch.
+func (c *Cursor) Vanished(b *Batch, fn func(i int, key []byte, e Entry) error) error {
 	prefix := append(vanishPrefix(nil, c.table, c.bit, c.gen), markCandidate)
 	each := func(k []byte) error {
 		e, ok, err := b.Get(c.table, k, false)
 		if err != nil || !ok {
 			return err
 		}
-		return fn(k, e)
+		if i, _ := c.scopeOf(k); i >= 0 && c.inScope(e) { // a stale candidate is not
+			return fn(i, k, e)
+		}
+		return nil
 	}
 	if b.b == nil {
 		var keys []string
