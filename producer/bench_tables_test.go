@@ -62,7 +62,7 @@ func BenchmarkPublishTableState(b *testing.B) {
 		if err := pub.Start(ctx, []string{"group1"}); err != nil {
 			b.Fatal(err)
 		}
-		one := func(dir string) (Result, time.Duration) {
+		one := func(label, dir string) (Result, time.Duration) {
 			batch, err := manifest.Load(dir, "group1", manifest.Options{})
 			if err != nil {
 				b.Fatal(err)
@@ -70,16 +70,16 @@ func BenchmarkPublishTableState(b *testing.B) {
 			defer batch.Close()
 			start := time.Now()
 			var res Result
-			pprof.Do(ctx, pprof.Labels("mode", mode), func(context.Context) { res, err = pub.Publish(ctx, batch) }) // -tagfocus mode=resend
+			pprof.Do(ctx, pprof.Labels("mode", label), func(context.Context) { res, err = pub.Publish(ctx, batch) }) // -tagfocus mode=resend
 			if err != nil || res.Outcome != Published {
 				b.Fatalf("%+v %v", res, err)
 			}
 			return res, time.Since(start)
 		}
 		if first != "" {
-			one(first)
+			one(mode+"-setup", first)
 		}
-		res, elapsed := one(dir)
+		res, elapsed := one(mode, dir)
 		pub.Close() // the store's close waits for its flush
 		peak[mode], _ = peakRSS()
 		if mode == "first" {
