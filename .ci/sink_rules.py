@@ -32,10 +32,12 @@ failures name tables, counts and columns. The last line is
       --dsn "host=127.0.0.1 port=15432 user=sragent dbname=postgres" --expected expected.json
 """
 import argparse
+import datetime
 import json
 import sys
 import time
 import uuid
+from zoneinfo import ZoneInfo
 
 import psycopg
 from confluent_kafka import Consumer, KafkaError, TopicPartition
@@ -45,6 +47,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 MARKER_HEADER = "sr.marker"
+LONDON = ZoneInfo("Europe/London")
 
 
 def parse_args():
@@ -82,6 +85,8 @@ class Sink:
         self.tables = {}  # table -> (pk columns, value columns)
         self.plain = {}  # table -> columns only ever seen as str or int values
         self.typed = {}  # table -> columns seen with another type
+        self.local = {}  # table -> columns decoded as datetimes without zone (calendar dates)
+        self.instant = {}  # table -> columns decoded as UTC instants
 
     def ensure(self, table, pk, columns):
         if table in self.tables:
@@ -98,6 +103,11 @@ class Sink:
         for c, v in after.items():
             if v is not None and type(v) not in (str, int):
                 self.typed.setdefault(table, set()).add(c)
+            if isinstance(v, datetime.datetime):
+                # As a JDBC sink stores them: a timestamp without zone is
+                # the wall clock it came as, an instant is stored in UTC.
+                (self.local if v.tzinfo is None else self.instant).setdefault(table, set()).add(c)
+                row[c] = v.isoformat(sep=" ") if v.tzinfo is None else v.astimezone(datetime.timezone.utc).isoformat(sep=" ")
         self.plain[table] = set(cols) - self.typed.get(table, set())
         vals = [None if row.get(c) is None else str(row[c]) for c in cols]
         rest = [c for c in cols if c not in pk]
@@ -174,6 +184,27 @@ def main():
     return compare(conn, sink, json.load(open(args.expected)))
 
 
+def parse_cell(cell):
+    """An SR date-time cell as a naive UK wall-clock datetime (None if empty)."""
+    if not cell:
+        return None
+    for fmt in ("%d %b %Y %H:%M:%S", "%d %b %Y %H:%M"):
+        try:
+            return datetime.datetime.strptime(cell, fmt)
+        except ValueError:
+            pass
+    return "unparsable"
+
+
+def wall_clock(stored, local):
+    """The UK wall clock of a stored date-time: as stored for a calendar
+    date (no zone, no arithmetic), converted to UK time for an instant."""
+    if stored is None:
+        return None
+    v = datetime.datetime.fromisoformat(stored)
+    return v if local else v.astimezone(LONDON).replace(tzinfo=None)
+
+
 def compare(conn, sink, expected):
     ok = bad = 0
     tables = sorted({t for groups in expected.values() for t in groups})
@@ -198,8 +229,8 @@ def compare(conn, sink, expected):
         if set(got) != set(want):
             problems.append("%d rows, srgen expects %d (%d missing, %d extra)" % (
                 len(got), len(want), len(set(want) - set(got)), len(set(got) - set(want))))
-        # Strings and longs are compared as srgen wrote them; other types
-        # (timestamps, booleans, doubles) by the Go codec tests.
+        # Strings and longs are compared as srgen wrote them, date-times
+        # below; other types (booleans, doubles) by the Go codec tests.
         plain = sink.plain.get(table, set())
         if table in sink.tables:
             missing = {c for row in want.values() for c in row} - set(sink.tables[table][1])
@@ -207,6 +238,12 @@ def compare(conn, sink, expected):
                 problems.append("columns not in the sink: %s" % ", ".join(sorted(missing)))
         differ = {col for k in set(got) & set(want) for col, cell in want[k].items()
                   if col in plain and (got[k].get(col) or "") != cell}
+        # Date-times: srgen wrote UK wall-clock cells. A calendar date
+        # (decoded without zone) must be that wall clock as it is, its date
+        # the UK calendar date; an instant must show it in UK time.
+        local, instant = sink.local.get(table, set()), sink.instant.get(table, set())
+        differ |= {col for k in set(got) & set(want) for col, cell in want[k].items()
+                   if col in local | instant and wall_clock(got[k].get(col), col in local) != parse_cell(cell)}
         if differ:
             problems.append("columns differ: %s" % ", ".join(sorted(differ)))
         if problems:
@@ -214,7 +251,8 @@ def compare(conn, sink, expected):
             print("sink: FAIL %s: %s" % (table, "; ".join(problems)))
         else:
             ok += 1
-            print("sink: %-28s %d rows match srgen" % (table, len(got)))
+            print("sink: %-28s %d rows match srgen (%d calendar, %d instant columns)" % (
+                table, len(got), len(local), len(instant)))
     print("sink: %d tables match, %d differ" % (ok, bad))
     return 1 if bad else 0
 

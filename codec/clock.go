@@ -71,6 +71,26 @@ var (
 // `dd MMM yyyy HH:mm`) as UK wall-clock time and returns Unix milliseconds.
 // A one-digit day and any case of the month name are accepted.
 func (c *Clock) ParseDateTime(b []byte, minutesOK bool) (int64, error) {
+	y, mo, d, h, mi, s, err := parseWallClock(b, minutesOK)
+	if err != nil {
+		return 0, err
+	}
+	return c.UnixMilli(y, mo, d, h, mi, s), nil
+}
+
+// ParseLocal parses what ParseDateTime does and returns the wall-clock
+// time itself as local-timestamp-millis (manifest.LocalMilli), with no
+// zone: the date of a calendar column stays the UK calendar date.
+func ParseLocal(b []byte, minutesOK bool) (int64, error) {
+	y, mo, d, h, mi, s, err := parseWallClock(b, minutesOK)
+	if err != nil {
+		return 0, err
+	}
+	return manifest.LocalMilli(y, mo, d, h, mi, s), nil
+}
+
+// parseWallClock reads the fields of an SR date-time cell.
+func parseWallClock(b []byte, minutesOK bool) (year, mon, day, hour, min, sec int, err error) {
 	formatErr := errDateFormat
 	if minutesOK {
 		formatErr = errDateMinutes
@@ -79,12 +99,12 @@ func (c *Clock) ParseDateTime(b []byte, minutesOK bool) (int64, error) {
 		b = append([]byte{'0'}, b...)
 	}
 	if len(b) != 20 && !(minutesOK && len(b) == 17) {
-		return 0, formatErr
+		return 0, 0, 0, 0, 0, 0, formatErr
 	}
 	if b[2] != ' ' || b[6] != ' ' || b[11] != ' ' || b[14] != ':' || (len(b) == 20 && b[17] != ':') {
-		return 0, formatErr
+		return 0, 0, 0, 0, 0, 0, formatErr
 	}
-	mon := month(b[3], b[4], b[5])
+	mon = month(b[3], b[4], b[5])
 	ok := mon != 0
 	day, ok1 := digits(b[0:2])
 	year, ok2 := digits(b[7:11])
@@ -95,12 +115,12 @@ func (c *Clock) ParseDateTime(b []byte, minutesOK bool) (int64, error) {
 		sec, ok5 = digits(b[18:20])
 	}
 	if !(ok && ok1 && ok2 && ok3 && ok4 && ok5) {
-		return 0, formatErr
+		return 0, 0, 0, 0, 0, 0, formatErr
 	}
-	if day < 1 || day > daysIn(year, mon) || hour > 23 || min > 59 || sec > 59 {
-		return 0, errNoSuchDate
+	if year == 0 || day < 1 || day > daysIn(year, mon) || hour > 23 || min > 59 || sec > 59 {
+		return 0, 0, 0, 0, 0, 0, errNoSuchDate
 	}
-	return c.UnixMilli(year, mon, day, hour, min, sec), nil
+	return year, mon, day, hour, min, sec, nil
 }
 
 func digits(b []byte) (int, bool) {

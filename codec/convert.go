@@ -25,7 +25,8 @@ const (
 
 // Value is one converted cell. Str values alias the reader's buffer and
 // are valid until the next Read; Int also carries Bool (0/1) and Time
-// (Unix milliseconds).
+// (Unix milliseconds, or for a calendar column the local-timestamp-millis
+// of its UK wall-clock time).
 type Value struct {
 	Kind  Kind
 	Int   int64
@@ -132,7 +133,13 @@ func (c *Converter) cell(t schemas.Type, f []byte, v *Value) error {
 		}
 		*v = Value{Kind: Int, Int: n}
 	case schemas.DateTime, schemas.DateTimeMinutes:
-		ms, err := c.clock.ParseDateTime(f, t == schemas.DateTimeMinutes)
+		ms, err := c.clock.ParseDateTime(f, t.Minutes())
+		if err != nil {
+			return err
+		}
+		*v = Value{Kind: Time, Int: ms}
+	case schemas.Calendar, schemas.CalendarMinutes:
+		ms, err := ParseLocal(f, t.Minutes())
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,10 @@ import (
 type EventReader struct {
 	kinds []byte // per row field: 's' string, 'l' long, 'd' double, 'b' boolean
 	names []string
+	// local marks the calendar fields (local-timestamp-millis): their
+	// longs say another thing than an instant's, so the signature tells
+	// them apart.
+	local []bool
 }
 
 // EventInfo is what an event says about its key.
@@ -82,6 +86,7 @@ func NewEventReader(schema string) (*EventReader, error) {
 				return nil, fmt.Errorf("value schema: field %s has type %s", c.Name, t)
 			}
 			r.kinds, r.names = append(r.kinds, k), append(r.names, c.Name)
+			r.local = append(r.local, k == 'l' && strings.Contains(t, `"local-timestamp-millis"`))
 		}
 		return r, nil
 	}
@@ -90,13 +95,22 @@ func NewEventReader(schema string) (*EventReader, error) {
 
 // Signature names the row record's fields and their encodings, in order:
 // what decides how an image's bytes read, whatever a registry did to the
-// schema's text (reformatted, documentation or logical types dropped).
+// schema's text (reformatted, documentation dropped). Of logical types it
+// names only local-timestamp-millis, which makes a long a wall-clock time
+// rather than an instant: rows published under the earlier form of a
+// calendar column are then images of another schema, published again at
+// the next full file (a registry that dropped the logical type only costs
+// that re-publish).
 func (r *EventReader) Signature() string {
 	var b strings.Builder
 	for i, n := range r.names {
 		b.WriteString(n)
 		b.WriteByte(':')
-		b.WriteByte(r.kinds[i])
+		k := r.kinds[i]
+		if r.local[i] {
+			k = 'L'
+		}
+		b.WriteByte(k)
 		b.WriteByte(',')
 	}
 	return b.String()

@@ -49,3 +49,36 @@ func TestEventReaderReadsWhatWasWritten(t *testing.T) {
 		}
 	}
 }
+
+// The signature that names a schema for unchanged suppression tells a
+// calendar column (local-timestamp-millis) from an instant of the same
+// bytes, and nothing else that a registry may change in the text.
+func TestSignatureNamesCalendarDates(t *testing.T) {
+	schema := func(dateBirth string) string {
+		return `{"type":"record","name":"Envelope","fields":[{"name":"op","type":"string"},
+			{"name":"before","type":["null",{"type":"record","name":"Value","fields":[
+				{"name":"RowIdentifier","type":["null","long"],"default":null},
+				{"name":"DateBirth","type":["null",` + dateBirth + `],"default":null,"doc":"any"}]}]}]}`
+	}
+	sig := func(s string) string {
+		r, err := NewEventReader(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Signature()
+	}
+	instant := sig(schema(`{"type":"long","logicalType":"timestamp-millis"}`))
+	for _, tt := range []struct {
+		name, dateBirth string
+		same            bool
+	}{
+		{"no logical type (a registry that dropped it)", `"long"`, true},
+		{"reformatted", `{"logicalType": "timestamp-millis", "type": "long"}`, true},
+		{"calendar date", `{"type":"long","logicalType":"local-timestamp-millis"}`, false},
+		{"string", `"string"`, false},
+	} {
+		if got := sig(schema(tt.dateBirth)); (got == instant) != tt.same {
+			t.Errorf("%s: signature %q, instant's %q, want same=%t", tt.name, got, instant, tt.same)
+		}
+	}
+}

@@ -20,7 +20,7 @@ func KeyTable(key []byte) (string, bool) {
 
 func kindOf(t schemas.Type) Kind {
 	switch t {
-	case schemas.DateTime, schemas.DateTimeMinutes:
+	case schemas.DateTime, schemas.DateTimeMinutes, schemas.Calendar, schemas.CalendarMinutes:
 		return Time
 	case schemas.Boolean:
 		return Bool

@@ -52,6 +52,8 @@ func branchName(t schemas.Type) string {
 		return "boolean"
 	case schemas.DateTime, schemas.DateTimeMinutes:
 		return "long.timestamp-millis"
+	case schemas.Calendar, schemas.CalendarMinutes:
+		return "long" // goavro knows no local-timestamp-millis
 	}
 	return "string"
 }

@@ -115,7 +115,7 @@ func StoreKey(dst, key []byte) (table string, skey []byte, err error) {
 // keyKind is the kind of value a key column of type t holds.
 func keyKind(t schemas.Type) Kind {
 	switch t {
-	case schemas.Long, schemas.DateTime, schemas.DateTimeMinutes, schemas.Boolean:
+	case schemas.Long, schemas.DateTime, schemas.DateTimeMinutes, schemas.Calendar, schemas.CalendarMinutes, schemas.Boolean:
 		return kindOf(t)
 	case schemas.Double:
 		return Float

@@ -83,6 +83,14 @@ func (c *Clock) UnixMilli(year, month, day, hour, min, sec int) int64 {
 	return z.inGap(local) * 1000
 }
 
+// LocalMilli returns a wall-clock time as milliseconds since 1970-01-01
+// 00:00 of the same wall clock, with no zone: Avro's
+// local-timestamp-millis, whose date is the calendar date of the wall
+// clock whatever the zone's offset.
+func LocalMilli(year, month, day, hour, min, sec int) int64 {
+	return (daysFromCivil(int64(year), month, day)*86400 + int64(hour*3600+min*60+sec)) * 1000
+}
+
 // UnixMilliLater is UnixMilli, except that of a wall-clock time that exists
 // twice (the autumn repeat) it returns the later instant. Elsewhere,
 // including in the spring-forward gap, the two agree.

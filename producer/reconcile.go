@@ -147,7 +147,7 @@ func (p *Publisher) newScope(w *work, fw *fileWork) scope {
 	mode, tr := p.reconcile.table(fw.table)
 	if tr.WindowColumn != "" {
 		for i, c := range fw.tc.Columns() {
-			if strings.EqualFold(c.Name, tr.WindowColumn) && (c.Type == schemas.DateTime || c.Type == schemas.DateTimeMinutes) {
+			if strings.EqualFold(c.Name, tr.WindowColumn) && c.Type.Temporal() {
 				sc.win = i
 			}
 		}
@@ -167,8 +167,13 @@ func (p *Publisher) newScope(w *work, fw *fileWork) scope {
 		w.res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name,
 			Reason: "the batch has no cut-off for the reconcile window: the file is not reconciled"})
 	default:
-		// Months as the UK calendar counts them, from the cut-off's day.
-		sc.winFrom = w.cutOff.In(manifest.London).AddDate(0, -tr.WindowMonths, 0).UnixMilli()
+		// Months as the UK calendar counts them, from the cut-off's day;
+		// a calendar column holds wall-clock times, not instants.
+		from := w.cutOff.In(manifest.London).AddDate(0, -tr.WindowMonths, 0)
+		sc.winFrom = from.UnixMilli()
+		if fw.tc.Columns()[sc.win].Type.Local() {
+			sc.winFrom = manifest.LocalMilli(from.Year(), int(from.Month()), from.Day(), from.Hour(), from.Minute(), from.Second())
+		}
 	}
 	return sc
 }

@@ -257,9 +257,10 @@ func imageHash(buf []byte, schemaSum uint64, image []byte) ([]byte, [tablestate.
 // encodings (codec.EventReader.Signature): the same in a dry run (which
 // registers nothing, so knows no ids) as when publishing, and the same for
 // the text a registry gives back when the table state is rebuilt
-// (registries reformat what they store, some drop documentation or
-// logical types). A logical type alone never changes what the bytes say
-// about a UK wall-clock value: a change that matters changes the bytes.
+// (registries reformat what they store, some drop documentation). Of
+// logical types only local-timestamp-millis counts: it makes the same long
+// another value (a wall-clock time, not an instant), so rows published
+// before a column became a calendar date are published again.
 func schemaSum(schema string) (uint64, error) {
 	r, err := codec.NewEventReader(schema)
 	if err != nil {

@@ -42,7 +42,10 @@ type jsonRecord struct {
 	Fields    []any  `json:"fields"`
 }
 
-var timestampMillis = map[string]string{"type": "long", "logicalType": "timestamp-millis"}
+var (
+	timestampMillis      = map[string]string{"type": "long", "logicalType": "timestamp-millis"}
+	localTimestampMillis = map[string]string{"type": "long", "logicalType": "local-timestamp-millis"}
+)
 
 // avroType returns the Avro type of a column type.
 func avroType(t Type) any {
@@ -55,6 +58,8 @@ func avroType(t Type) any {
 		return "boolean"
 	case DateTime, DateTimeMinutes:
 		return timestampMillis
+	case Calendar, CalendarMinutes:
+		return localTimestampMillis
 	}
 	return "string"
 }
@@ -71,6 +76,10 @@ func columnDoc(c Column) string {
 		return "UK wall-clock dd MMM yyyy HH:mm:ss, as a UTC instant"
 	case c.Type == DateTimeMinutes:
 		return "UK wall-clock dd MMM yyyy HH:mm, as a UTC instant"
+	case c.Type == Calendar:
+		return "a UK calendar date (dd MMM yyyy HH:mm:ss, the time usually 00:00:00) as the UK wall-clock date and time, no zone"
+	case c.Type == CalendarMinutes:
+		return "a UK calendar date and time (dd MMM yyyy HH:mm) as the UK wall-clock date and time, no zone"
 	}
 	return ""
 }

@@ -22,15 +22,38 @@ const (
 	Double
 	// Boolean accepts TRUE/FALSE (any case) and 1/0.
 	Boolean
-	// DateTime is `dd MMM yyyy HH:mm:ss` UK wall-clock time, carried as
+	// DateTime is `dd MMM yyyy HH:mm:ss` UK wall-clock time of an instant
+	// (when an event happened or was recorded), carried as
 	// timestamp-millis (UTC).
 	DateTime
-	// DateTimeMinutes is `dd MMM yyyy HH:mm` (SRPatient.DateBirth); seconds
-	// are also accepted.
+	// DateTimeMinutes is `dd MMM yyyy HH:mm`; seconds are also accepted.
+	// No catalogued column has it today (SRPatient.DateBirth is a
+	// CalendarMinutes); it stays for the store format's type numbers.
 	DateTimeMinutes
+	// Calendar is a date-semantic column (a date of death, of
+	// registration, a recall or medication date): `dd MMM yyyy HH:mm:ss`
+	// whose calendar date is what the column means, the time usually
+	// 00:00:00. It is carried as local-timestamp-millis, the UK wall-clock
+	// date and time with no zone, so that its date is the UK calendar date
+	// with no timezone arithmetic (schemas/README.md, "Dates").
+	Calendar
+	// CalendarMinutes is Calendar written `dd MMM yyyy HH:mm`
+	// (SRPatient.DateBirth, whose time is the time of birth); seconds are
+	// also accepted.
+	CalendarMinutes
 )
 
-var typeNames = [...]string{"string", "long", "double", "boolean", "datetime", "datetime_minutes"}
+var typeNames = [...]string{"string", "long", "double", "boolean", "datetime", "datetime_minutes", "calendar", "calendar_minutes"}
+
+// Temporal reports whether cells of the type are date-times.
+func (t Type) Temporal() bool { return t >= DateTime && t <= CalendarMinutes }
+
+// Minutes reports whether the type's cells may omit the seconds.
+func (t Type) Minutes() bool { return t == DateTimeMinutes || t == CalendarMinutes }
+
+// Local reports whether the type is carried as UK wall-clock time with no
+// zone (a calendar date) rather than as a UTC instant.
+func (t Type) Local() bool { return t == Calendar || t == CalendarMinutes }
 
 // String returns the type's name as used in reports and schema docs.
 func (t Type) String() string {
@@ -171,7 +194,29 @@ var longs = setOf(RowIdentifier, "OldRowIdentifier", "ChildLevel", "Position", "
 var stringIDs = setOf("ID", "IDNational", "IDSmartCard", "IDPractice", "IDDrugCode",
 	"IDReferralLocal", "IDCodePrimaryDiagnosis")
 
-var datetimes = setOf("RecallStatusDate", "RelationshipWithDateOfBirth")
+var datetimes = setOf("RecallStatusDate")
+
+// calendars are the date-semantic columns (Calendar): those Endeavour's
+// transformers read with CsvCell.getDate(), which keeps the calendar date
+// only, and, with no transformer reading them, the columns whose names
+// say they are dates like those (schemas/README.md, "Dates", lists each
+// with its evidence). Every other date-time column is an instant.
+var calendars = setOf("SRPatient.DateDeath",
+	"SRPatientRegistration.DateRegistration", "SRPatientRegistration.DateDeRegistration",
+	"SRRecall.DateRecall", "SRRecall.RecallStatusDate",
+	"SRPrimaryCareMedication.DateMedicationStart", "SRPrimaryCareMedication.DateMedicationEnd",
+	"SRRepeatTemplate.DateMedicationTemplateStart", "SRRepeatTemplate.DateMedicationTemplateEnd",
+	"SRRepeatTemplate.DateMedicationTemplateReview",
+	"SRDrugSensitivity.DateStarted", "SRDrugSensitivity.DateEnded",
+	"SRImmunisation.DateExpiry", "SRImmunisationContent.DateDeleted",
+	"SRPersonAtRisk.DateAdded", "SRPersonAtRisk.DateRemoved",
+	"SRChildAtRisk.DateAdded", "SRChildAtRisk.DateRemoved",
+	"SRPatientRelationship.DateEnded",
+	"SRPatientAddressHistory.DateEvent", "SRPatientAddressHistory.DateTo",
+	"SRProblem.DateEnd", "SRSpecialNotes.DateStart", "SRSpecialNotes.DateExpired",
+	"SRStaffMemberProfile.DateEmploymentStart", "SRStaffMemberProfile.DateEmploymentEnd",
+	"SRStaffMemberProfile.DateProfileCreated",
+	"SRGPPracticeHistory.DateFrom", "SRGPPracticeHistory.DateTo")
 
 func setOf(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -184,8 +229,12 @@ func setOf(names ...string) map[string]bool {
 // columnType applies the catalogue's typing rules to one column.
 func columnType(table, col string) Type {
 	switch {
-	case table == "SRPatient" && col == "DateBirth":
-		return DateTimeMinutes
+	case table == "SRPatient" && col == "DateBirth", col == "RelationshipWithDateOfBirth":
+		// Dates of birth: SRPatient's is written without seconds (the
+		// time of birth); no source says how the relationship's is.
+		return CalendarMinutes
+	case calendars[table+"."+col]:
+		return Calendar
 	case col == "NumericValue":
 		return Double
 	case booleans[col]:

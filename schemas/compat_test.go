@@ -1,6 +1,7 @@
 package schemas_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sragent/sragent/producer/kafkatest"
+	"github.com/sragent/sragent/schemas"
 )
 
 // releasedDir holds the schemas of the last release; see its README.
@@ -47,6 +49,7 @@ func compareWithReleased(current, released string) (errs []error, added []string
 		if err := kafkatest.BackwardCompatible(string(newer), string(older)); err != nil {
 			errs = append(errs, fmt.Errorf("%s is not BACKWARD compatible with the released %s: %w", name, name, err))
 		}
+		errs = append(errs, logicalChanges(name, newer, older)...)
 	}
 	for _, path := range rel {
 		if name := filepath.Base(path); !have[name] {
@@ -54,6 +57,72 @@ func compareWithReleased(current, released string) (errs []error, added []string
 		}
 	}
 	return errs, added
+}
+
+// logicalChanges reports the fields of a schema file whose logical type
+// differs from the released one's. Avro's compatibility rules (and so every
+// registry) ignore logical types, but a long read as timestamp-millis and
+// as local-timestamp-millis are different quantities: a field keeps its
+// logical type. The one exception is the correction of date-semantic
+// columns (schemas/README.md, "Dates"): timestamp-millis to
+// local-timestamp-millis, on a column the catalogue marks as a calendar
+// date.
+func logicalChanges(file string, newer, older []byte) []error {
+	now, then := logicalTypes(newer), logicalTypes(older)
+	table, _, _ := strings.Cut(file, "-")
+	var errs []error
+	for path, was := range then {
+		is, ok := now[path]
+		if !ok || is == was {
+			continue
+		}
+		col := path[strings.LastIndex(path, ".")+1:]
+		if t, ok := schemas.Lookup(table); ok && was == "timestamp-millis" && is == "local-timestamp-millis" {
+			if c, ok := t.Column(col); ok && c.Type.Local() {
+				continue
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s: field %s changes its logical type from %q to %q: its values would read as another quantity", file, path, was, is))
+	}
+	return errs
+}
+
+// logicalTypes maps the path of every field of an Avro schema (its record
+// fields' names, joined by dots) to its logical type ("" for none).
+func logicalTypes(schema []byte) map[string]string {
+	var root any
+	if err := json.Unmarshal(schema, &root); err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	var walk func(path string, t any)
+	walk = func(path string, t any) {
+		switch t := t.(type) {
+		case []any: // a union
+			for _, m := range t {
+				walk(path, m)
+			}
+		case map[string]any:
+			if lt, ok := t["logicalType"].(string); ok {
+				out[path] = lt
+			} else if _, ok := out[path]; !ok && path != "" {
+				out[path] = ""
+			}
+			fields, _ := t["fields"].([]any)
+			for _, f := range fields {
+				if f, ok := f.(map[string]any); ok {
+					name, _ := f["name"].(string)
+					walk(strings.TrimPrefix(path+"."+name, "."), f["type"])
+				}
+			}
+		case string:
+			if _, ok := out[path]; !ok && path != "" {
+				out[path] = ""
+			}
+		}
+	}
+	walk("", root)
+	return out
 }
 
 // Every checked-in schema can read data written with its last released
@@ -69,8 +138,9 @@ func TestAvscBackwardCompatibleWithRelease(t *testing.T) {
 }
 
 // The check above does catch an incompatible change: a copy of avsc/ with
-// one field's type changed, one field added without a default and one
-// table dropped must be reported, and a new table must not.
+// one field's type changed, one field added without a default, an
+// instant's logical type changed and one table dropped must be reported,
+// and a new table must not (nor the released date columns' correction).
 func TestCompareWithReleasedCatchesChanges(t *testing.T) {
 	dir := t.TempDir()
 	files, err := filepath.Glob(filepath.Join("avsc", "*.avsc"))
@@ -116,6 +186,16 @@ func TestCompareWithReleasedCatchesChanges(t *testing.T) {
               ]`)
 	// A field added to the shared Source record without a default.
 	edit("SRPatient-value.avsc", `"name": "line",`, `"name": "added", "type": "string"}, {"name": "line",`)
+	// An instant becomes a date: compatible for Avro, not for a reader.
+	edit("SRCode-value.avsc", `"name": "DateEventRecorded",
+              "type": [
+                "null",
+                {
+                  "logicalType": "timestamp-millis"`, `"name": "DateEventRecorded",
+              "type": [
+                "null",
+                {
+                  "logicalType": "local-timestamp-millis"`)
 	if err := os.Remove(filepath.Join(dir, "SRTrust-value.avsc")); err != nil {
 		t.Fatal(err)
 	}
@@ -131,13 +211,14 @@ func TestCompareWithReleasedCatchesChanges(t *testing.T) {
 		"SREvent-value.avsc is not BACKWARD compatible with the released SREvent-value.avsc: field before.RowIdentifier: reader union lacking writer schema long",
 		"SRPatient-value.avsc is not BACKWARD compatible with the released SRPatient-value.avsc: field source.added: reader field added is missing in writer schema and has no default",
 		"SRTrust-value.avsc was released but is no longer generated",
+		`SRCode-value.avsc: field before.DateEventRecorded changes its logical type from "timestamp-millis" to "local-timestamp-millis"`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("missing %q", want)
 		}
 	}
-	if len(errs) != 4 {
-		t.Errorf("want 4 errors, got %d", len(errs))
+	if len(errs) != 5 {
+		t.Errorf("want 5 errors, got %d", len(errs))
 	}
 	if len(added) != 1 || added[0] != "SRBrandNew-key.avsc" {
 		t.Errorf("added = %v, want [SRBrandNew-key.avsc]", added)

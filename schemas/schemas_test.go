@@ -112,8 +112,14 @@ func TestCatalogue(t *testing.T) {
 	}{
 		{"SRPatient", "RowIdentifier", schemas.Long, ""},
 		{"SRPatient", "IDOrganisationVisibleTo", schemas.String, ""},
-		{"SRPatient", "DateBirth", schemas.DateTimeMinutes, ""},
-		{"SRPatient", "DateDeath", schemas.DateTime, ""},
+		{"SRPatient", "DateBirth", schemas.CalendarMinutes, ""},
+		{"SRPatient", "DateDeath", schemas.Calendar, ""},
+		{"SRPatientRegistration", "DateRegistration", schemas.Calendar, ""},
+		{"SRPatientRelationship", "RelationshipWithDateOfBirth", schemas.CalendarMinutes, ""},
+		{"SRPatientRelationship", "DateEvent", schemas.DateTime, ""},
+		{"SRPatientAddressHistory", "DateEvent", schemas.Calendar, ""},
+		{"SREvent", "DateEventRecorded", schemas.DateTime, ""},
+		{"SRAppointment", "DateStart", schemas.DateTime, ""},
 		{"SRPatient", "TestPatient", schemas.Boolean, ""},
 		{"SRPatient", "SpeaksEnglish", schemas.Long, "SRMapping"},
 		{"SRPatient", "NHSNumber", schemas.String, ""},
@@ -125,7 +131,7 @@ func TestCatalogue(t *testing.T) {
 		{"SRStaffMemberProfile", "IdProfileCreatedBy", schemas.Long, ""},
 		{"SROrganisation", "ID", schemas.String, ""},
 		{"SRQuestionnaire", "DtPublished", schemas.DateTime, ""},
-		{"SRRecall", "RecallStatusDate", schemas.DateTime, ""},
+		{"SRRecall", "RecallStatusDate", schemas.Calendar, ""},
 	}
 	for _, tt := range tests {
 		tab, ok := schemas.Lookup(tt.table)

@@ -78,10 +78,13 @@ func (g *Generator) cell(table, col string, rng *rand.Rand, gr *group) string {
 		return [...]string{"TRUE", "FALSE"}[rng.IntN(2)]
 	case schemas.Double:
 		return strconv.FormatFloat(float64(rng.IntN(2000))/10, 'f', -1, 64)
-	case schemas.DateTime, schemas.DateTimeMinutes:
+	case schemas.DateTime, schemas.DateTimeMinutes, schemas.Calendar, schemas.CalendarMinutes:
 		t := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.Int64N(24*365*24)) * time.Hour).
 			Add(time.Duration(rng.IntN(3600)) * time.Second)
-		if typ == schemas.DateTimeMinutes {
+		switch {
+		case typ == schemas.Calendar:
+			return t.Format("02 Jan 2006 00:00:00") // a date: TPP writes midnight
+		case typ.Minutes():
 			return t.Format("02 Jan 2006 15:04")
 		}
 		return t.Format("02 Jan 2006 15:04:05")

@@ -1,0 +1,168 @@
+package producer
+
+import (
+	"context"
+	"encoding/binary"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/sragent/sragent/manifest"
+	"github.com/sragent/sragent/schemas"
+)
+
+// afterByLogicalType reads the "after" image of every row event of topics
+// the way a consumer that trusts Avro logical types does (hamba/avro, as
+// Java's and Python's decoders): date-times come out as time.Time, by
+// key column RowIdentifier.
+func (e *env) afterByLogicalType(topics ...string) map[int64]map[string]any {
+	e.t.Helper()
+	cl, err := sr.NewClient(sr.URLs(e.k.Registry))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	schemas := map[int]avro.Schema{}
+	out := map[int64]map[string]any{}
+	err = ReadCommitted(context.Background(), e.cfg, topics, func(r *kgo.Record) {
+		if r.Value == nil || len(r.Value) < 5 {
+			return
+		}
+		id := int(binary.BigEndian.Uint32(r.Value[1:5]))
+		s := schemas[id]
+		if s == nil {
+			got, err := cl.SchemaByID(context.Background(), id)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			if s, err = avro.Parse(got.Schema); err != nil {
+				e.t.Fatal(err)
+			}
+			schemas[id] = s
+		}
+		var v map[string]any
+		if err := avro.Unmarshal(s, r.Value[5:], &v); err != nil {
+			e.t.Fatalf("decode: %v", err)
+		}
+		if after, ok := unwrap(v["after"]).(map[string]any); ok {
+			row := map[string]any{}
+			for col, x := range after {
+				row[col] = unwrap(x)
+			}
+			switch id := row["RowIdentifier"].(type) {
+			case int:
+				out[int64(id)] = row
+			case int64:
+				out[id] = row
+			}
+		}
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// cellString returns a decoded string or long field as its cell (and
+// date-times as cellAs does).
+func cellString(v any) (string, bool) { return cellAs(v, schemas.String) }
+
+// cellAs returns a decoded field of column type typ as srgen wrote
+// its cell: date-times as the UK wall clock, calendar dates straight from
+// their local-timestamp-millis value (no zone), instants converted to UK
+// time. A calendar column that decodes as an instant is reported as such.
+func cellAs(v any, typ schemas.Type) (string, bool) {
+	if v == nil {
+		return "", true
+	}
+	layout := "02 Jan 2006 15:04:05"
+	if typ.Minutes() {
+		layout = "02 Jan 2006 15:04"
+	}
+	for branch, x := range v.(map[string]any) {
+		switch {
+		case branch == "string":
+			return x.(string), true
+		case branch == "long" && typ.Local():
+			return time.UnixMilli(x.(int64)).UTC().Format(layout), true
+		case branch == "long":
+			return strconv.FormatInt(x.(int64), 10), true
+		case branch == "long.timestamp-millis" && typ.Local():
+			return "an instant, not a calendar date", true
+		case branch == "long.timestamp-millis":
+			return x.(time.Time).In(manifest.London).Format(layout), true
+		}
+	}
+	return "", false // other types are compared by the codec's tests
+}
+
+// unwrap returns the value of a union that hamba's generic decoding
+// gives as a one-entry map named by the branch's type.
+func unwrap(v any) any {
+	if m, ok := v.(map[string]any); ok && len(m) == 1 {
+		for _, x := range m {
+			return x
+		}
+	}
+	return v
+}
+
+// A date-semantic column (a date of birth, of death, of registration) is
+// the UK calendar date to a consumer that decodes it by its logical type,
+// with no timezone arithmetic: 05 Jul 1980 00:00 is 5 July, never the
+// instant 4 July 23:00 UTC. Instants (when an event was recorded) stay
+// UTC instants.
+func TestCalendarDatesStayDates(t *testing.T) {
+	e := newEnv(t)
+	e.batchOf("g1", "20240702_1707", "",
+		tableFile{"SRPatient", true, "RowIdentifier,IDOrganisationVisibleTo,DateBirth,DateDeath,RemovedData\r\n" +
+			"1,A1,05 Jul 1980 00:00,01 Aug 2020 00:00:00,0\r\n" +
+			"2,A1,5 Jan 1980 23:30,,0\r\n" +
+			"3,A1,31 Mar 2024 01:30:00,27 Oct 2024 01:30:00,0\r\n"}, // no such UK time, and one that repeats
+		tableFile{"SRPatientRegistration", true, "RowIdentifier,IDOrganisationVisibleTo,DateRegistration,DateEventRecorded,RemovedData\r\n" +
+			"10,A1,14 Jun 2001 00:00:00,14 Jun 2001 00:00:00,0\r\n"})
+	pass, err := e.run(context.Background())
+	if err != nil || len(pass.Batches) != 1 || pass.Batches[0].Outcome != Published || pass.Batches[0].DeadLetters != 0 {
+		t.Fatalf("%+v %v", pass, err)
+	}
+	rows := e.afterByLogicalType(e.cfg.TopicFor("SRPatient"), e.cfg.TopicFor("SRPatientRegistration"))
+	// What a sink that casts the decoded value to a date or a timestamp
+	// without zone stores: its own fields, in the zone it came in.
+	wall := func(v any) string {
+		ts, ok := v.(time.Time)
+		if !ok {
+			return "not a date-time"
+		}
+		return ts.Format("2006-01-02 15:04:05")
+	}
+	for _, c := range []struct {
+		id     int64
+		column string
+		want   string
+	}{
+		{1, "DateBirth", "1980-07-05 00:00:00"},
+		{1, "DateDeath", "2020-08-01 00:00:00"},
+		{2, "DateBirth", "1980-01-05 23:30:00"},
+		{3, "DateBirth", "2024-03-31 01:30:00"}, // written as it was, though no UK clock showed it
+		{3, "DateDeath", "2024-10-27 01:30:00"},
+		{10, "DateRegistration", "2001-06-14 00:00:00"},
+	} {
+		if got := wall(rows[c.id][c.column]); got != c.want {
+			t.Errorf("row %d %s: a consumer decoding by logical type gets %s, want %s", c.id, c.column, got, c.want)
+		}
+	}
+	if v := rows[2]["DateDeath"]; v != nil {
+		t.Errorf("empty DateDeath decodes as %v, want null", v)
+	}
+	// An instant: 00:00 on 14 June in the UK is 23:00 UTC the day before.
+	recorded, _ := rows[10]["DateEventRecorded"].(time.Time)
+	if got := recorded.UTC().Format(time.RFC3339); got != "2001-06-13T23:00:00Z" {
+		t.Errorf("DateEventRecorded is the instant %s, want 2001-06-13T23:00:00Z", got)
+	}
+	if got := recorded.In(manifest.London).Format("02 Jan 2006 15:04"); got != "14 Jun 2001 00:00" {
+		t.Errorf("DateEventRecorded in the UK is %s", got)
+	}
+}
