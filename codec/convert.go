@@ -40,6 +40,10 @@ type Row struct {
 	Values []Value
 	// Removed is RemovedData=1.
 	Removed bool
+	// Nulled are the cells of a deleted row that did not convert: a
+	// delete needs only its key, so they are null in its image instead of
+	// making the row a dead letter. Reset by every Convert.
+	Nulled []CellError
 }
 
 // CellError is a cell that does not convert; only its row is bad.
@@ -88,7 +92,9 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 	for _, fi := range l.absent {
 		row.Values[fi] = Value{}
 	}
-	row.Removed = false
+	row.Removed, row.Nulled = false, row.Nulled[:0]
+	// A delete's non-key cells may be bad: known before they are read.
+	deleting := l.removedCol >= 0 && string(fields[l.removedCol]) == "1"
 	for i, f := range fields {
 		fi := l.colField[i]
 		if fi < 0 {
@@ -106,7 +112,11 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 			continue
 		}
 		if err := c.cell(l.types[fi], f, &row.Values[fi]); err != nil {
-			return &CellError{Column: l.Header[i], Field: i + 1, Err: err}
+			if !deleting || l.isKey(fi) {
+				return &CellError{Column: l.Header[i], Field: i + 1, Err: err}
+			}
+			row.Values[fi] = Value{}
+			row.Nulled = append(row.Nulled, CellError{Column: l.Header[i], Field: i + 1, Err: err})
 		}
 	}
 	for _, k := range l.keyFields {

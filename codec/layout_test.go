@@ -132,6 +132,53 @@ func TestConvertErrors(t *testing.T) {
 	}
 }
 
+// A delete needs only its key: a deleted row's bad non-key cells are null
+// and listed, not a reason to lose the delete; a bad key still is.
+func TestDeleteNeedsOnlyItsKey(t *testing.T) {
+	l, err := NewLayout("SREvent", split("RowIdentifier,IDOrganisationVisibleTo,DateEvent,EventIncomplete,IDPatient,RemovedData"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewConverter(l)
+	tests := []struct {
+		row     string
+		errCol  string   // the column of the row's error ("" for none)
+		nulled  []string // columns published as null
+		removed bool
+	}{
+		{"1,A1,31 Feb 2023 10:00:00,yes,12x,1", "", []string{"DateEvent", "EventIncomplete", "IDPatient"}, true},
+		{"1,A1,31 Feb 2023 10:00:00,,,0", "DateEvent", nil, false},
+		{"1,A1,31 Feb 2023 10:00:00,,,", "DateEvent", nil, false},
+		{"1x,A1,31 Feb 2023 10:00:00,,,1", "RowIdentifier", nil, true},
+		{"1,A1,,,7,1", "", nil, true},
+	}
+	for _, tt := range tests {
+		var row Row
+		err := c.Convert(split(tt.row), &row)
+		var ce *CellError
+		switch {
+		case tt.errCol != "" && (!errors.As(err, &ce) || ce.Column != tt.errCol):
+			t.Errorf("%q: error %v, want one in column %s", tt.row, err, tt.errCol)
+		case tt.errCol == "" && err != nil:
+			t.Errorf("%q: %v", tt.row, err)
+		case tt.errCol == "":
+			var cols []string
+			for _, n := range row.Nulled {
+				cols = append(cols, n.Column)
+				if v := field(t, l, &row, n.Column); v.Kind != Null {
+					t.Errorf("%q: %s is %+v, want null", tt.row, n.Column, v)
+				}
+			}
+			if strings.Join(cols, ",") != strings.Join(tt.nulled, ",") || row.Removed != tt.removed {
+				t.Errorf("%q: nulled %v removed %t, want %v %t", tt.row, cols, row.Removed, tt.nulled, tt.removed)
+			}
+			if id := field(t, l, &row, "RowIdentifier"); id.Int != 1 {
+				t.Errorf("%q: RowIdentifier %+v", tt.row, id)
+			}
+		}
+	}
+}
+
 func field(t *testing.T, l *Layout, row *Row, name string) Value {
 	t.Helper()
 	for i, c := range l.Table.Columns {

@@ -1,13 +1,17 @@
 package producer
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hamba/avro/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
@@ -164,5 +168,65 @@ func TestCalendarDatesStayDates(t *testing.T) {
 	}
 	if got := recorded.In(manifest.London).Format("02 Jan 2006 15:04"); got != "14 Jun 2001 00:00" {
 		t.Errorf("DateEventRecorded in the UK is %s", got)
+	}
+}
+
+// A delete needs only its key: a RemovedData=1 row whose other cells do
+// not convert still deletes (d event, tombstone), with those cells null in
+// its before image, a warning naming file, line and column (never the
+// cell) in validate and publish, and a metric; a row that is not a delete
+// with the same cell is a dead letter as before.
+func TestDeleteNeedsOnlyItsKey(t *testing.T) {
+	const canary = "CANARY-4711"
+	e := newEnv(t)
+	e.batchOf("g1", "20240102_1707", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 3, "Ann", "05 Jul 1980 00:00")})
+	e.batchOf("g1", "20240103_1707", "20240102_1707", tableFile{"SRPatient", false, reconcilePatients +
+		"1,A1,Ann1,31 Feb " + canary + ",1\r\n" + // a delete with a bad date of birth
+		"2,A1,Ann2,31 Feb " + canary + ",0\r\n" + // an update with it: a dead letter
+		"3,A1,,,1\r\n"})
+	ctx := context.Background()
+	dry := e.predict(ctx, DryRun{})
+	reg := prometheus.NewRegistry()
+	var logs bytes.Buffer
+	pass, err := e.runWith(ctx, WithMetrics(NewMetrics(reg, "test")), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil || len(pass.Batches) != 2 {
+		t.Fatalf("%+v %v", pass, err)
+	}
+	for name, p := range map[string]*Pass{"validate": dry, "publish": pass} {
+		res := p.Batches[1]
+		if res.Outcome != Published || res.Deletes != 2 || res.DeadLetters != 1 || res.Files[0].NulledCells != 1 {
+			t.Errorf("%s: %+v", name, res)
+		}
+		var warned bool
+		for _, pr := range res.Problems {
+			warned = warned || (pr.Severity == SeverityWarning && pr.File == "SRPatient.csv" && pr.Line == 2 && pr.Column == "DateBirth" &&
+				strings.Contains(pr.Reason, "delete"))
+			if strings.Contains(pr.String(), canary) {
+				t.Errorf("%s: a problem quotes the cell: %s", name, pr)
+			}
+		}
+		if !warned {
+			t.Errorf("%s: no warning for line 2's DateBirth in %v", name, res.Problems)
+		}
+	}
+	if strings.Contains(logs.String(), canary) {
+		t.Error("the log quotes the cell")
+	}
+	if got := sum(t, reg, "sragent_row_warnings_total", map[string]string{"table": "SRPatient", "warning": rowWarningDeleteCellNull}); got != 1 {
+		t.Errorf("row_warnings_total{delete_cell_null} = %v, want 1", got)
+	}
+	if got := keysOf(rebuiltNames(t, e, "SRPatient", "FirstName")); strings.Join(got, ",") != "A1/2" {
+		t.Errorf("a marker-dropping consumer holds %v, want only A1/2 (1 and 3 deleted)", got)
+	}
+	for _, ev := range e.consume(e.cfg.TopicFor("SRPatient")) {
+		if ev.value == nil || ev.value["op"] != "d" {
+			continue
+		}
+		before := ev.value["before"].(map[string]any)["sragent.SRPatient.Value"].(map[string]any)
+		if id, _ := cellString(before["RowIdentifier"]); id == "1" {
+			if before["DateBirth"] != nil || before["FirstName"].(map[string]any)["string"] != "Ann1" {
+				t.Errorf("the delete's before image: %v", before)
+			}
+		}
 	}
 }

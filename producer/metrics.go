@@ -18,6 +18,7 @@ type Metrics struct {
 
 	rows        *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
+	rowWarnings *prometheus.CounterVec
 	unchanged   *prometheus.CounterVec
 	vanished    *prometheus.CounterVec
 	guarded     *prometheus.CounterVec
@@ -56,6 +57,8 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 	m.unchanged = counter("rows_unchanged_total", "Rows not published because their image was the one last published for their key (committed), by table.", "table")
 	m.vanished = counter("rows_vanished_total", "Keys known for a full file's scope that the file no longer held (committed), by table and "+
 		"action: reported (every one) or deleted (removed with a d event and a tombstone, reconcile delete mode).", "table", "action")
+	m.rowWarnings = counter("row_warnings_total", "Rows published with a warning (committed), by table and warning: "+
+		"delete_cell_null (a deleted row's cell that did not convert, null in its d event: a delete needs only its key).", "table", "warning")
 	m.guarded = counter("reconcile_guarded_total", "Full files with vanished keys that held fewer than reconcile.min_ratio of the keys "+
 		"known for their scope, so that none was deleted (committed), by table.", "table")
 	m.batches = counter("batches_total", "Batches handled, by group and outcome (published, duplicate, conflict, halted, invalid).", "group", "outcome")
@@ -126,6 +129,12 @@ func (m *Metrics) vanishedN(table, action string, n int64) {
 func (m *Metrics) guardedN(table string, n int64) {
 	if m != nil && n > 0 {
 		m.guarded.WithLabelValues(table).Add(float64(n))
+	}
+}
+
+func (m *Metrics) rowWarningsN(table, warning string, n int64) {
+	if m != nil && n > 0 {
+		m.rowWarnings.WithLabelValues(table, warning).Add(float64(n))
 	}
 }
 

@@ -116,6 +116,9 @@ type FileReport struct {
 	// held; VanishedDeleted those removed (also in Events and Deletes).
 	Vanished        int64 `json:"vanished"`
 	VanishedDeleted int64 `json:"vanished_deleted"`
+	// NulledCells are deleted rows' cells that did not convert, published
+	// as null: each is also a warning.
+	NulledCells int64 `json:"nulled_cells,omitempty"`
 	// Continuity is how the file follows its table's chain in the
 	// committed state ("" for list files).
 	Continuity string `json:"continuity,omitempty"`

@@ -60,7 +60,7 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 			res.VanishedDeleted += c.VanishedDeleted
 			fr := res.Files[i]
 			fr.Events, fr.Deletes, fr.DeadLetters, fr.Unchanged = c.Events, c.Deletes, c.DeadLetters, c.Unchanged
-			fr.Vanished, fr.VanishedDeleted = c.Vanished, c.VanishedDeleted
+			fr.Vanished, fr.VanishedDeleted, fr.NulledCells = c.Vanished, c.VanishedDeleted, c.NulledCells
 		}
 	}
 	cur.Done = true
@@ -196,6 +196,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			if row.Removed {
 				count.Deletes++
 			}
+			p.rowWarnings(t, w, fw, count, row, line)
 		}
 		cur.Line = max(cur.Line, line+1)
 		if t.records >= p.cfg.TxnRecords || t.bytes >= p.cfg.TxnBytes || (n%1024 == 0 && time.Since(t.began) > p.cfg.TxnTimeout/2) {

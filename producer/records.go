@@ -150,3 +150,22 @@ func (p *Publisher) deadLetter(ctx context.Context, t *txn, w *work, f *fileWork
 	t.dead[[2]string{f.file.Table, codec.Reason(re)}]++
 	return nil
 }
+
+// Row warnings, the warning label of sragent_row_warnings_total.
+const (
+	// rowWarningDeleteCellNull: a deleted row's cell did not convert and
+	// is null in its d event.
+	rowWarningDeleteCellNull = "delete_cell_null"
+)
+
+// rowWarnings reports what a published row was published without: the
+// cells of a delete that did not convert (a delete needs only its key).
+// Warnings name file, line and column, never a cell.
+func (p *Publisher) rowWarnings(t *txn, w *work, f *fileWork, count *TableCount, row *codec.Row, line int64) {
+	for _, n := range row.Nulled {
+		count.NulledCells++
+		t.warned[[2]string{f.file.Table, rowWarningDeleteCellNull}]++
+		w.res.problem(Problem{Severity: SeverityWarning, File: f.file.Name, Line: line, Column: n.Column,
+			Reason: n.Err.Error() + ": the row is a delete, which needs only its key; published with the cell null"})
+	}
+}

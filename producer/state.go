@@ -98,6 +98,9 @@ type TableCount struct {
 	// also counted in Events and Deletes.
 	Vanished        int64 `json:"vanished,omitempty"`
 	VanishedDeleted int64 `json:"vanished_deleted,omitempty"`
+	// NulledCells are cells of deleted rows that did not convert and were
+	// published as null (a delete needs only its key).
+	NulledCells int64 `json:"nulled_cells,omitempty"`
 }
 
 // Range is one table's extract dates (yyyyMMdd_HHmm, "" for none).

@@ -29,6 +29,7 @@ type txn struct {
 	unchanged map[string]int64    // table
 	vanished  map[[2]string]int64 // table, "reported" or "deleted"
 	guarded   map[string]int64    // table: files min_ratio kept from deleting
+	warned    map[[2]string]int64 // table, row warning (rowWarning…)
 	began     time.Time
 	// sb holds the transaction's table-state changes (nil: none kept).
 	sb *tablestate.Batch
@@ -81,7 +82,7 @@ func copyProgress(p *Progress) Progress {
 // counting one).
 func (p *Publisher) begin(ctx context.Context, group string) (*txn, error) {
 	t := &txn{group: group, rows: map[[2]string]int64{}, dead: map[[2]string]int64{}, unchanged: map[string]int64{},
-		vanished: map[[2]string]int64{}, guarded: map[string]int64{}, began: time.Now()}
+		vanished: map[[2]string]int64{}, guarded: map[string]int64{}, warned: map[[2]string]int64{}, began: time.Now()}
 	if p.dry != nil {
 		t.sb = p.tables.batch(group)
 		return t, nil
@@ -137,6 +138,9 @@ func (p *Publisher) commit(ctx context.Context, t *txn, cur *Progress) error {
 	}
 	for table, n := range t.guarded {
 		p.metrics.guardedN(table, n)
+	}
+	for k, n := range t.warned {
+		p.metrics.rowWarningsN(k[0], k[1], n)
 	}
 	return nil
 }
