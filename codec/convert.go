@@ -94,11 +94,11 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 	}
 	row.Removed, row.Nulled = false, row.Nulled[:0]
 	// A delete's non-key cells may be bad: known before they are read.
-	deleting := l.removedCol >= 0 && string(fields[l.removedCol]) == "1"
+	deleting := l.removedCol >= 0 && string(trimSpaces(fields[l.removedCol])) == "1"
 	for i, f := range fields {
 		fi := l.colField[i]
 		if fi < 0 {
-			switch string(f) {
+			switch string(trimSpaces(f)) {
 			case "1":
 				row.Removed = true
 			case "0", "":
@@ -106,6 +106,9 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 				return &CellError{Column: schemas.RemovedData, Field: i + 1, Err: newFault(ReasonRemovedData, "not 1, 0 or empty")}
 			}
 			continue
+		}
+		if t := l.types[fi]; t != schemas.String && len(f) > 0 && (isSpace(f[0]) || isSpace(f[len(f)-1])) {
+			f = trimSpaces(f) // typed cells ignore surrounding spaces, as Endeavour's reader did
 		}
 		if len(f) == 0 {
 			row.Values[fi] = Value{}
@@ -161,8 +164,11 @@ func (c *Converter) cell(t schemas.Type, f []byte, v *Value) error {
 		}
 		*v = Value{Kind: Bool, Int: b}
 	case schemas.Double:
+		if !plainDecimal(f) {
+			return errNotNumber
+		}
 		x, err := strconv.ParseFloat(string(f), 64)
-		if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
+		if err != nil || math.IsInf(x, 0) {
 			return errNotNumber
 		}
 		*v = Value{Kind: Float, Float: x}
@@ -170,6 +176,41 @@ func (c *Converter) cell(t schemas.Type, f []byte, v *Value) error {
 		*v = Value{Kind: Str, Bytes: f}
 	}
 	return nil
+}
+
+// trimSpaces drops the spaces and tabs around a cell.
+func trimSpaces(f []byte) []byte {
+	for len(f) > 0 && isSpace(f[0]) {
+		f = f[1:]
+	}
+	for len(f) > 0 && isSpace(f[len(f)-1]) {
+		f = f[:len(f)-1]
+	}
+	return f
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' }
+
+// plainDecimal reports whether f is a plain decimal number: an optional
+// sign, digits, and at most one point with digits on at least one side;
+// not Go's wider syntax (0x1p4, 1_000, 1e5, Inf, NaN), which no SR file
+// writes and a typo could hit.
+func plainDecimal(f []byte) bool {
+	if len(f) > 0 && (f[0] == '-' || f[0] == '+') {
+		f = f[1:]
+	}
+	digits, point := 0, false
+	for _, ch := range f {
+		switch {
+		case ch >= '0' && ch <= '9':
+			digits++
+		case ch == '.' && !point:
+			point = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
 }
 
 // ParseInt parses a decimal int64 with an optional sign, without

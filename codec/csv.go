@@ -38,8 +38,13 @@ type Reader struct {
 	recErr    error
 	recErrCol int
 	first     bool
+	bom       bool // the input began with a UTF-8 byte order mark
 	noFast    bool // tests: always use the byte-by-byte parser
 }
+
+// BOM reports whether the input began with a UTF-8 byte order mark (known
+// once the first record is read): it was then read as UTF-8.
+func (r *Reader) BOM() bool { return r.bom }
 
 // NewReader returns a Reader over src with dialect d.
 func NewReader(src io.Reader, d Dialect) *Reader {
@@ -160,13 +165,16 @@ func (r *Reader) readRecord() (fields [][]byte, done bool, err error) {
 	}
 }
 
-// skipBOM drops a UTF-8 byte order mark at the start of the input.
+// skipBOM drops a UTF-8 byte order mark at the start of the input. A
+// file that starts with one is UTF-8 whatever the dialect says: read as
+// Windows-1252, "Müller" would become "MÃ¼ller" and still convert.
 func (r *Reader) skipBOM() bool {
 	for r.w-r.r < 3 && r.fill() {
 	}
 	if r.w-r.r >= 3 && r.buf[r.r] == 0xEF && r.buf[r.r+1] == 0xBB && r.buf[r.r+2] == 0xBF {
 		r.r += 3
 		r.offset += 3
+		r.d.Encoding, r.bom = UTF8, true
 		return true
 	}
 	return false

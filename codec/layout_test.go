@@ -132,6 +132,60 @@ func TestConvertErrors(t *testing.T) {
 	}
 }
 
+// Typed cells ignore surrounding spaces (a string keeps them); numbers are
+// plain decimals; year 0000 is no date.
+func TestCellQuirks(t *testing.T) {
+	l, err := NewLayout("SRCode", split("RowIdentifier,IDOrganisationVisibleTo,DateEvent,NumericValue,IsNumeric,CTV3Text,RemovedData"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewConverter(l)
+	tests := []struct {
+		row      string
+		errCol   string // "" for a row that converts
+		reason   string
+		numeric  float64
+		text     string
+		dateNull bool
+	}{
+		{" 7 ,A1, 01 Jan 2024 10:00:00 ,\t10.4 , TRUE , x ,0 ", "", "", 10.4, " x ", false},
+		{"7,A1,   ,-1,,,", "", "", -1, "", true},
+		{"7,A1,,.5,,,", "", "", 0.5, "", true},
+		{"7,A1,,5.,,,", "", "", 5, "", true},
+		{"7,A1,,+0.0,,,", "", "", 0, "", true},
+		{"7,A1,,0x1p4,,,", "NumericValue", "not a decimal number", 0, "", true},
+		{"7,A1,,1_000,,,", "NumericValue", "not a decimal number", 0, "", true},
+		{"7,A1,,1e5,,,", "NumericValue", "not a decimal number", 0, "", true},
+		{"7,A1,,Inf,,,", "NumericValue", "not a decimal number", 0, "", true},
+		{"7,A1,,NaN,,,", "NumericValue", "not a decimal number", 0, "", true},
+		{"7,A1,,.,,,", "NumericValue", "not a decimal number", 0, "", true},
+		{"7,A1,,1.2.3,,,", "NumericValue", "not a decimal number", 0, "", true},
+		{"7,A1,01 Jan 0000 10:00:00,,,,", "DateEvent", "no such calendar date", 0, "", true},
+		{"7,A1,29 Feb 2023 10:00:00,,,,", "DateEvent", "no such calendar date", 0, "", true},
+		{"7,A1,01 Jan 2024 1 0:00:00,,,,", "DateEvent", "not a date-time", 0, "", true},
+		{"1 2,A1,,,,,", "RowIdentifier", "not an integer", 0, "", true},
+	}
+	for _, tt := range tests {
+		var row Row
+		err := c.Convert(split(tt.row), &row)
+		var ce *CellError
+		if tt.errCol != "" {
+			if !errors.As(err, &ce) || ce.Column != tt.errCol || !strings.Contains(ce.Err.Error(), tt.reason) {
+				t.Errorf("%q: %v, want column %s: %s", tt.row, err, tt.errCol, tt.reason)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.row, err)
+			continue
+		}
+		id, num, text, date := field(t, l, &row, "RowIdentifier"), field(t, l, &row, "NumericValue"), field(t, l, &row, "CTV3Text"), field(t, l, &row, "DateEvent")
+		if id.Int != 7 || num.Float != tt.numeric || string(text.Bytes) != tt.text || (date.Kind == Null) != tt.dateNull {
+			t.Errorf("%q: id %+v numeric %+v text %q date %+v", tt.row, id, num, text.Bytes, date)
+		}
+	}
+}
+
 // A delete needs only its key: a deleted row's bad non-key cells are null
 // and listed, not a reason to lose the delete; a bad key still is.
 func TestDeleteNeedsOnlyItsKey(t *testing.T) {

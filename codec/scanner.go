@@ -91,6 +91,10 @@ func unwrapRecord(err error) error {
 	return err
 }
 
+// BOM reports whether the file began with a UTF-8 byte order mark, so
+// that it is read as UTF-8 whatever the dialect's encoding.
+func (s *Scanner) BOM() bool { return s.r.BOM() }
+
 // Line returns where the row last returned (or rejected) starts.
 func (s *Scanner) Line() int64 { return s.r.Line() }
 

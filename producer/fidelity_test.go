@@ -230,3 +230,32 @@ func TestDeleteNeedsOnlyItsKey(t *testing.T) {
 		}
 	}
 }
+
+// Input quirks a real file has: a UTF-8 byte order mark makes the file
+// UTF-8 though input.encoding says Windows-1252 (with a warning), and
+// typed cells with surrounding spaces convert; neither is a dead letter.
+func TestInputQuirksPublish(t *testing.T) {
+	e := newEnv(t)
+	e.batchOf("g1", "20240102_1707", "", tableFile{"SRPatient", true, "\xEF\xBB\xBFRowIdentifier,IDOrganisationVisibleTo,Surname,DateBirth,TestPatient,RemovedData\r\n" +
+		"1,A1,M\xC3\xBCller, 05 Jul 1980 00:00 ,TRUE ,0\r\n" +
+		" 2 ,A1,Zo\xC3\xAB,,\tFALSE,0 \r\n"})
+	ctx := context.Background()
+	dry := e.predict(ctx, DryRun{})
+	pass, err := e.run(ctx)
+	if err != nil || len(pass.Batches) != 1 {
+		t.Fatalf("%+v %v", pass, err)
+	}
+	for name, p := range map[string]*Pass{"validate": dry, "publish": pass} {
+		res := p.Batches[0]
+		var warned bool
+		for _, pr := range res.Problems {
+			warned = warned || (pr.Severity == SeverityWarning && pr.Line == 1 && strings.Contains(pr.Reason, "byte order mark"))
+		}
+		if res.Outcome != Published || res.Events != 2 || res.DeadLetters != 0 || !warned {
+			t.Errorf("%s: %+v", name, res)
+		}
+	}
+	if got := rebuiltNames(t, e, "SRPatient", "Surname"); got["A1/1"] != "Müller" || got["A1/2"] != "Zoë" {
+		t.Errorf("surnames %q", got)
+	}
+}

@@ -147,6 +147,10 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fil
 	l := sc.Layout
 	fr.Catalogued, fr.Missing, fr.Extra = l.Table.Known, l.Missing, l.Extra
 	layoutWarnings(res, f, l)
+	if sc.BOM() && p.dialect.Encoding != codec.UTF8 {
+		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Reason: fmt.Sprintf(
+			"the file starts with a UTF-8 byte order mark: read as UTF-8, not %s (input.encoding)", p.dialect.Encoding)})
+	}
 	fw := &fileWork{file: f, report: fr, full: f.Listed && !f.Entry.IsDelta, topic: p.cfg.TopicFor(f.Table), table: l.Table}
 	orgCol := -1
 	if fw.full && l.Table.Scope == schemas.Organisation {
