@@ -75,6 +75,17 @@ func (s *Scanner) KeyRow() (*Row, bool) {
 	return &s.row, true
 }
 
+// KeyOnly reports whether a row holds nothing but its key: every other
+// field null.
+func (tc *TableCodec) KeyOnly(row *Row) bool {
+	for i, v := range row.Values {
+		if v.Kind != Null && !tc.l.isKey(i) {
+			return false
+		}
+	}
+	return true
+}
+
 func (l *Layout) isKey(field int) bool {
 	for _, k := range l.keyFields {
 		if k == field {

@@ -303,7 +303,11 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 	for _, pr := range res.Problems {
 		if pr.Severity == SeverityWarning {
 			warnings++
-			log.Debug(pr.Reason, "file", pr.File, "line", pr.Line, "column", pr.Column)
+			level := slog.LevelDebug // a row's: counted in the batch line
+			if pr.Line <= 1 {
+				level = slog.LevelWarn // a file's: what an operator must know
+			}
+			log.Log(ctx, level, pr.Reason, "file", pr.File, "line", pr.Line, "column", pr.Column)
 		}
 	}
 	switch res.Outcome {

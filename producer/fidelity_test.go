@@ -259,3 +259,47 @@ func TestInputQuirksPublish(t *testing.T) {
 		t.Errorf("surnames %q", got)
 	}
 }
+
+// A delta without RemovedData cannot delete: the file is a warning in
+// validate and in the log, and a row with only its key filled (what a
+// delete looks like in such a file) is published as the upsert it is,
+// counted and warned by line; a consumer holds the record with every
+// other field null.
+func TestDeltaWithoutRemovedData(t *testing.T) {
+	e := newEnv(t)
+	e.batchOf("g1", "20240102_1707", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 2, "Ann", "05 Jul 1980 00:00")})
+	e.batchOf("g1", "20240103_1707", "20240102_1707", tableFile{"SRPatient", false, "RowIdentifier,IDOrganisationVisibleTo,FirstName,DateBirth\r\n" +
+		"1,A1,,\r\n" + // only its key
+		"2,A1,Bea,\r\n"})
+	ctx := context.Background()
+	dry := e.predict(ctx, DryRun{})
+	reg := prometheus.NewRegistry()
+	var logs bytes.Buffer
+	pass, err := e.runWith(ctx, WithMetrics(NewMetrics(reg, "test")), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil || len(pass.Batches) != 2 {
+		t.Fatalf("%+v %v", pass, err)
+	}
+	for name, p := range map[string]*Pass{"validate": dry, "publish": pass} {
+		res := p.Batches[1]
+		var file, row bool
+		for _, pr := range res.Problems {
+			file = file || (pr.Severity == SeverityWarning && pr.Line == 1 && pr.Column == "RemovedData" && strings.Contains(pr.Reason, "cannot delete"))
+			row = row || (pr.Severity == SeverityWarning && pr.Line == 2 && strings.Contains(pr.Reason, "only the key"))
+			if pr.Line == 3 {
+				t.Errorf("%s: line 3 is a real update, warned: %s", name, pr)
+			}
+		}
+		if res.Outcome != Published || res.Events != 2 || res.Files[0].KeyOnlyUpserts != 1 || !file || !row {
+			t.Errorf("%s: %+v", name, res)
+		}
+	}
+	if !strings.Contains(logs.String(), "level=WARN msg=\"the delta file has no RemovedData column") {
+		t.Errorf("no warning in the log:\n%s", logs.String())
+	}
+	if got := sum(t, reg, "sragent_row_warnings_total", map[string]string{"table": "SRPatient", "warning": rowWarningKeyOnlyUpsert}); got != 1 {
+		t.Errorf("row_warnings_total{key_only_upsert} = %v, want 1", got)
+	}
+	if got := rebuiltNames(t, e, "SRPatient", "FirstName"); len(got) != 2 || got["A1/1"] != "" || got["A1/2"] != "Bea" {
+		t.Errorf("a consumer holds %q, want A1/1 with no name and A1/2 Bea", got)
+	}
+}

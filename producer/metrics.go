@@ -58,7 +58,8 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 	m.vanished = counter("rows_vanished_total", "Keys known for a full file's scope that the file no longer held (committed), by table and "+
 		"action: reported (every one) or deleted (removed with a d event and a tombstone, reconcile delete mode).", "table", "action")
 	m.rowWarnings = counter("row_warnings_total", "Rows published with a warning (committed), by table and warning: "+
-		"delete_cell_null (a deleted row's cell that did not convert, null in its d event: a delete needs only its key).", "table", "warning")
+		"delete_cell_null (a deleted row's cell that did not convert, null in its d event: a delete needs only its key), "+
+		"key_only_upsert (a row of a delta without RemovedData holding only its key, published as an upsert of an otherwise null record).", "table", "warning")
 	m.guarded = counter("reconcile_guarded_total", "Full files with vanished keys that held fewer than reconcile.min_ratio of the keys "+
 		"known for their scope, so that none was deleted (committed), by table.", "table")
 	m.batches = counter("batches_total", "Batches handled, by group and outcome (published, duplicate, conflict, halted, invalid).", "group", "outcome")

@@ -119,6 +119,10 @@ type FileReport struct {
 	// NulledCells are deleted rows' cells that did not convert, published
 	// as null: each is also a warning.
 	NulledCells int64 `json:"nulled_cells,omitempty"`
+	// KeyOnlyUpserts are rows of a delta without RemovedData that held
+	// only their key (upserts of otherwise null records): each is also a
+	// warning.
+	KeyOnlyUpserts int64 `json:"key_only_upserts,omitempty"`
 	// Continuity is how the file follows its table's chain in the
 	// committed state ("" for list files).
 	Continuity string `json:"continuity,omitempty"`

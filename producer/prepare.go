@@ -45,6 +45,7 @@ type fileWork struct {
 	cursor       *tablestate.Cursor // the table state's walk alongside a reconciled full file
 	scope        scope              // how a full file is reconciled
 	schemaSum    uint64             // names the value schema in image hashes
+	cannotDelete bool               // a delta without RemovedData: its sparse rows blank records
 	// sum is the file's bytes as the structure pass read them: publishing
 	// reads the same bytes or commits nothing that ends it.
 	sum FileDigest
@@ -152,6 +153,11 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fil
 			"the file starts with a UTF-8 byte order mark: read as UTF-8, not %s (input.encoding)", p.dialect.Encoding)})
 	}
 	fw := &fileWork{file: f, report: fr, full: f.Listed && !f.Entry.IsDelta, topic: p.cfg.TopicFor(f.Table), table: l.Table}
+	if f.Listed && f.Entry.IsDelta && !l.HasRemovedData && len(l.Table.Key) > 0 {
+		fw.cannotDelete = true
+		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Column: schemas.RemovedData, Reason: "the delta file has no " +
+			"RemovedData column, so it cannot delete: a row with only its key filled is published as an upsert with every other field null"})
+	}
 	orgCol := -1
 	if fw.full && l.Table.Scope == schemas.Organisation {
 		for i, h := range l.Header {

@@ -60,7 +60,7 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 			res.VanishedDeleted += c.VanishedDeleted
 			fr := res.Files[i]
 			fr.Events, fr.Deletes, fr.DeadLetters, fr.Unchanged = c.Events, c.Deletes, c.DeadLetters, c.Unchanged
-			fr.Vanished, fr.VanishedDeleted, fr.NulledCells = c.Vanished, c.VanishedDeleted, c.NulledCells
+			fr.Vanished, fr.VanishedDeleted, fr.NulledCells, fr.KeyOnlyUpserts = c.Vanished, c.VanishedDeleted, c.NulledCells, c.KeyOnlyUpserts
 		}
 	}
 	cur.Done = true

@@ -156,12 +156,23 @@ const (
 	// rowWarningDeleteCellNull: a deleted row's cell did not convert and
 	// is null in its d event.
 	rowWarningDeleteCellNull = "delete_cell_null"
+	// rowWarningKeyOnlyUpsert: a row of a delta without RemovedData that
+	// holds only its key, published as an upsert of an empty record.
+	rowWarningKeyOnlyUpsert = "key_only_upsert"
 )
 
 // rowWarnings reports what a published row was published without: the
-// cells of a delete that did not convert (a delete needs only its key).
-// Warnings name file, line and column, never a cell.
+// cells of a delete that did not convert (a delete needs only its key), or
+// everything but its key in a delta that cannot delete (perhaps a delete
+// in a file without RemovedData). Warnings name file, line and column,
+// never a cell.
 func (p *Publisher) rowWarnings(t *txn, w *work, f *fileWork, count *TableCount, row *codec.Row, line int64) {
+	if f.cannotDelete && f.tc.KeyOnly(row) {
+		count.KeyOnlyUpserts++
+		t.warned[[2]string{f.file.Table, rowWarningKeyOnlyUpsert}]++
+		w.res.problem(Problem{Severity: SeverityWarning, File: f.file.Name, Line: line, Reason: "only the key is filled, and the file has " +
+			"no RemovedData column: published as an upsert with every other field null, not as a delete"})
+	}
 	for _, n := range row.Nulled {
 		count.NulledCells++
 		t.warned[[2]string{f.file.Table, rowWarningDeleteCellNull}]++

@@ -101,6 +101,9 @@ type TableCount struct {
 	// NulledCells are cells of deleted rows that did not convert and were
 	// published as null (a delete needs only its key).
 	NulledCells int64 `json:"nulled_cells,omitempty"`
+	// KeyOnlyUpserts are rows of deltas without RemovedData that held
+	// only their key, published as upserts of otherwise null records.
+	KeyOnlyUpserts int64 `json:"key_only_upserts,omitempty"`
 }
 
 // Range is one table's extract dates (yyyyMMdd_HHmm, "" for none).
