@@ -171,6 +171,20 @@ func TestCalendarDatesStayDates(t *testing.T) {
 	}
 }
 
+// validateThenPublish runs validate (a dry run) and then publish over the
+// input, which must hold n batches, with metrics and a captured log.
+func (e *env) validateThenPublish(n int) (dry, pass *Pass, reg *prometheus.Registry, logs *bytes.Buffer) {
+	e.t.Helper()
+	ctx := context.Background()
+	dry = e.predict(ctx, DryRun{})
+	reg, logs = prometheus.NewRegistry(), &bytes.Buffer{}
+	pass, err := e.runWith(ctx, WithMetrics(NewMetrics(reg, "test")), WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	if err != nil || len(pass.Batches) != n || len(dry.Batches) != n {
+		e.t.Fatalf("%+v %v", pass, err)
+	}
+	return dry, pass, reg, logs
+}
+
 // A delete needs only its key: a RemovedData=1 row whose other cells do
 // not convert still deletes (d event, tombstone), with those cells null in
 // its before image, a warning naming file, line and column (never the
@@ -184,14 +198,7 @@ func TestDeleteNeedsOnlyItsKey(t *testing.T) {
 		"1,A1,Ann1,31 Feb " + canary + ",1\r\n" + // a delete with a bad date of birth
 		"2,A1,Ann2,31 Feb " + canary + ",0\r\n" + // an update with it: a dead letter
 		"3,A1,,,1\r\n"})
-	ctx := context.Background()
-	dry := e.predict(ctx, DryRun{})
-	reg := prometheus.NewRegistry()
-	var logs bytes.Buffer
-	pass, err := e.runWith(ctx, WithMetrics(NewMetrics(reg, "test")), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil || len(pass.Batches) != 2 {
-		t.Fatalf("%+v %v", pass, err)
-	}
+	dry, pass, reg, logs := e.validateThenPublish(2)
 	for name, p := range map[string]*Pass{"validate": dry, "publish": pass} {
 		res := p.Batches[1]
 		if res.Outcome != Published || res.Deletes != 2 || res.DeadLetters != 1 || res.Files[0].NulledCells != 1 {
@@ -271,14 +278,7 @@ func TestDeltaWithoutRemovedData(t *testing.T) {
 	e.batchOf("g1", "20240103_1707", "20240102_1707", tableFile{"SRPatient", false, "RowIdentifier,IDOrganisationVisibleTo,FirstName,DateBirth\r\n" +
 		"1,A1,,\r\n" + // only its key
 		"2,A1,Bea,\r\n"})
-	ctx := context.Background()
-	dry := e.predict(ctx, DryRun{})
-	reg := prometheus.NewRegistry()
-	var logs bytes.Buffer
-	pass, err := e.runWith(ctx, WithMetrics(NewMetrics(reg, "test")), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil || len(pass.Batches) != 2 {
-		t.Fatalf("%+v %v", pass, err)
-	}
+	dry, pass, reg, logs := e.validateThenPublish(2)
 	for name, p := range map[string]*Pass{"validate": dry, "publish": pass} {
 		res := p.Batches[1]
 		var file, row bool
