@@ -37,6 +37,11 @@ type Pending struct {
 	Ready bool
 	// Waiting says why a batch is not ready.
 	Waiting string
+	// Missing names a file the manifest lists that is not there, once
+	// nothing changed for the settle time ("" otherwise).
+	Missing string
+	// Changed is when the folder or a file in it last changed.
+	Changed time.Time
 }
 
 // Discover lists the batch folders under root, directly (group
@@ -144,7 +149,7 @@ func pending(group, dir string, s Stamp, opt Options, settle time.Duration, now 
 	if m != nil {
 		p.CutOff, p.From, p.To = m.CutOffTime(), m.DeltaFrom(), m.CutOff()
 	}
-	p.Waiting = waiting(dir, m, present, settle, now)
+	p.Waiting, p.Missing, p.Changed = waiting(dir, m, present, settle, now)
 	p.Ready = p.Waiting == ""
 	return p
 }
@@ -164,23 +169,24 @@ func readPendingManifest(dir string, opt Options) (m *Manifest, present bool) {
 	return m, true
 }
 
-// waiting returns why dir is not ready yet, or "". m is its manifest, nil
-// when absent (present false) or unreadable.
-func waiting(dir string, m *Manifest, present bool, settle time.Duration, now time.Time) string {
-	if !present {
-		return "no SRManifest.csv yet"
-	}
-	newest, err := newestChange(dir)
+// waiting returns why dir is not ready yet, or "", the listed file that is
+// missing once it settled, and when it last changed. m is its manifest,
+// nil when absent (present false) or unreadable.
+func waiting(dir string, m *Manifest, present bool, settle time.Duration, now time.Time) (why, missing string, changed time.Time) {
+	changed, err := newestChange(dir)
 	if err != nil {
-		return err.Error()
+		return err.Error(), "", changed
 	}
-	if age := now.Sub(newest); age < settle {
-		return fmt.Sprintf("changed %s ago; waiting until nothing changed for %s", age.Round(time.Second), settle)
+	if !present {
+		return "no SRManifest.csv yet", "", changed
 	}
-	if missing := missingListed(dir, m); missing != "" {
-		return missing + " is listed in SRManifest.csv but not present yet"
+	if age := now.Sub(changed); age < settle {
+		return fmt.Sprintf("changed %s ago; waiting until nothing changed for %s", age.Round(time.Second), settle), "", changed
 	}
-	return ""
+	if missing = missingListed(dir, m); missing != "" {
+		return missing + " is listed in SRManifest.csv but not present yet", missing, changed
+	}
+	return "", "", changed
 }
 
 func newestChange(dir string) (time.Time, error) {

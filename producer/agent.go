@@ -28,6 +28,8 @@ type Agent struct {
 
 	mu     sync.Mutex
 	halted map[string]string // after the last pass, for health checks
+	// incomplete: group → its first batch waiting for files, and why.
+	incomplete map[string]string
 
 	// fenced holds the groups another sragent publishes: skipped until
 	// the time, the wait doubling each time from FencedBackoff.
@@ -186,7 +188,12 @@ func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending,
 			return nil
 		}
 		if held := a.future(p); held != "" {
-			p.Ready, p.Waiting = false, held
+			p.Ready, p.Waiting, p.Missing = false, held, ""
+		}
+		overdue := p.Missing != "" && a.now().Sub(p.Changed) >= a.cfg.IncompleteAfter
+		if overdue {
+			// Reading it reports the missing file: it is quarantined.
+			p.Ready = true
 		}
 		if !p.Ready {
 			if done, err := a.finishArchive(p); err != nil || done {
@@ -199,11 +206,20 @@ func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending,
 				}
 				continue
 			}
-			pass.Batches = append(pass.Batches, BatchReport{Group: g, Batch: p.Name, Result: Result{Outcome: Incomplete, Reason: p.Waiting}})
+			rep := BatchReport{Group: g, Batch: p.Name, Result: Result{Outcome: Incomplete, Reason: p.Waiting}}
+			if p.Missing != "" {
+				rep.problem(Problem{Severity: SeverityError, File: p.Missing, Reason: fmt.Sprintf("listed in SRManifest.csv but not present; "+
+					"the batch is quarantined if it is still missing %s after the folder last changed (input.incomplete_after)", a.cfg.IncompleteAfter)})
+			}
+			pass.Batches = append(pass.Batches, rep)
 			waiting(pass, pending[i+1:], Incomplete, fmt.Sprintf("waits for batch %s to be complete", p.Name))
 			return nil
 		}
-		stop, err := a.batch(ctx, p, pass)
+		var stillMissing string
+		if overdue {
+			stillMissing = fmt.Sprintf("%s was still missing %s after the batch folder last changed (input.incomplete_after)", p.Missing, a.cfg.IncompleteAfter)
+		}
+		stop, err := a.batch(ctx, p, pass, stillMissing)
 		var ie *IncompatibleError
 		if stop && (err == nil || errors.As(err, &ie)) {
 			waiting(pass, pending[i+1:], Halted, fmt.Sprintf("the chain waits at batch %s", p.Name))
@@ -253,7 +269,9 @@ func (a *Agent) gapResolved(prog *Progress, pending []manifest.Pending) bool {
 }
 
 // batch publishes one ready batch; stop is true when the chain must wait.
-func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop bool, err error) {
+// stillMissing, when set, says why a batch that lacks a listed file is
+// read anyway (to be quarantined).
+func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass, stillMissing string) (stop bool, err error) {
 	log := a.log.With("group", p.Group, "batch", p.Name)
 	rep := BatchReport{Group: p.Group, Batch: p.Name}
 	gone := func() bool {
@@ -276,6 +294,9 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass) (stop
 			return true, err
 		}
 		rep.Result = Result{Outcome: Invalid, Reason: list.Error(), Files: []*FileReport{}}
+		if stillMissing != "" {
+			rep.Reason = stillMissing + ": " + rep.Reason
+		}
 		for _, e := range list {
 			rep.problem(Problem{Severity: SeverityError, File: e.File, Line: e.Line, Column: e.Column, Reason: e.Err.Error()})
 		}

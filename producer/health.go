@@ -43,6 +43,7 @@ func (a *Agent) waitReason(p manifest.Pending) string {
 func (a *Agent) observe(pass *Pass) {
 	pending := map[string]int{}
 	waiting := map[string]map[string]int{}
+	incomplete := map[string]string{}
 	if ps, err := manifest.Discover(a.cfg.InputDir, a.cfg.Dialect.Manifest(), a.cfg.Settle, a.now()); err == nil {
 		for _, p := range ps {
 			pending[p.Group] += 0 // every group found gets its series
@@ -54,6 +55,13 @@ func (a *Agent) observe(pass *Pass) {
 			}
 			if r := a.waitReason(p); r != "" {
 				waiting[p.Group][r]++
+			}
+			if _, seen := incomplete[p.Group]; !seen && !p.Ready && p.Name != manifest.UnreadableGroup {
+				why := p.Waiting
+				if held := a.future(p); held != "" {
+					why = held
+				}
+				incomplete[p.Group] = p.Name + ": " + why
 			}
 		}
 	}
@@ -76,7 +84,7 @@ func (a *Agent) observe(pass *Pass) {
 		a.pub.metrics.chain(g, h, n, waiting[g])
 	}
 	a.mu.Lock()
-	a.halted = halted
+	a.halted, a.incomplete = halted, incomplete
 	a.mu.Unlock()
 }
 
@@ -85,6 +93,14 @@ func (a *Agent) Halted() map[string]string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return maps.Clone(a.halted)
+}
+
+// Incomplete returns, after the last pass, each group's first batch that
+// is not ready (files missing or still changing, or held) and why.
+func (a *Agent) Incomplete() map[string]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.incomplete)
 }
 
 // primeMetrics sets the per-group gauges from the state read at start, so

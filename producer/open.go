@@ -21,6 +21,11 @@ type AgentConfig struct {
 	InputDir, ArchiveDir, QuarantineDir string
 	// Settle is how long a batch folder must be unchanged to be ready.
 	Settle time.Duration
+	// IncompleteAfter is how long a batch folder that lacks a file its
+	// manifest lists may stay unchanged before it is quarantined (with
+	// the file named); until then it waits as incomplete. The default is
+	// one hour.
+	IncompleteAfter time.Duration
 	// FutureTolerance is how far ahead of this machine's clock a batch's
 	// folder stamp or cut-off may be; a batch further ahead (a typo, a
 	// wrong clock) is held, never published. The default is one hour.
@@ -81,6 +86,9 @@ func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 	if cfg.FutureTolerance <= 0 {
 		cfg.FutureTolerance = time.Hour
 	}
+	if cfg.IncompleteAfter <= 0 {
+		cfg.IncompleteAfter = time.Hour
+	}
 	if cfg.FencedBackoff <= 0 {
 		cfg.FencedBackoff = 30 * time.Second
 	}
@@ -104,7 +112,7 @@ func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 		pub.Close()
 		return nil, err
 	}
-	a := &Agent{pub: pub, reg: reg, cfg: cfg, log: pub.log, now: time.Now, fenced: map[string]backoff{}}
+	a := &Agent{pub: pub, reg: reg, cfg: cfg, log: pub.log, now: pub.now, fenced: map[string]backoff{}}
 	if pub.dry != nil {
 		// A dry run reports; it does not log what it did not do.
 		a.log, pub.log = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)

@@ -63,6 +63,7 @@ type InputConfig struct {
 	Encoding        string        `mapstructure:"encoding"`
 	Settle          time.Duration `mapstructure:"settle"`
 	FutureTolerance time.Duration `mapstructure:"future_tolerance"`
+	IncompleteAfter time.Duration `mapstructure:"incomplete_after"`
 	Poll            time.Duration `mapstructure:"poll"`
 	MaxRecordBytes  int           `mapstructure:"max_record_bytes"`
 }
@@ -95,7 +96,7 @@ func defaultConfig() Config {
 	d := codec.DefaultDialect()
 	return Config{
 		Input: InputConfig{Dir: "input", Delimiter: string(d.Delimiter), Quote: string(d.Quote), Encoding: d.Encoding.String(),
-			Settle: 30 * time.Second, FutureTolerance: time.Hour, Poll: time.Minute, MaxRecordBytes: d.MaxRecordBytes},
+			Settle: 30 * time.Second, FutureTolerance: time.Hour, IncompleteAfter: time.Hour, Poll: time.Minute, MaxRecordBytes: d.MaxRecordBytes},
 		Archive: DirConfig{"archive"}, Quarantine: DirConfig{"quarantine"}, State: DirConfig{"state"},
 		Kafka:          producer.DefaultConfig(),
 		SchemaRegistry: producer.RegistryConfig{URL: "http://localhost:8081"},
@@ -275,6 +276,9 @@ func (c Config) Validate() error {
 	if c.Input.FutureTolerance <= 0 {
 		bad("input.future_tolerance", "must be positive")
 	}
+	if c.Input.IncompleteAfter <= 0 {
+		bad("input.incomplete_after", "must be positive")
+	}
 	if c.Input.Poll <= 0 {
 		bad("input.poll", "must be positive")
 	}
@@ -352,6 +356,6 @@ func oneByte(key, s string, emptyOK bool) (byte, error) {
 func (c Config) Agent() producer.AgentConfig {
 	d, _ := c.Dialect() // validated by loadConfig
 	return producer.AgentConfig{InputDir: c.Input.Dir, ArchiveDir: c.Archive.Dir, QuarantineDir: c.Quarantine.Dir,
-		Settle: c.Input.Settle, FutureTolerance: c.Input.FutureTolerance, ShutdownTimeout: c.Shutdown.Timeout, Dialect: d,
+		Settle: c.Input.Settle, FutureTolerance: c.Input.FutureTolerance, IncompleteAfter: c.Input.IncompleteAfter, ShutdownTimeout: c.Shutdown.Timeout, Dialect: d,
 		StateDir: c.State.Dir, SuppressUnchanged: c.Unchanged.Suppress, Reconcile: c.Reconcile, Kafka: c.Kafka, Registry: c.SchemaRegistry}
 }

@@ -29,6 +29,10 @@ type check struct {
 	OK     bool              `json:"ok"`
 	Error  string            `json:"error,omitempty"`
 	Halted map[string]string `json:"halted,omitempty"`
+	// Incomplete names each group's first batch still waiting for its
+	// files, and why: not a failure until input.incomplete_after
+	// quarantines it (the chain is then halted).
+	Incomplete map[string]string `json:"incomplete,omitempty"`
 }
 
 // health serves /metrics, /healthz and /readyz: of the session s, or of a
@@ -118,7 +122,7 @@ func (h health) ready(w http.ResponseWriter, r *http.Request) {
 	set("kafka", kafka)
 	set("schema_registry", registry)
 	halted := s.agent.Halted()
-	checks["chains"] = check{OK: len(halted) == 0 || h.readyWhenHalted, Halted: halted}
+	checks["chains"] = check{OK: len(halted) == 0 || h.readyWhenHalted, Halted: halted, Incomplete: s.agent.Incomplete()}
 	status, code := "ready", http.StatusOK
 	for _, c := range checks {
 		if !c.OK {

@@ -106,7 +106,11 @@ func chainsStatus(ctx context.Context, cfg Config, now time.Time) ([]*chainStatu
 		if held := producer.Held(p, now, cfg.Agent().FutureTolerance); held != "" {
 			c.Waiting = p.Name + ": " + held
 		} else if !p.Ready {
-			c.Waiting = p.Name + ": " + p.Waiting
+			c.Waiting = p.Name + ": incomplete: " + p.Waiting
+			if p.Missing != "" {
+				c.Waiting += fmt.Sprintf(" (quarantined if still missing %s after the folder last changed, at %s)",
+					cfg.Input.IncompleteAfter, p.Changed.Add(cfg.Input.IncompleteAfter).Format(time.RFC3339))
+			}
 		}
 	}
 	out := make([]*chainStatus, 0, len(byGroup))

@@ -36,7 +36,9 @@ would be quarantined whole); incomplete (not ready yet); blocked (with
 if its chain were new, except against the batches before it in the same run.
 
 Exit status: 0 when every batch would be published without dead letters,
-be a duplicate, or is incomplete; 1 when any is not; 2 on a usage or
+be a duplicate, or is incomplete while its files arrive; 1 when any is not
+(a batch whose manifest lists a file that is not there is an error naming
+it); 2 on a usage or
 configuration error; 3 when validation could not run. No problem ever
 quotes a cell's value.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -127,7 +129,7 @@ func (r *report) ok() bool {
 	for _, b := range r.Batches {
 		switch {
 		case b.Outcome == producer.Published && b.DeadLetters == 0:
-		case b.Outcome == producer.Duplicate, b.Outcome == producer.Incomplete:
+		case b.Outcome == producer.Duplicate, b.Outcome == producer.Incomplete && b.Errors() == 0:
 		default:
 			return false
 		}

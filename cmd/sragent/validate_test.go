@@ -140,6 +140,7 @@ func TestValidateBadInput(t *testing.T) {
 	tests := []struct {
 		name    string
 		waiting string // discovery reports the batch as waiting, with this reason
+		fails   bool   // and validate fails on it (a listed file absent)
 		files   batchFiles
 		config  []string
 		outcome producer.Outcome
@@ -159,7 +160,7 @@ func TestValidateBadInput(t *testing.T) {
 			outcome: producer.Invalid, file: "SRManifest.csv", line: 2, column: "IsDelta", reason: "not Y or N"},
 		{name: "manifest bad date", files: batchFiles{loose: loose(manHeader+"SRPatient,N,N,,"+canary+"\r\n", "SRPatient.csv", patHeader+goodRow)},
 			outcome: producer.Invalid, file: "SRManifest.csv", line: 2, column: "DateExtractTo", reason: "not a yyyyMMdd_HHmm date"},
-		{name: "manifest lists an absent file", waiting: "SRCode.csv is listed in SRManifest.csv but not present yet", files: batchFiles{loose: loose(fullMan+"SRCode,N,N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
+		{name: "manifest lists an absent file", waiting: "SRCode.csv is listed in SRManifest.csv but not present yet", fails: true, files: batchFiles{loose: loose(fullMan+"SRCode,N,N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
 			outcome: producer.Invalid, file: "SRCode.csv", reason: "listed in SRManifest.csv line 3 but missing"},
 		{name: "csv not in the manifest", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow, "SRCode.csv", patHeader)},
 			outcome: producer.Invalid, file: "SRCode.csv", reason: "not listed in SRManifest.csv"},
@@ -206,8 +207,10 @@ func TestValidateBadInput(t *testing.T) {
 			// Named batch folder, JSON; then discovery, human output. A
 			// batch still arriving is incomplete for both, as for publish.
 			want, wantCode := tt.outcome, exitInvalid
-			if tt.waiting != "" {
+			if tt.waiting != "" && !tt.fails {
 				want, wantCode = producer.Incomplete, exitOK
+			} else if tt.waiting != "" {
+				want = producer.Incomplete
 			}
 			res := runSragent(t, nil, "validate", "--config", cfg, "--json", dir)
 			res.noCanary(t)
@@ -223,12 +226,14 @@ func TestValidateBadInput(t *testing.T) {
 				t.Errorf("batch %s/%s outcome %s, want %s", br.Group, br.Batch, br.Outcome, want)
 			}
 			found := tt.waiting != "" && br.Reason == tt.waiting
+			named := !tt.fails // a failing incomplete batch names its missing file
 			for _, p := range br.Problems {
+				named = named || (p.File == tt.file && p.Severity == "error" && strings.Contains(p.Reason, "not present"))
 				if p.File == tt.file && p.Line == tt.line && p.Column == tt.column && strings.Contains(p.Reason, tt.reason) && p.Severity == "error" {
 					found = true
 				}
 			}
-			if !found {
+			if !found || !named {
 				t.Errorf("no problem %s line %d column %q: %q in %+v (%s)", tt.file, tt.line, tt.column, tt.reason, br.Problems, br.Reason)
 			}
 			if tt.rows > 0 && rep.Summary.Events+rep.Summary.Unchanged != tt.rows {

@@ -1,0 +1,73 @@
+package producer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A batch whose manifest lists a file that never arrives is not left to
+// wait silently: it is incomplete with an error naming the file (so
+// validate fails) and /readyz says so; once nothing changed in its folder
+// for input.incomplete_after it is quarantined, error.txt naming the file,
+// and the chain halts.
+func TestIncompleteBatchIsQuarantinedAfterIncompleteAfter(t *testing.T) {
+	e := newEnv(t)
+	e.batchOf("g1", "20240102_1707", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 2, "Ann", "")})
+	dir := filepath.Join(e.in, "g1", "20240102_1707")
+	man := filepath.Join(dir, "SRManifest.csv")
+	raw, _ := os.ReadFile(man)
+	if err := os.WriteFile(man, append(raw, "SRCode,N,N,,20240102_1707\r\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name    string
+		after   time.Duration // since the folder last changed
+		outcome Outcome
+	}{
+		{"within incomplete_after", 59 * time.Minute, Incomplete},
+		{"after it", 61 * time.Minute, Invalid},
+	} {
+		now := func() time.Time { return time.Now().Add(tt.after) }
+		var pass *Pass
+		var incomplete map[string]string
+		err := e.withAgent(ctx, []Opt{WithClock(now)}, func(a *Agent) (err error) {
+			pass, err = a.RunOnce(ctx)
+			incomplete = a.Incomplete()
+			return err
+		})
+		if err != nil || len(pass.Batches) != 1 {
+			t.Fatalf("%s: %+v %v", tt.name, pass, err)
+		}
+		b := pass.Batches[0]
+		var named bool
+		for _, p := range b.Problems {
+			named = named || (p.Severity == SeverityError && p.File == "SRCode.csv")
+		}
+		if b.Outcome != tt.outcome || !named || b.Events != 0 {
+			t.Errorf("%s: %s %q %+v", tt.name, b.Outcome, b.Reason, b.Problems)
+		}
+		_, stillThere := os.Stat(man)
+		switch tt.outcome {
+		case Incomplete:
+			if stillThere != nil || !strings.Contains(incomplete["g1"], "SRCode.csv is listed") || len(pass.Halted) != 0 {
+				t.Errorf("%s: folder %v, incomplete %v, halted %v", tt.name, stillThere, incomplete, pass.Halted)
+			}
+		case Invalid:
+			text, _ := os.ReadFile(filepath.Join(e.quarantine, "g1", "20240102_1707", ErrorFile))
+			if stillThere == nil || !strings.Contains(string(text), "SRCode.csv was still missing 1h0m0s after the batch folder last changed") {
+				t.Errorf("%s: folder %v; error.txt:\n%s", tt.name, stillThere, text)
+			}
+			if pass.Halted["g1"] == "" {
+				t.Errorf("%s: the chain does not wait behind the quarantined batch", tt.name)
+			}
+		}
+	}
+	if got := e.consume(e.cfg.TopicFor("SRPatient")); len(got) != 0 {
+		t.Errorf("%d records published", len(got))
+	}
+}
