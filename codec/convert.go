@@ -1,6 +1,9 @@
 package codec
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strconv"
@@ -71,6 +74,7 @@ func (e *CellError) Unwrap() error { return e.Err }
 type Converter struct {
 	l     *Layout
 	clock *Clock
+	hash  [32]byte // the hex row hash of the last row (Layout.rowHash)
 }
 
 // NewConverter returns a Converter for l. Each goroutine needs its own.
@@ -122,12 +126,33 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 			row.Nulled = append(row.Nulled, CellError{Column: l.Header[i], Field: i + 1, Err: err})
 		}
 	}
+	if l.rowHash >= 0 {
+		c.rowHash(fields, &row.Values[l.rowHash])
+	}
 	for _, k := range l.keyFields {
 		if row.Values[k].Kind == Null {
 			return &CellError{Column: l.Table.Columns[k].Name, Err: newFault(ReasonEmptyKey, "key column is empty")}
 		}
 	}
 	return nil
+}
+
+// rowHash sets v to the hex SHA-256 (first 16 bytes) of the record's
+// cells, each length-prefixed, RemovedData left out: the same cells, the
+// same key, whether the row is a delete or not.
+func (c *Converter) rowHash(fields [][]byte, v *Value) {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	for i, f := range fields {
+		if i == c.l.removedCol {
+			continue
+		}
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
+		h.Write(f)
+	}
+	var sum [sha256.Size]byte
+	hex.Encode(c.hash[:], h.Sum(sum[:0])[:16])
+	*v = Value{Kind: Str, Bytes: c.hash[:]}
 }
 
 var (

@@ -33,6 +33,7 @@ type Layout struct {
 	types      []schemas.Type
 	keyFields  []int
 	removedCol int
+	rowHash    int // the schemas.RowHash field the converter computes, or -1
 }
 
 // HeaderError is a header that cannot be mapped: the file is unusable.
@@ -70,10 +71,10 @@ func NewLayout(table string, header [][]byte) (*Layout, error) {
 		seen[name] = i + 1
 		l.Header = append(l.Header, name)
 	}
-	if _, ok := seen[schemas.RowIdentifier]; !ok {
+	base, known := schemas.Lookup(table)
+	if _, ok := seen[schemas.RowIdentifier]; !ok && known {
 		return nil, &HeaderError{Err: errors.New("no RowIdentifier column")}
 	}
-	base, known := schemas.Lookup(table)
 	if !known {
 		base = schemas.Dynamic(table, l.Header)
 	}
@@ -126,19 +127,27 @@ func NewLayout(table string, header [][]byte) (*Layout, error) {
 			filled[fi] = true
 		}
 	}
+	l.rowHash = -1
+	if fi, ok := fieldIdx[schemas.RowHash]; ok && !filled[fi] && !known {
+		l.rowHash, filled[fi] = fi, true // computed from the other cells
+	}
 	for fi, ok := range filled {
 		if !ok {
 			l.absent = append(l.absent, fi)
 		}
 	}
 	for _, k := range l.Table.Key {
-		if _, ok := seen[k]; !ok {
+		if _, ok := seen[k]; !ok && fieldIdx[k] != l.rowHash {
 			return nil, &HeaderError{Err: fmt.Errorf("no %s column, which %s is keyed by", k, table)}
 		}
 		l.keyFields = append(l.keyFields, fieldIdx[k])
 	}
 	return l, nil
 }
+
+// KeyedByRowHash reports whether rows are keyed by the hash of their
+// cells (schemas.RowHash): the file has no RowIdentifier.
+func (l *Layout) KeyedByRowHash() bool { return l.rowHash >= 0 }
 
 func sanitizeAll(names []string) []string {
 	out := make([]string, len(names))

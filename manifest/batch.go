@@ -59,6 +59,11 @@ type Batch struct {
 	// Files are the list files (when present) and then every manifest
 	// entry, in manifest order.
 	Files []*File
+	// Warnings are files in the batch that are not read, none of which
+	// stops it: table files (CSV, loose or in the zip) that the manifest
+	// does not list, other than the list files (nothing says whether they
+	// are full or delta files), and anything else in the folder.
+	Warnings ErrorList
 
 	zip *zip.ReadCloser
 }
@@ -127,7 +132,7 @@ func (b *Batch) listFiles() (map[string][]*File, ErrorList) {
 		switch {
 		case name == FileName, ignored[lower], strings.HasPrefix(name, "."), strings.HasPrefix(name, "~$"):
 		case de.IsDir():
-			errs = append(errs, &Error{File: name, Err: errors.New("unexpected folder inside a batch")})
+			b.Warnings = append(b.Warnings, &Error{Batch: b.Name, File: name, Err: errors.New("a folder inside a batch folder: not read")})
 		case name == ZipName:
 			errs = append(errs, b.openZip(found)...)
 		case isSplitZipPart(lower):
@@ -141,7 +146,7 @@ func (b *Batch) listFiles() (map[string][]*File, ErrorList) {
 			t := strings.TrimSuffix(name, name[len(name)-4:])
 			found[t] = append(found[t], &File{Table: t, Name: name, Size: info.Size()})
 		default:
-			errs = append(errs, &Error{File: name, Err: errors.New("unexpected file in a batch folder")})
+			b.Warnings = append(b.Warnings, &Error{Batch: b.Name, File: name, Err: errors.New("not a table file (.csv) or SRExtract.zip: not read")})
 		}
 	}
 	return found, errs
@@ -174,9 +179,9 @@ func (b *Batch) openZip(found map[string][]*File) ErrorList {
 		name := zf.Name
 		switch {
 		case strings.ContainsAny(name, `/\`):
-			errs = append(errs, &Error{File: ZipName, Err: fmt.Errorf("entry %s is inside a folder; entries must be at the top level", name)})
+			b.Warnings = append(b.Warnings, &Error{Batch: b.Name, File: ZipName, Err: fmt.Errorf("entry %s is inside a folder: not read (table files are at the top level)", name)})
 		case !strings.HasSuffix(strings.ToLower(name), ".csv"):
-			errs = append(errs, &Error{File: ZipName, Err: fmt.Errorf("entry %s is not a CSV file", name)})
+			b.Warnings = append(b.Warnings, &Error{Batch: b.Name, File: ZipName, Err: fmt.Errorf("entry %s is not a CSV file: not read", name)})
 		case zf.Method != zip.Store && zf.Method != zip.Deflate:
 			errs = append(errs, &Error{File: ZipName, Err: fmt.Errorf("entry %s uses unsupported compression method %d", name, zf.Method)})
 		default:
@@ -227,7 +232,7 @@ func (b *Batch) match(found map[string][]*File) ErrorList {
 	}
 	sort.Strings(rest)
 	for _, t := range rest {
-		errs = append(errs, &Error{File: found[t][0].Name, Err: errors.New("not listed in SRManifest.csv")})
+		b.Warnings = append(b.Warnings, &Error{Batch: b.Name, File: found[t][0].Name, Err: errors.New("not listed in SRManifest.csv: not published")})
 	}
 	return errs
 }

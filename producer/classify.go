@@ -123,6 +123,9 @@ func newResult(b *manifest.Batch) Result {
 		}
 		res.Files = append(res.Files, fr)
 	}
+	for _, w := range b.Warnings {
+		res.problem(Problem{Severity: SeverityWarning, File: w.File, Reason: w.Err.Error()})
+	}
 	return res
 }
 

@@ -98,7 +98,8 @@ const MaxProblems = 100
 type FileReport struct {
 	File  string `json:"file"`
 	Table string `json:"table"`
-	// Mode is full, delta or list (SRMapping, SRMappingGroup).
+	// Mode is full, delta, list (SRMapping, SRMappingGroup), or skipped
+	// (a list file that cannot be read, left out with a warning).
 	Mode  string `json:"mode"`
 	InZip bool   `json:"in_zip"`
 	Bytes int64  `json:"bytes"`

@@ -62,12 +62,19 @@ func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 	var invalid []string
 	for i, f := range b.Files {
 		fw, problem := p.prepareFile(w, f, res.Files[i])
-		if problem != nil {
+		switch {
+		case problem != nil && !f.Listed:
+			// A list file the manifest does not list: it never stops
+			// the batch, it is left out.
+			problem.Severity, problem.Reason = SeverityWarning, problem.Reason+": the list file is not published"
+			res.Files[i].Mode = "skipped"
+			res.problem(*problem)
+		case problem != nil:
 			res.problem(*problem)
 			invalid = append(invalid, problem.String())
-			continue
+		default:
+			w.files = append(w.files, fw)
 		}
-		w.files = append(w.files, fw)
 	}
 	if len(invalid) > 0 {
 		res.Outcome, res.Reason = Invalid, strings.Join(invalid, "; ")
@@ -207,6 +214,10 @@ func layoutWarnings(res *Result, f *manifest.File, l *codec.Layout) {
 	}
 	if !l.Table.Known {
 		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Reason: "table not in the catalogue; every column is published as an optional string"})
+		if l.KeyedByRowHash() {
+			res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Column: schemas.RowIdentifier, Reason: "no RowIdentifier column: " +
+				"rows are keyed by " + schemas.RowHash + ", a hash of their cells (an edited row is a new key; see schemas/README.md)"})
+		}
 		return
 	}
 	for _, e := range l.Extra {

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -309,11 +310,26 @@ func Tables() []*Table {
 	return out
 }
 
+// RowHash is the key column sragent adds to a table whose file has no
+// RowIdentifier (SRMappingGroup, lists the catalogue does not know): the
+// hex SHA-256 (first 16 bytes) of the row's cells, RemovedData left out,
+// so that each distinct row is one record and a deleted row (RemovedData
+// 1, the same cells) deletes it.
+const RowHash = "sragent_row_hash"
+
 // Dynamic builds the description of a table that is not in the catalogue
-// from its CSV header: every column is a string, the key is RowIdentifier
-// (with IDOrganisationVisibleTo first when the header has it).
+// from its CSV header: every column is a string; the key is RowIdentifier
+// (with IDOrganisationVisibleTo first when the header has it), or RowHash
+// when the header has no RowIdentifier.
 func Dynamic(name string, header []string) *Table {
 	t := &Table{Name: name, Scope: Shared}
+	key := RowIdentifier
+	if !slices.Contains(header, RowIdentifier) {
+		key = RowHash
+		if !slices.Contains(header, RowHash) {
+			t.Columns = append(t.Columns, Column{Name: RowHash, Type: String})
+		}
+	}
 	for _, h := range header {
 		if h == RemovedData {
 			continue
@@ -324,9 +340,9 @@ func Dynamic(name string, header []string) *Table {
 		}
 	}
 	if t.Scope == Organisation {
-		t.Key = []string{OrgColumn, RowIdentifier}
+		t.Key = []string{OrgColumn, key}
 	} else {
-		t.Key = []string{RowIdentifier}
+		t.Key = []string{key}
 	}
 	return t
 }

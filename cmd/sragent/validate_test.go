@@ -141,6 +141,7 @@ func TestValidateBadInput(t *testing.T) {
 		name    string
 		waiting string // discovery reports the batch as waiting, with this reason
 		fails   bool   // and validate fails on it (a listed file absent)
+		warning bool   // the problem is a warning: the batch goes on
 		files   batchFiles
 		config  []string
 		outcome producer.Outcome
@@ -163,7 +164,7 @@ func TestValidateBadInput(t *testing.T) {
 		{name: "manifest lists an absent file", waiting: "SRCode.csv is listed in SRManifest.csv but not present yet", fails: true, files: batchFiles{loose: loose(fullMan+"SRCode,N,N,,20240102_1707\r\n", "SRPatient.csv", patHeader+goodRow)},
 			outcome: producer.Invalid, file: "SRCode.csv", reason: "listed in SRManifest.csv line 3 but missing"},
 		{name: "csv not in the manifest", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", patHeader+goodRow, "SRCode.csv", patHeader)},
-			outcome: producer.Invalid, file: "SRCode.csv", reason: "not listed in SRManifest.csv"},
+			outcome: producer.Published, warning: true, file: "SRCode.csv", reason: "not listed in SRManifest.csv", rows: 1},
 		{name: "corrupt zip", files: batchFiles{loose: loose(fullMan), rawZip: []byte("PK\x03\x04" + canary)},
 			outcome: producer.Invalid, file: "SRExtract.zip", reason: "corrupt or truncated zip"},
 		{name: "truncated zip", files: batchFiles{loose: loose(fullMan), rawZip: goodZip[:len(goodZip)-30]},
@@ -171,7 +172,7 @@ func TestValidateBadInput(t *testing.T) {
 		{name: "zip crc mismatch", files: batchFiles{loose: loose(fullMan), rawZip: badCRC},
 			outcome: producer.Invalid, file: "SRPatient.csv", reason: "checksum error"},
 		{name: "zip entry not a csv", files: batchFiles{loose: loose(fullMan), zipped: map[string]string{"SRPatient.csv": patHeader + goodRow, "SRPatient.xlsx": canary}},
-			outcome: producer.Invalid, file: "SRExtract.zip", reason: "entry SRPatient.xlsx is not a CSV file"},
+			outcome: producer.Published, warning: true, file: "SRExtract.zip", reason: "entry SRPatient.xlsx is not a CSV file", rows: 1},
 		{name: "empty file", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", "")},
 			outcome: producer.Invalid, file: "SRPatient.csv", line: 1, reason: "empty file: no header row"},
 		{name: "header without RowIdentifier", files: batchFiles{loose: loose(fullMan, "SRPatient.csv", "ID,IDOrganisationVisibleTo\r\n1,"+canary+"\r\n")},
@@ -211,6 +212,8 @@ func TestValidateBadInput(t *testing.T) {
 				want, wantCode = producer.Incomplete, exitOK
 			} else if tt.waiting != "" {
 				want = producer.Incomplete
+			} else if tt.warning {
+				wantCode = exitOK
 			}
 			res := runSragent(t, nil, "validate", "--config", cfg, "--json", dir)
 			res.noCanary(t)
@@ -229,7 +232,7 @@ func TestValidateBadInput(t *testing.T) {
 			named := !tt.fails // a failing incomplete batch names its missing file
 			for _, p := range br.Problems {
 				named = named || (p.File == tt.file && p.Severity == "error" && strings.Contains(p.Reason, "not present"))
-				if p.File == tt.file && p.Line == tt.line && p.Column == tt.column && strings.Contains(p.Reason, tt.reason) && p.Severity == "error" {
+				if p.File == tt.file && p.Line == tt.line && p.Column == tt.column && strings.Contains(p.Reason, tt.reason) && (p.Severity == "error") != tt.warning {
 					found = true
 				}
 			}
