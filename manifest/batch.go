@@ -65,7 +65,8 @@ type Batch struct {
 	// are full or delta files), and anything else in the folder.
 	Warnings ErrorList
 
-	zip *zip.ReadCloser
+	zip     *zip.ReadCloser
+	zipName string // SRExtract.zip as the folder spells it
 }
 
 // ignored are files operating systems leave in folders, and the ones
@@ -133,7 +134,8 @@ func (b *Batch) listFiles() (map[string][]*File, ErrorList) {
 		case name == FileName, ignored[lower], strings.HasPrefix(name, "."), strings.HasPrefix(name, "~$"):
 		case de.IsDir():
 			b.Warnings = append(b.Warnings, &Error{Batch: b.Name, File: name, Err: errors.New("a folder inside a batch folder: not read")})
-		case name == ZipName:
+		case strings.EqualFold(name, ZipName): // names match in any case, as on Windows
+			b.zipName = name
 			errs = append(errs, b.openZip(found)...)
 		case isSplitZipPart(lower):
 			errs = append(errs, &Error{File: name, Err: errors.New("split zip archives are not supported; join the parts into one SRExtract.zip")})
@@ -144,7 +146,7 @@ func (b *Batch) listFiles() (map[string][]*File, ErrorList) {
 				continue
 			}
 			t := strings.TrimSuffix(name, name[len(name)-4:])
-			found[t] = append(found[t], &File{Table: t, Name: name, Size: info.Size()})
+			found[strings.ToLower(t)] = append(found[strings.ToLower(t)], &File{Table: t, Name: name, Size: info.Size()})
 		default:
 			b.Warnings = append(b.Warnings, &Error{Batch: b.Name, File: name, Err: errors.New("not a table file (.csv) or SRExtract.zip: not read")})
 		}
@@ -166,7 +168,7 @@ func isSplitZipPart(lower string) bool {
 }
 
 func (b *Batch) openZip(found map[string][]*File) ErrorList {
-	zr, err := zip.OpenReader(filepath.Join(b.Dir, ZipName))
+	zr, err := zip.OpenReader(filepath.Join(b.Dir, b.zipName))
 	if err != nil {
 		return ErrorList{{File: ZipName, Err: fmt.Errorf("corrupt or truncated zip: %w", err)}}
 	}
@@ -186,7 +188,7 @@ func (b *Batch) openZip(found map[string][]*File) ErrorList {
 			errs = append(errs, &Error{File: ZipName, Err: fmt.Errorf("entry %s uses unsupported compression method %d", name, zf.Method)})
 		default:
 			t := name[:len(name)-4]
-			found[t] = append(found[t], &File{Table: t, Name: name, InZip: true, Size: int64(zf.UncompressedSize64), zf: zf})
+			found[strings.ToLower(t)] = append(found[strings.ToLower(t)], &File{Table: t, Name: name, InZip: true, Size: int64(zf.UncompressedSize64), zf: zf})
 		}
 	}
 	return errs
@@ -195,13 +197,17 @@ func (b *Batch) openZip(found map[string][]*File) ErrorList {
 // match pairs manifest entries with the files found.
 func (b *Batch) match(found map[string][]*File) ErrorList {
 	var errs ErrorList
+	// Table files match the manifest's FileName in any case, as on
+	// Windows; a file takes the manifest's spelling (the list files:
+	// theirs).
 	pick := func(table string) (*File, bool) {
-		fs := found[table]
-		delete(found, table)
+		fs := found[strings.ToLower(table)]
+		delete(found, strings.ToLower(table))
 		switch len(fs) {
 		case 0:
 			return nil, false
 		case 1:
+			fs[0].Table = table
 			return fs[0], true
 		}
 		errs = append(errs, &Error{File: table + ".csv", Err: errors.New("present both loose and inside SRExtract.zip")})

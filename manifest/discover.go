@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -51,19 +52,32 @@ type Pending struct {
 // Groups are sorted by name, and the batches of each group are ordered as
 // a chain by OrderChain (a new chain: no previous cut-off).
 func Discover(root string, opt Options, settle time.Duration, now time.Time) ([]Pending, error) {
+	ps, _, err := Survey(root, opt, settle, now)
+	return ps, err
+}
+
+// Survey is Discover, and also returns the entries of the input folder
+// that are not read although they look like batches or groups (see
+// Ignored), so that they can be reported rather than silently skipped.
+func Survey(root string, opt Options, settle time.Duration, now time.Time) ([]Pending, []Ignored, error) {
 	if err := opt.Validate(); err != nil {
-		return nil, fmt.Errorf("manifest options: %w", err)
+		return nil, nil, fmt.Errorf("manifest options: %w", err)
 	}
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return nil, fmt.Errorf("read input folder: %w", err)
+		return nil, nil, fmt.Errorf("read input folder: %w", err)
 	}
 	var out []Pending
+	var ignored []Ignored
 	for _, de := range entries {
-		if !de.IsDir() {
+		dir := filepath.Join(root, de.Name())
+		if why := notAGroup(dir, de); why != "" {
+			ignored = append(ignored, Ignored{Path: dir, Why: why})
 			continue
 		}
-		dir := filepath.Join(root, de.Name())
+		if !de.IsDir() || hidden(dir, de) {
+			continue
+		}
 		if s, err := ParseStamp(de.Name()); err == nil {
 			out = append(out, pending(DefaultGroup, dir, s, opt, settle, now))
 			continue
@@ -76,8 +90,11 @@ func Discover(root string, opt Options, settle time.Duration, now time.Time) ([]
 			continue
 		}
 		for _, se := range sub {
+			path := filepath.Join(dir, se.Name())
 			if s, err := ParseStamp(se.Name()); err == nil && se.IsDir() {
-				out = append(out, pending(de.Name(), filepath.Join(dir, se.Name()), s, opt, settle, now))
+				out = append(out, pending(de.Name(), path, s, opt, settle, now))
+			} else if why := notABatch(se); why != "" {
+				ignored = append(ignored, Ignored{Group: de.Name(), Path: path, Why: why})
 			}
 		}
 	}
@@ -98,7 +115,7 @@ func Discover(root string, opt Options, settle time.Duration, now time.Time) ([]
 		OrderChain(out[i:j], time.Time{})
 		i = j
 	}
-	return out, nil
+	return out, ignored, nil
 }
 
 // OrderChain orders the batches of one group, sorted by folder stamp, as
@@ -214,21 +231,27 @@ func missingListed(dir string, m *Manifest) string {
 	if m == nil {
 		return ""
 	}
-	inZip := map[string]bool{}
-	if zr, err := zip.OpenReader(filepath.Join(dir, ZipName)); err == nil {
-		for _, zf := range zr.File {
-			inZip[zf.Name] = true
-		}
-		zr.Close()
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
 		return ""
 	}
-	for _, e := range m.Entries {
-		name := e.FileName + ".csv"
-		if inZip[name] {
+	have := map[string]bool{} // lower-case names, loose or in the zip: any case matches, as on Windows
+	for _, de := range entries {
+		have[strings.ToLower(de.Name())] = true
+		if !strings.EqualFold(de.Name(), ZipName) {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+		zr, err := zip.OpenReader(filepath.Join(dir, de.Name()))
+		if err != nil {
+			return "" // reading the batch reports the zip
+		}
+		for _, zf := range zr.File {
+			have[strings.ToLower(zf.Name)] = true
+		}
+		zr.Close()
+	}
+	for _, e := range m.Entries {
+		if name := e.FileName + ".csv"; !have[strings.ToLower(name)] {
 			return name
 		}
 	}

@@ -30,6 +30,7 @@ type Agent struct {
 	halted map[string]string // after the last pass, for health checks
 	// incomplete: group → its first batch waiting for files, and why.
 	incomplete map[string]string
+	reported   map[manifest.Ignored]bool // logged by reportIgnored
 
 	// fenced holds the groups another sragent publishes: skipped until
 	// the time, the wait doubling each time from FencedBackoff.
@@ -56,6 +57,9 @@ type Pass struct {
 	Batches []BatchReport
 	// Halted maps each group whose chain needs an operator to why.
 	Halted map[string]string
+	// Ignored are the entries of the input folder that look like batches
+	// or groups but are not read (manifest.Survey), and why.
+	Ignored []manifest.Ignored
 }
 
 // groups lists the reporting groups with batch folders in the input.
@@ -78,11 +82,12 @@ func (a *Agent) groups() ([]string, error) {
 // or that has a gap; other chains go on. The error is for failures of
 // Kafka, the registry or the file system, after which the pass stopped.
 func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
-	ps, err := a.pending(dirs)
+	ps, ignored, err := a.pending(dirs)
 	if err != nil {
 		return nil, err
 	}
-	pass := &Pass{Halted: map[string]string{}}
+	pass := &Pass{Halted: map[string]string{}, Ignored: ignored}
+	a.reportIgnored(ignored)
 	var errs []error
 	if err := a.pub.applyIntents(ctx, a.backingOff); err != nil {
 		errs = append(errs, err)
@@ -142,22 +147,22 @@ func (a *Agent) backOff(group string, err error) {
 		"transactional_id", fe.TransactionalID, "wait", b.wait.String())
 }
 
-// pending returns the input's pending batches, or the named folders (the
-// group is their parent folder's name, or DefaultGroup directly in the
-// input folder).
-func (a *Agent) pending(dirs []string) ([]manifest.Pending, error) {
+// pending returns the input's pending batches and the entries it does
+// not read, or the named folders (the group is their parent folder's
+// name, or DefaultGroup directly in the input folder).
+func (a *Agent) pending(dirs []string) ([]manifest.Pending, []manifest.Ignored, error) {
 	if len(dirs) == 0 {
-		return manifest.Discover(a.cfg.InputDir, a.cfg.Dialect.Manifest(), a.cfg.Settle, a.now())
+		return manifest.Survey(a.cfg.InputDir, a.cfg.Dialect.Manifest(), a.cfg.Settle, a.now())
 	}
 	in, _ := filepath.Abs(a.cfg.InputDir)
 	var out []manifest.Pending
 	for _, d := range dirs {
 		abs, err := filepath.Abs(d)
 		if err != nil {
-			return nil, fmt.Errorf("resolve %s: %w", d, err)
+			return nil, nil, fmt.Errorf("resolve %s: %w", d, err)
 		}
 		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("%s is not a batch folder", d)
+			return nil, nil, fmt.Errorf("%s is not a batch folder", d)
 		}
 		group := filepath.Base(filepath.Dir(abs))
 		if filepath.Dir(abs) == in {
@@ -166,7 +171,22 @@ func (a *Agent) pending(dirs []string) ([]manifest.Pending, error) {
 		out = append(out, manifest.Inspect(abs, group, a.cfg.Dialect.Manifest(), a.cfg.Settle, a.now()))
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Group < out[j].Group })
-	return out, nil
+	return out, nil, nil
+}
+
+// reportIgnored logs, once per entry and reason for the agent's life, what
+// the input folder holds that looks like a batch but is not read.
+func (a *Agent) reportIgnored(ignored []manifest.Ignored) {
+	for _, ig := range ignored {
+		if a.reported[ig] {
+			continue
+		}
+		if a.reported == nil {
+			a.reported = map[manifest.Ignored]bool{}
+		}
+		a.reported[ig] = true
+		a.log.Warn("not read from the input folder: "+ig.Why, "path", ig.Path)
+	}
 }
 
 func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending, pass *Pass) error {

@@ -44,16 +44,19 @@ agent. SystmOne sends a full download when a chain's last delta is more than
 			if err != nil {
 				return err
 			}
-			chains, err := chainsStatus(cmd.Context(), cfg, time.Now())
+			chains, ignored, err := chainsStatus(cmd.Context(), cfg, time.Now())
 			if err != nil {
 				return &exitError{code: exitFailed, err: err}
 			}
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"chains": chains})
+				return enc.Encode(map[string]any{"chains": chains, "ignored": ignored})
 			}
 			writeStatus(a.stdout, chains)
+			for _, ig := range ignored {
+				fmt.Fprintf(a.stdout, "not read: %s: %s\n", ig.Path, ig.Why)
+			}
 			return nil
 		},
 	}
@@ -61,14 +64,16 @@ agent. SystmOne sends a full download when a chain's last delta is more than
 	return cmd
 }
 
-func chainsStatus(ctx context.Context, cfg Config, now time.Time) ([]*chainStatus, error) {
+// chainsStatus returns every chain's status, and the entries of the input
+// folder that are not read.
+func chainsStatus(ctx context.Context, cfg Config, now time.Time) ([]*chainStatus, []ignoredEntry, error) {
 	st, err := producer.ReadState(ctx, cfg.Kafka)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ps, err := manifest.Discover(cfg.Input.Dir, cfg.Agent().Dialect.Manifest(), cfg.Input.Settle, now)
+	ps, ignored, err := manifest.Survey(cfg.Input.Dir, cfg.Agent().Dialect.Manifest(), cfg.Input.Settle, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	byGroup := map[string]*chainStatus{}
 	get := func(g string) *chainStatus {
@@ -118,7 +123,7 @@ func chainsStatus(ctx context.Context, cfg Config, now time.Time) ([]*chainStatu
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
-	return out, nil
+	return out, ignoredEntries(ignored), nil
 }
 
 func writeStatus(w io.Writer, chains []*chainStatus) {

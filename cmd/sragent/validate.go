@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sragent/sragent/manifest"
 	"github.com/sragent/sragent/producer"
 )
 
@@ -75,7 +76,24 @@ quotes a cell's value.`,
 // report is validate's output: the dry run's pass.
 type report struct {
 	Batches []producer.BatchReport `json:"batches"`
-	Summary summary                `json:"summary"`
+	// Ignored are entries of the input folder that look like batches or
+	// groups but are not read, and why.
+	Ignored []ignoredEntry `json:"ignored"`
+	Summary summary        `json:"summary"`
+}
+
+// ignoredEntry is a manifest.Ignored as validate and status print it.
+type ignoredEntry struct {
+	Path string `json:"path"`
+	Why  string `json:"why"`
+}
+
+func ignoredEntries(ig []manifest.Ignored) []ignoredEntry {
+	out := []ignoredEntry{}
+	for _, i := range ig {
+		out = append(out, ignoredEntry{Path: i.Path, Why: i.Why})
+	}
+	return out
 }
 
 type summary struct {
@@ -107,7 +125,7 @@ func (a *app) validate(ctx context.Context, cfg Config, dirs []string, dry produ
 	if err != nil {
 		err = &exitError{code: exitFailed, err: err}
 	}
-	rep := &report{Batches: pass.Batches, Summary: summary{Outcomes: map[producer.Outcome]int{}}}
+	rep := &report{Batches: pass.Batches, Ignored: ignoredEntries(pass.Ignored), Summary: summary{Outcomes: map[producer.Outcome]int{}}}
 	if rep.Batches == nil {
 		rep.Batches = []producer.BatchReport{}
 	}
@@ -180,6 +198,9 @@ func writeHuman(w io.Writer, rep *report) error {
 		if br.ProblemsOmitted > 0 {
 			fmt.Fprintf(&b, "  ... and %d more row problems not listed\n", br.ProblemsOmitted)
 		}
+	}
+	for _, ig := range rep.Ignored {
+		fmt.Fprintf(&b, "not read: %s: %s\n", ig.Path, ig.Why)
 	}
 	s := rep.Summary
 	var counts []string
