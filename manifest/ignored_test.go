@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -83,4 +84,51 @@ func TestSurveyReportsWhatItDoesNotRead(t *testing.T) {
 		t.Fatalf("%v %+v", err, b)
 	}
 	b.Close()
+}
+
+// Files the manifest does not list never stop a batch: a table file it
+// does not list, a stray file or folder, a zip entry that is no table
+// file are warnings naming the file, and the listed files load.
+func TestLoadWarnsOfUnlistedFiles(t *testing.T) {
+	tests := []struct {
+		name           string
+		loose, zipped  map[string]string
+		folder         string
+		file, wantText string
+	}{
+		{name: "csv not in the manifest", loose: map[string]string{"SREvent.csv": csvBody}, file: "SREvent.csv", wantText: "not listed in SRManifest.csv"},
+		{name: "csv in the zip not in the manifest", zipped: map[string]string{"SREvent.csv": csvBody}, file: "SREvent.csv", wantText: "not listed in SRManifest.csv"},
+		{name: "stray file", loose: map[string]string{"notes.docx": "x"}, file: "notes.docx", wantText: "not a table file"},
+		{name: "stray folder", folder: "old", file: "old", wantText: "a folder inside a batch folder"},
+		{name: "zip entry not a csv", zipped: map[string]string{"readme.txt": "hi"}, file: ZipName, wantText: "entry readme.txt is not a CSV file"},
+		{name: "zip entry in a folder", zipped: map[string]string{"x/SREvent.csv": csvBody}, file: ZipName, wantText: "inside a folder"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "20240102_1707")
+			loose := map[string]string{FileName: manifestOf("SRPatient"), "SRPatient.csv": csvBody}
+			maps.Copy(loose, tt.loose)
+			zipped := tt.zipped
+			if zipped != nil {
+				delete(loose, "SRPatient.csv")
+				zipped = maps.Clone(zipped)
+				zipped["SRPatient.csv"] = csvBody
+			}
+			writeBatch(t, dir, loose, zipped)
+			if tt.folder != "" {
+				os.Mkdir(filepath.Join(dir, tt.folder), 0o755)
+			}
+			b, err := Load(dir, "g", Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if len(b.Files) != 1 || b.Files[0].Table != "SRPatient" || len(b.Warnings) != 1 {
+				t.Fatalf("files %v, warnings %v", b.Files, b.Warnings)
+			}
+			if w := b.Warnings[0]; w.Batch != "20240102_1707" || w.File != tt.file || !strings.Contains(w.Err.Error(), tt.wantText) {
+				t.Errorf("warning %v, want %s: %q", w, tt.file, tt.wantText)
+			}
+		})
+	}
 }
