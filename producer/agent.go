@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -358,6 +359,9 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass, still
 				return true, nil
 			}
 			return true, err
+		}
+		if len(res.OrganisationsNew) > 0 {
+			log.Info("organisations new to the group", "organisations", strings.Join(res.OrganisationsNew, ","))
 		}
 		log.Info("batch "+res.Outcome.String(), "events", res.Events, "dead_letters", res.DeadLetters, "warnings", warnings, "archived_to", rep.MovedTo)
 		pass.Batches = append(pass.Batches, rep)

@@ -19,6 +19,8 @@ type Metrics struct {
 	rows        *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
 	rowWarnings *prometheus.CounterVec
+	orgs        *prometheus.GaugeVec
+	orgChanges  *prometheus.CounterVec
 	unchanged   *prometheus.CounterVec
 	vanished    *prometheus.CounterVec
 	guarded     *prometheus.CounterVec
@@ -60,6 +62,9 @@ func NewMetrics(reg prometheus.Registerer, version string) *Metrics {
 	m.rowWarnings = counter("row_warnings_total", "Rows published with a warning (committed), by table and warning: "+
 		"delete_cell_null (a deleted row's cell that did not convert, null in its d event: a delete needs only its key), "+
 		"key_only_upsert (a row of a delta without RemovedData holding only its key, published as an upsert of an otherwise null record).", "table", "warning")
+	m.orgs = gauge("organisations", "Organisations (IDOrganisationVisibleTo) the group's batches hold, as of its last batch.", "group")
+	m.orgChanges = counter("organisation_changes_total", "Organisations that appeared in a group's batches (new) or are in none of a "+
+		"batch's organisation-scoped full files any more (absent), by group.", "group", "change")
 	m.guarded = counter("reconcile_guarded_total", "Full files with vanished keys that held fewer than reconcile.min_ratio of the keys "+
 		"known for their scope, so that none was deleted (committed), by table.", "table")
 	m.batches = counter("batches_total", "Batches handled, by group and outcome (published, duplicate, conflict, halted, invalid).", "group", "outcome")
@@ -131,6 +136,15 @@ func (m *Metrics) guardedN(table string, n int64) {
 	if m != nil && n > 0 {
 		m.guarded.WithLabelValues(table).Add(float64(n))
 	}
+}
+
+func (m *Metrics) organisations(group string, known, appeared, absent int) {
+	if m == nil {
+		return
+	}
+	m.orgs.WithLabelValues(group).Set(float64(known))
+	m.orgChanges.WithLabelValues(group, "new").Add(float64(appeared))
+	m.orgChanges.WithLabelValues(group, "absent").Add(float64(absent))
 }
 
 func (m *Metrics) rowWarningsN(table, warning string, n int64) {

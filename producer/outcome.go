@@ -144,6 +144,12 @@ type Result struct {
 	Deletes     int64 `json:"deletes"`
 	DeadLetters int64 `json:"dead_letters"`
 	Unchanged   int64 `json:"unchanged"`
+	// OrganisationsNew are the organisations (IDOrganisationVisibleTo)
+	// the batch holds rows of that no earlier batch of its group did;
+	// OrganisationsAbsent those earlier batches held that none of its
+	// organisation-scoped full files holds.
+	OrganisationsNew    []string `json:"organisations_new,omitempty"`
+	OrganisationsAbsent []string `json:"organisations_absent,omitempty"`
 	// Vanished and VanishedDeleted total the files' reconciliation.
 	Vanished        int64 `json:"vanished"`
 	VanishedDeleted int64 `json:"vanished_deleted"`

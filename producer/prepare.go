@@ -23,6 +23,9 @@ type work struct {
 	// from and cutOff are the batch's extract range as instants of its
 	// chain (manifest.ChainRange).
 	from, cutOff time.Time
+	// orgsNew and orgsAbsent are the organisations the batch brings to
+	// its group and those it no longer holds (see orgChanges).
+	orgsNew, orgsAbsent []string
 }
 
 type fileWork struct {
@@ -33,8 +36,10 @@ type fileWork struct {
 	keyID, valID int
 	topic        string
 	parts        int32
-	maxRecord    int // largest key + value the topic accepts
-	orgs         []string
+	maxRecord    int      // largest key + value the topic accepts
+	orgs         []string // a full file's organisations: its scope
+	seen         []string // the organisations an organisation-scoped file holds
+	orgsCapped   bool     // it holds more than maxOrgs: seen is not all
 	src          codec.Source
 	kbuf, vbuf   []byte // reused encoding scratch (see event)
 	fresh        bool   // the table state holds no key of the table yet
@@ -166,7 +171,7 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fil
 			"RemovedData column, so it cannot delete: a row with only its key filled is published as an upsert with every other field null"})
 	}
 	orgCol := -1
-	if fw.full && l.Table.Scope == schemas.Organisation {
+	if l.Table.Scope == schemas.Organisation {
 		for i, h := range l.Header {
 			if h == schemas.OrgColumn {
 				orgCol = i
@@ -175,8 +180,12 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fil
 	}
 	orgs := map[string]bool{}
 	err = sc.Skim(func(fields [][]byte) {
-		if orgCol >= 0 && orgCol < len(fields) && len(orgs) < 10_000 && !orgs[string(fields[orgCol])] {
-			orgs[string(fields[orgCol])] = true
+		if orgCol >= 0 && orgCol < len(fields) && !orgs[string(fields[orgCol])] {
+			if len(orgs) < maxOrgs {
+				orgs[string(fields[orgCol])] = true
+			} else {
+				fw.orgsCapped = true
+			}
 		}
 	})
 	if err != nil {
@@ -187,10 +196,13 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fil
 	fr.SHA256 = fw.sum.SHA256
 	for o := range orgs {
 		if o != "" {
-			fw.orgs = append(fw.orgs, o)
+			fw.seen = append(fw.seen, o)
 		}
 	}
-	sort.Strings(fw.orgs)
+	sort.Strings(fw.seen)
+	if fw.full {
+		fw.orgs = fw.seen
+	}
 	if fw.tc, err = codec.NewTableCodec(l); err != nil {
 		return nil, fileProblem(f, err)
 	}

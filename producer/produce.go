@@ -41,6 +41,7 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 		}
 		cur.File, cur.Line, cur.FileEvents, cur.FileUnchanged = fi+1, 0, 0, 0
 	}
+	cur.Organisations = orgChanges(w, cur.Organisations)
 	end, err := p.batchEvent("END", w, cur.Counts)
 	if err != nil {
 		return Result{}, p.abort(ctx, t, err)
@@ -73,6 +74,7 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 	if err := p.commit(ctx, t, &cur); err != nil {
 		return Result{}, err
 	}
+	p.metrics.organisations(b.Group, len(cur.Organisations), len(w.orgsNew), len(w.orgsAbsent))
 	p.state.Published[b.Group+"/"+b.Name] = pub
 	return *res, nil
 }

@@ -29,6 +29,10 @@ const (
 		{"name":"cut_off","type":["null",{"type":"long","logicalType":"timestamp-millis"}],"default":null},
 		{"name":"ts_ms","type":"long"},
 		{"name":"event_count","type":["null","long"],"default":null,"doc":"END: events published, markers and tombstones excluded"},
+		{"name":"organisations_new","type":["null",{"type":"array","items":"string"}],"default":null,
+			"doc":"END: organisations (IDOrganisationVisibleTo) the batch holds rows of that no earlier batch of the group did"},
+		{"name":"organisations_absent","type":["null",{"type":"array","items":"string"}],"default":null,
+			"doc":"END: organisations earlier batches of the group held that none of the batch's organisation-scoped full files holds"},
 		{"name":"data_collections","type":{"type":"array","items":{"type":"record","name":"DataCollection","fields":[
 			{"name":"data_collection","type":"string","doc":"topic"},
 			{"name":"event_count","type":"long"},
@@ -85,7 +89,7 @@ func (p *Publisher) batchEvent(status string, w *work, counts map[string]*TableC
 	}
 	v := map[string]any{"status": status, "group": w.batch.Group, "batch": w.batch.Name,
 		"manifest_sha256": w.batch.ManifestSHA256, "cut_off": nil, "ts_ms": p.now().UnixMilli(),
-		"event_count": nil, "data_collections": []any{}}
+		"event_count": nil, "organisations_new": nil, "organisations_absent": nil, "data_collections": []any{}}
 	if !w.cutOff.IsZero() {
 		v["cut_off"] = goavro.Union("long.timestamp-millis", w.cutOff.UnixMilli())
 	}
@@ -103,6 +107,11 @@ func (p *Publisher) batchEvent(status string, w *work, counts map[string]*TableC
 				"vanished": c.Vanished, "vanished_deleted": c.VanishedDeleted})
 		}
 		v["event_count"] = goavro.Union("long", total)
+		for name, orgs := range map[string][]string{"organisations_new": w.orgsNew, "organisations_absent": w.orgsAbsent} {
+			if orgs != nil {
+				v[name] = goavro.Union("array", stringsAny(orgs))
+			}
+		}
 		if cols != nil {
 			v["data_collections"] = cols
 		}
@@ -149,6 +158,15 @@ func (p *Publisher) deadLetter(ctx context.Context, t *txn, w *work, f *fileWork
 	w.res.problem(Problem{Severity: SeverityError, File: f.file.Name, Line: re.Line, Column: re.Column, Reason: re.Err.Error()})
 	t.dead[[2]string{f.file.Table, codec.Reason(re)}]++
 	return nil
+}
+
+// stringsAny is ss as goavro's array of strings.
+func stringsAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // Row warnings, the warning label of sragent_row_warnings_total.

@@ -77,6 +77,9 @@ type Progress struct {
 	// resume publishes on only over the same bytes.
 	Files   map[string]FileDigest `json:"files,omitempty"`
 	Updated time.Time             `json:"updated"`
+	// Organisations are the IDOrganisationVisibleTo values the group's
+	// batches hold (see orgChanges), as of the last batch published.
+	Organisations []string `json:"organisations,omitempty"`
 }
 
 // Range is one table's extract dates (yyyyMMdd_HHmm, "" for none).

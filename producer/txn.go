@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -71,6 +72,7 @@ func copyProgress(p *Progress) Progress {
 		c.Counts[k] = &vc
 	}
 	c.Files = maps.Clone(p.Files)
+	c.Organisations = slices.Clone(p.Organisations)
 	c.Tables = maps.Clone(p.Tables)
 	if c.Tables == nil {
 		c.Tables = map[string]Range{}

@@ -192,6 +192,9 @@ func writeHuman(w io.Writer, rep *report) error {
 			}
 			tw.Flush()
 		}
+		if len(br.OrganisationsNew) > 0 {
+			fmt.Fprintf(&b, "  organisations new to the group: %s\n", strings.Join(br.OrganisationsNew, ", "))
+		}
 		for _, p := range br.Problems {
 			fmt.Fprintf(&b, "  %s: %s\n", p.Severity, p)
 		}

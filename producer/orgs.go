@@ -1,0 +1,63 @@
+package producer
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/sragent/sragent/schemas"
+)
+
+// maxOrgs bounds the organisations a file's structure pass collects.
+var maxOrgs = 10_000
+
+// orgChanges works out how a batch changes the organisations its group
+// holds: known are those of the group's committed state. An organisation
+// is new when a file of the batch holds rows of it that no earlier batch
+// of the group held; it is absent when the batch has organisation-scoped
+// full files and none of them holds it (a practice that left the
+// reporting group, or whose data SystmOne no longer sends). It returns
+// the group's organisations after the batch.
+func orgChanges(w *work, known []string) (now []string) {
+	seen, inFull := map[string]bool{}, map[string]bool{}
+	anyFull, capped := false, false
+	for _, fw := range w.files {
+		if fw.table.Scope != schemas.Organisation {
+			continue
+		}
+		capped = capped || fw.orgsCapped
+		for _, o := range fw.seen {
+			seen[o] = true
+			if fw.full {
+				inFull[o] = true
+			}
+		}
+		anyFull = anyFull || fw.full
+	}
+	w.orgsNew, w.orgsAbsent = nil, nil
+	for o := range seen {
+		if !slices.Contains(known, o) {
+			w.orgsNew = append(w.orgsNew, o)
+		}
+	}
+	for _, o := range known {
+		if anyFull && !capped && !inFull[o] {
+			w.orgsAbsent = append(w.orgsAbsent, o)
+			continue
+		}
+		seen[o] = true
+	}
+	for o := range seen {
+		if !slices.Contains(w.orgsAbsent, o) {
+			now = append(now, o)
+		}
+	}
+	sort.Strings(w.orgsNew)
+	sort.Strings(now)
+	for _, o := range w.orgsAbsent {
+		w.res.problem(Problem{Severity: SeverityWarning, Reason: fmt.Sprintf("organisation %s held rows in the group's earlier batches "+
+			"and is in none of this batch's full files: it left the reporting group, or SystmOne no longer sends its data", o)})
+	}
+	w.res.OrganisationsNew, w.res.OrganisationsAbsent = w.orgsNew, w.orgsAbsent
+	return now
+}
