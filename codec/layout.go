@@ -27,6 +27,9 @@ type Layout struct {
 	Renamed map[string]string
 	// HasRemovedData tells whether the file carries RemovedData.
 	HasRemovedData bool
+	// Pinned are the columns published with the type their field was
+	// first registered with rather than the catalogue's.
+	Pinned []string
 
 	colField   []int // CSV column → field index, or -1 for RemovedData
 	absent     []int // fields no CSV column fills: always null
@@ -58,6 +61,14 @@ func (e *HeaderError) Unwrap() error { return e.Err }
 // NewLayout maps header onto table (the manifest FileName). A table not in
 // the catalogue gets a dynamic all-string layout.
 func NewLayout(table string, header [][]byte) (*Layout, error) {
+	return NewPinnedLayout(table, header, schemas.Pins{})
+}
+
+// NewPinnedLayout is NewLayout for a table whose subjects already hold
+// the fields of pins: each keeps the type it was registered with
+// (schemas.Table.Pinned); Layout.Pinned names the columns that differ from
+// the catalogue's (or the dynamic layout's) type.
+func NewPinnedLayout(table string, header [][]byte, pins schemas.Pins) (*Layout, error) {
 	l := &Layout{removedCol: -1, Renamed: map[string]string{}}
 	seen := make(map[string]int, len(header))
 	for i, h := range header {
@@ -95,6 +106,7 @@ func NewLayout(table string, header [][]byte) (*Layout, error) {
 	} else {
 		l.Table = schemas.Dynamic(table, sanitizeAll(l.Header))
 	}
+	l.Table, l.Pinned = l.Table.Pinned(pins)
 	fieldIdx := make(map[string]int, len(l.Table.Columns))
 	for i, c := range l.Table.Columns {
 		if j, dup := fieldIdx[c.Name]; dup {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sragent/sragent/schemas"
 )
 
 func split(s string) [][]byte {
@@ -86,12 +88,36 @@ func TestDynamicLayout(t *testing.T) {
 	if l.Table.Known || len(l.Table.Columns) != 3 || strings.Join(l.Table.Key, ",") != "IDOrganisationVisibleTo,RowIdentifier" {
 		t.Fatalf("dynamic table %+v", l.Table)
 	}
+	// Text but the key's RowIdentifier, a long as in every catalogued
+	// table, so that the key keeps its type when the table is catalogued.
+	c := NewConverter(l)
 	var row Row
-	if err := NewConverter(l).Convert(split("x7,A81001,not-a-number,1"), &row); err != nil {
+	if err := c.Convert(split("7,A81001,not-a-number,1"), &row); err != nil {
 		t.Fatal(err)
 	}
-	if !row.Removed || row.Values[0].Kind != Str || row.Values[2].Kind != Str {
+	if !row.Removed || row.Values[0].Kind != Int || row.Values[1].Kind != Str || row.Values[2].Kind != Str {
 		t.Errorf("dynamic row %+v", row)
+	}
+	var ce *CellError
+	if err := c.Convert(split("x7,A81001,,0"), &row); !errors.As(err, &ce) || ce.Column != "RowIdentifier" {
+		t.Errorf("a RowIdentifier that is no integer: %v", err)
+	}
+	// Over a subject that registered RowIdentifier as a string, it stays one.
+	old, err := schemas.Build(&schemas.Table{Name: "SRAppointmentAttendees", Scope: schemas.Organisation, Key: l.Table.Key,
+		Columns: []schemas.Column{{Name: "RowIdentifier"}, {Name: "IDOrganisationVisibleTo"}, {Name: "IDAppointment"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins, err := PinsOf(old.Key, old.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := NewPinnedLayout("SRAppointmentAttendees", split("RowIdentifier,IDOrganisationVisibleTo,IDAppointment,RemovedData"), pins)
+	if err != nil || strings.Join(pl.Pinned, ",") != "RowIdentifier" {
+		t.Fatalf("%v: pinned %v", err, pl.Pinned)
+	}
+	if err := NewConverter(pl).Convert(split("x7,A81001,,0"), &row); err != nil || row.Values[0].Kind != Str {
+		t.Errorf("pinned RowIdentifier: %v %+v", err, row.Values[0])
 	}
 }
 

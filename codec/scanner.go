@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/sragent/sragent/schemas"
 )
 
 // RowError is one bad row: where it is and why, never what it held. The
@@ -63,6 +65,11 @@ type Scanner struct {
 // are *FileError: an empty file, a header that is not a CSV record, or a
 // *HeaderError.
 func NewScanner(table string, src io.Reader, d Dialect) (*Scanner, error) {
+	return NewPinnedScanner(table, src, d, schemas.Pins{})
+}
+
+// NewPinnedScanner is NewScanner with the layout NewPinnedLayout maps.
+func NewPinnedScanner(table string, src io.Reader, d Dialect, pins schemas.Pins) (*Scanner, error) {
 	r := NewReader(src, d)
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
@@ -71,7 +78,7 @@ func NewScanner(table string, src io.Reader, d Dialect) (*Scanner, error) {
 	if err != nil {
 		return nil, &FileError{Line: 1, Err: fmt.Errorf("header: %w", unwrapRecord(err))}
 	}
-	l, err := NewLayout(table, header)
+	l, err := NewPinnedLayout(table, header, pins)
 	if err != nil {
 		fe := &FileError{Line: 1, Err: err}
 		var he *HeaderError

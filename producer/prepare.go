@@ -51,6 +51,7 @@ type fileWork struct {
 	scope        scope              // how a full file is reconciled
 	schemaSum    uint64             // names the value schema in image hashes
 	cannotDelete bool               // a delta without RemovedData: its sparse rows blank records
+	pins         schemas.Pins       // the field types the table's subjects hold
 	// sum is the file's bytes as the structure pass read them: publishing
 	// reads the same bytes or commits nothing that ends it.
 	sum FileDigest
@@ -66,7 +67,11 @@ func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 	b, res := w.batch, w.res
 	var invalid []string
 	for i, f := range b.Files {
-		fw, problem := p.prepareFile(w, f, res.Files[i])
+		pins, err := p.pins(ctx, p.cfg.TopicFor(f.Table))
+		if err != nil {
+			return nil, err
+		}
+		fw, problem := p.prepareFile(w, f, res.Files[i], pins)
 		switch {
 		case problem != nil && !f.Listed:
 			// A list file the manifest does not list: it never stops
@@ -145,7 +150,7 @@ func fileProblem(f *manifest.File, err error) *Problem {
 // prepareFile reads f once to its end (its structure, and the
 // organisations of a full file), builds its codec and records the layout's
 // drift from the catalogue as warnings.
-func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fileWork, *Problem) {
+func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport, pins schemas.Pins) (*fileWork, *Problem) {
 	b, res := w.batch, w.res
 	rc, err := b.Open(f)
 	if err != nil {
@@ -153,7 +158,7 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fil
 	}
 	defer rc.Close()
 	dg := newDigest(rc)
-	sc, err := codec.NewScanner(f.Table, dg, p.dialect)
+	sc, err := codec.NewPinnedScanner(f.Table, dg, p.dialect, pins)
 	if err != nil {
 		return nil, fileProblem(f, err)
 	}
@@ -164,7 +169,7 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fil
 		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Reason: fmt.Sprintf(
 			"the file starts with a UTF-8 byte order mark: read as UTF-8, not %s (input.encoding)", p.dialect.Encoding)})
 	}
-	fw := &fileWork{file: f, report: fr, full: f.Listed && !f.Entry.IsDelta, topic: p.cfg.TopicFor(f.Table), table: l.Table}
+	fw := &fileWork{file: f, report: fr, full: f.Listed && !f.Entry.IsDelta, topic: p.cfg.TopicFor(f.Table), table: l.Table, pins: pins}
 	if f.Listed && f.Entry.IsDelta && !l.HasRemovedData && len(l.Table.Key) > 0 {
 		fw.cannotDelete = true
 		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Column: schemas.RemovedData, Reason: "the delta file has no " +
@@ -220,6 +225,11 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport) (*fil
 
 // layoutWarnings notes how a file's header differs from the catalogue.
 func layoutWarnings(res *Result, f *manifest.File, l *codec.Layout) {
+	for _, c := range l.Pinned {
+		col, _ := l.Table.Column(c)
+		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Column: c, Reason: fmt.Sprintf("published as %s, "+
+			"the type its field was first registered with (a field never changes type; schemas/README.md, \"Schema evolution\")", col.Type)})
+	}
 	if len(l.Missing) > 0 {
 		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Reason: fmt.Sprintf(
 			"%d catalogued columns missing from the header, null in every row: %s", len(l.Missing), strings.Join(l.Missing, ", "))})

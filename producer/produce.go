@@ -89,7 +89,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	}
 	defer rc.Close()
 	dg := newDigest(rc)
-	sc, err := codec.NewScanner(fw.file.Table, dg, p.dialect)
+	sc, err := codec.NewPinnedScanner(fw.file.Table, dg, p.dialect, fw.pins)
 	if err != nil {
 		return t, fmt.Errorf("%s: %w", fw.file.Name, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sragent/sragent/codec"
+	"github.com/sragent/sragent/schemas"
 )
 
 // Publisher is the Kafka side: clients, topics, schemas, the committed
@@ -237,6 +238,28 @@ func (p *Publisher) register(ctx context.Context, subject, schema string) (int, 
 		return 0, p.reg.Check(ctx, subject, schema)
 	}
 	return 0, nil
+}
+
+// pins returns the fields the subjects of topic already hold, with the
+// types they were registered with, so that no field changes type (none
+// without a registry: a dry run that does not ask it predicts without).
+func (p *Publisher) pins(ctx context.Context, topic string) (schemas.Pins, error) {
+	if p.reg == nil {
+		return schemas.Pins{}, nil
+	}
+	key, err := p.reg.Latest(ctx, topic+"-key")
+	if err != nil {
+		return schemas.Pins{}, err
+	}
+	val, err := p.reg.Latest(ctx, topic+"-value")
+	if err != nil {
+		return schemas.Pins{}, err
+	}
+	pins, err := codec.PinsOf(key, val)
+	if err != nil {
+		return schemas.Pins{}, fmt.Errorf("the registered schemas of %s: %w", topic, err)
+	}
+	return pins, nil
 }
 
 // Ping checks that a broker answers.

@@ -46,6 +46,19 @@ func (e *IncompatibleError) Error() string {
 	return fmt.Sprintf("subject %s: %s", e.Subject, msg)
 }
 
+// Latest returns the latest schema registered under subject, "" when the
+// subject has none.
+func (r *Registry) Latest(ctx context.Context, subject string) (string, error) {
+	ss, err := r.cl.SchemaByVersion(ctx, subject, -1)
+	switch {
+	case isNotFound(err):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("read the latest schema of %s: %w", subject, err)
+	}
+	return ss.Schema.Schema, nil
+}
+
 // Register returns the id of schema under subject, registering it when
 // new. Before registering it asks the registry whether the schema is
 // compatible with the latest version, so that an incompatible change fails

@@ -318,7 +318,8 @@ func Tables() []*Table {
 const RowHash = "sragent_row_hash"
 
 // Dynamic builds the description of a table that is not in the catalogue
-// from its CSV header: every column is a string; the key is RowIdentifier
+// from its CSV header: every column is a string but RowIdentifier, a long
+// as in every catalogued table; the key is RowIdentifier
 // (with IDOrganisationVisibleTo first when the header has it), or RowHash
 // when the header has no RowIdentifier.
 func Dynamic(name string, header []string) *Table {
@@ -334,7 +335,11 @@ func Dynamic(name string, header []string) *Table {
 		if h == RemovedData {
 			continue
 		}
-		t.Columns = append(t.Columns, Column{Name: h, Type: String})
+		typ := String
+		if h == RowIdentifier {
+			typ = Long // a key keeps its catalogue type: the table may be catalogued later
+		}
+		t.Columns = append(t.Columns, Column{Name: h, Type: typ})
 		if h == OrgColumn && !sharedTables[name] {
 			t.Scope = Organisation
 		}
