@@ -180,6 +180,7 @@ func TestDynamicTableEvolution(t *testing.T) {
 		{name: "gains a column that is not an Avro name", older: base, newer: []string{"RowIdentifier", "Alpha", "Beta", "Col 3"}},
 		{name: "gains a column and loses another", older: base, newer: []string{"RowIdentifier", "Alpha", "Gamma"}},
 		{name: "gains IDOrganisationVisibleTo", older: base, newer: withOrg},
+		{name: "keyed by its row hash, gains RowIdentifier", older: []string{"Alpha", "Beta"}, newer: []string{"RowIdentifier", "Alpha", "Beta"}},
 		{name: "loses IDOrganisationVisibleTo", older: withOrg, newer: base,
 			finding: "the key loses IDOrganisationVisibleTo: the registry accepts it, but the same row now has another key, so compaction keeps both and per-key ordering breaks"},
 	} {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/sragent/sragent/schemas"
@@ -87,7 +88,8 @@ func NewConverter(l *Layout) *Converter {
 func (c *Converter) Convert(fields [][]byte, row *Row) error {
 	l := c.l
 	if len(fields) != len(l.colField) {
-		return &CellError{Err: newFault(ReasonFieldCount, fmt.Sprintf("%d fields, header has %d", len(fields), len(l.colField)))}
+		err := &CellError{Err: newFault(ReasonFieldCount, fmt.Sprintf("%d fields, header has %d", len(fields), len(l.colField)))}
+		return c.salvageDelete(fields, row, err)
 	}
 	if cap(row.Values) < len(l.types) {
 		row.Values = make([]Value, len(l.types))
@@ -132,6 +134,55 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 	for _, k := range l.keyFields {
 		if row.Values[k].Kind == Null {
 			return &CellError{Column: l.Table.Columns[k].Name, Err: newFault(ReasonEmptyKey, "key column is empty")}
+		}
+	}
+	return nil
+}
+
+// salvageDelete converts a record with the wrong number of fields (an
+// unquoted comma in a text cell) when it is still certainly a delete of a
+// known key: RemovedData is the header's last column and the record's last
+// field is 1, and every key column comes before any text column (where a
+// stray comma could shift the cells). The row is then its key alone, every
+// other cell null and the field count in Nulled; otherwise it returns
+// fault.
+func (c *Converter) salvageDelete(fields [][]byte, row *Row, fault *CellError) error {
+	l := c.l
+	if l.removedCol != len(l.colField)-1 || len(fields) == 0 || string(trimSpaces(fields[len(fields)-1])) != "1" || l.rowHash >= 0 {
+		return fault
+	}
+	for i, fi := range l.colField {
+		if fi < 0 || l.isKey(fi) {
+			continue
+		}
+		if l.types[fi] == schemas.String { // the first place a stray comma can be
+			for _, k := range l.keyFields {
+				if k >= 0 && slices.Index(l.colField, k) > i {
+					return fault
+				}
+			}
+			break
+		}
+	}
+	if cap(row.Values) < len(l.types) {
+		row.Values = make([]Value, len(l.types))
+	}
+	row.Values = row.Values[:len(l.types)]
+	clear(row.Values)
+	row.Removed, row.Nulled = true, append(row.Nulled[:0], *fault)
+	for i, fi := range l.colField {
+		if fi < 0 || !l.isKey(fi) || i >= len(fields) {
+			continue
+		}
+		f := trimSpaces(fields[i])
+		if l.types[fi] == schemas.String {
+			f = fields[i]
+		}
+		if len(f) == 0 {
+			return &CellError{Column: l.Table.Columns[fi].Name, Err: newFault(ReasonEmptyKey, "key column is empty")}
+		}
+		if err := c.cell(l.types[fi], f, &row.Values[fi]); err != nil {
+			return &CellError{Column: l.Header[i], Field: i + 1, Err: err}
 		}
 	}
 	return nil
@@ -216,21 +267,34 @@ func trimSpaces(f []byte) []byte {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
-// plainDecimal reports whether f is a plain decimal number: an optional
-// sign, digits, and at most one point with digits on at least one side;
-// not Go's wider syntax (0x1p4, 1_000, 1e5, Inf, NaN), which no SR file
-// writes and a typo could hit.
+// plainDecimal reports whether f is a decimal number as Java's
+// Double.parseDouble reads one (Endeavour's reader): an optional sign,
+// digits with at most one point and digits on at least one side, and an
+// optional exponent (1.0E-5); not Go's wider syntax (0x1p4, 1_000, Inf,
+// NaN), which no SR file writes and a typo could hit.
 func plainDecimal(f []byte) bool {
-	if len(f) > 0 && (f[0] == '-' || f[0] == '+') {
-		f = f[1:]
+	sign := func(f []byte) []byte {
+		if len(f) > 0 && (f[0] == '-' || f[0] == '+') {
+			return f[1:]
+		}
+		return f
 	}
+	f = sign(f)
 	digits, point := 0, false
-	for _, ch := range f {
+	for i, ch := range f {
 		switch {
 		case ch >= '0' && ch <= '9':
 			digits++
 		case ch == '.' && !point:
 			point = true
+		case (ch == 'e' || ch == 'E') && digits > 0:
+			exp := sign(f[i+1:])
+			for _, d := range exp {
+				if d < '0' || d > '9' {
+					return false
+				}
+			}
+			return len(exp) > 0
 		default:
 			return false
 		}

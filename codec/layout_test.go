@@ -181,7 +181,11 @@ func TestCellQuirks(t *testing.T) {
 		{"7,A1,,+0.0,,,", "", "", 0, "", true},
 		{"7,A1,,0x1p4,,,", "NumericValue", "not a decimal number", 0, "", true},
 		{"7,A1,,1_000,,,", "NumericValue", "not a decimal number", 0, "", true},
-		{"7,A1,,1e5,,,", "NumericValue", "not a decimal number", 0, "", true},
+		{"7,A1,,1.0E-5,,,", "", "", 1e-5, "", true},
+		{"7,A1,,1e5,,,", "", "", 1e5, "", true},
+		{"7,A1,,1e,,,", "NumericValue", "not a decimal number", 0, "", true},
+		{"7,A1,,e5,,,", "NumericValue", "not a decimal number", 0, "", true},
+		{"7,A1,,1e5.2,,,", "NumericValue", "not a decimal number", 0, "", true},
 		{"7,A1,,Inf,,,", "NumericValue", "not a decimal number", 0, "", true},
 		{"7,A1,,NaN,,,", "NumericValue", "not a decimal number", 0, "", true},
 		{"7,A1,,.,,,", "NumericValue", "not a decimal number", 0, "", true},
@@ -231,12 +235,19 @@ func TestDeleteNeedsOnlyItsKey(t *testing.T) {
 		{"1,A1,31 Feb 2023 10:00:00,,,", "DateEvent", nil, false},
 		{"1x,A1,31 Feb 2023 10:00:00,,,1", "RowIdentifier", nil, true},
 		{"1,A1,,,7,1", "", nil, true},
+		// An unquoted comma somewhere after the key: still a delete of it.
+		{"1,A1,01 Jan 2024 10:00:00,x,y,7,1", "", []string{""}, true},
+		{"1,A1,7,1", "", []string{""}, true},
+		{"1,A1,01 Jan 2024 10:00:00,x,y,7,0", "(row)", nil, false}, // not a delete: a dead letter
 	}
 	for _, tt := range tests {
 		var row Row
 		err := c.Convert(split(tt.row), &row)
 		var ce *CellError
 		switch {
+		case tt.errCol == "(row)" && (!errors.As(err, &ce) || ce.Column != ""):
+			t.Errorf("%q: error %v, want one of the whole row", tt.row, err)
+		case tt.errCol == "(row)":
 		case tt.errCol != "" && (!errors.As(err, &ce) || ce.Column != tt.errCol):
 			t.Errorf("%q: error %v, want one in column %s", tt.row, err, tt.errCol)
 		case tt.errCol == "" && err != nil:
@@ -245,6 +256,9 @@ func TestDeleteNeedsOnlyItsKey(t *testing.T) {
 			var cols []string
 			for _, n := range row.Nulled {
 				cols = append(cols, n.Column)
+				if n.Column == "" {
+					continue // the whole row's: every cell but the key is null
+				}
 				if v := field(t, l, &row, n.Column); v.Kind != Null {
 					t.Errorf("%q: %s is %+v, want null", tt.row, n.Column, v)
 				}

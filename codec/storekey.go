@@ -2,6 +2,8 @@ package codec
 
 import (
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"math"
 
 	"github.com/sragent/sragent/schemas"
@@ -55,33 +57,49 @@ func (tc *TableCodec) KeyRow(skey []byte, row *Row) error {
 	return nil
 }
 
+// KeyTypes returns the types of a registered key schema's key columns
+// (its fields after "table", in order), which StoreKey reads a key with.
+func KeyTypes(keySchema string) ([]schemas.Type, error) {
+	var rec struct {
+		Fields []avroField `json:"fields"`
+	}
+	if err := json.Unmarshal([]byte(keySchema), &rec); err != nil {
+		return nil, fmt.Errorf("key schema: %w", err)
+	}
+	var out []schemas.Type
+	for i, f := range rec.Fields {
+		if i == 0 && f.Name == "table" {
+			continue
+		}
+		t, ok := fieldType(f.Type)
+		if !ok {
+			return nil, fmt.Errorf("key schema: field %s has no column type", f.Name)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // StoreKey returns the table and the store key of an sragent Avro key
-// (without its frame), as a table topic holds it: the table's key columns
-// are the catalogue's (every one a string for a table it does not know).
-// The table is "" when key does not start with one; an error with a table
-// is a key whose columns are not the catalogue's.
-func StoreKey(dst, key []byte) (table string, skey []byte, err error) {
+// (without its frame), as a table topic holds it, its key columns of the
+// types the key's schema gives (KeyTypes: a table's key keeps the types
+// its subject was first registered with, which need not be the
+// catalogue's). The table is "" when key does not start with one; an
+// error with a table is a key that does not fit the types.
+func StoreKey(dst, key []byte, types []schemas.Type) (table string, skey []byte, err error) {
 	n, name, ok := readBytes(key)
 	if !ok {
 		return "", nil, errBadKey
 	}
 	table, key = string(name), key[n:]
-	t, known := schemas.Lookup(table)
 	if len(key) == 0 {
 		return table, nil, errBadKey // every table has a key column
 	}
-	for i := 0; len(key) > 0 || (known && i < len(t.Key)); i++ {
-		if len(key) == 0 {
+	for i := 0; len(key) > 0 || i < len(types); i++ {
+		if len(key) == 0 || i >= len(types) {
 			return table, nil, errBadKey
 		}
-		kind := Str
-		if known {
-			if i >= len(t.Key) {
-				return table, nil, errBadKey
-			}
-			c, _ := t.Column(t.Key[i])
-			kind = keyKind(c.Type)
-		}
+		kind := keyKind(types[i])
 		var v Value
 		switch kind {
 		case Bool:

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"slices"
 	"testing"
+
+	"github.com/sragent/sragent/schemas"
 )
 
 // A store key decodes back to the row's key, StoreKey gives it from the
@@ -25,6 +27,10 @@ func TestStoreKeys(t *testing.T) {
 		"5,A2,X,0",
 		"5,B,X,0",
 	}
+	types, err := KeyTypes(tc.Avro.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var keys [][]byte
 	for _, csv := range rows {
 		var row Row
@@ -43,7 +49,7 @@ func TestStoreKeys(t *testing.T) {
 		if avro, back := tc.AppendKey(nil, &row), tc.AppendKey(nil, &back); !bytes.Equal(avro, back) {
 			t.Errorf("%q: Avro key % x, from the decoded store key % x", csv, avro, back)
 		}
-		table, fromAvro, err := StoreKey(nil, tc.AppendKey(nil, &row))
+		table, fromAvro, err := StoreKey(nil, tc.AppendKey(nil, &row), types)
 		if err != nil || table != "SRCode" || !bytes.Equal(fromAvro, skey) {
 			t.Errorf("%q: StoreKey of the Avro key = %s % x %v, want SRCode % x", csv, table, fromAvro, err, skey)
 		}
@@ -64,8 +70,54 @@ func TestStoreKeys(t *testing.T) {
 		}
 	}
 	for _, bad := range [][]byte{{2, 'X'}, {12, 'S', 'R', 'C', 'o', 'd', 'e'}, {1}} {
-		if _, _, err := StoreKey(nil, bad); err == nil {
+		if _, _, err := StoreKey(nil, bad, types); err == nil {
 			t.Errorf("% x read as an Avro key", bad)
+		}
+	}
+}
+
+// The rebuild reads each key with the types its own schema gives: the key
+// of a table the catalogue does not know (RowIdentifier a long, or keyed
+// by its row hash), and a key whose subject pinned a string RowIdentifier,
+// convert back to the store key the publish wrote.
+func TestStoreKeyReadsWithTheKeysSchema(t *testing.T) {
+	stringKey, err := schemas.Build(&schemas.Table{Name: "SRPatient", Scope: schemas.Organisation,
+		Key: []string{"IDOrganisationVisibleTo", "RowIdentifier"}, Columns: []schemas.Column{{Name: "IDOrganisationVisibleTo"}, {Name: "RowIdentifier"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins, err := PinsOf(stringKey.Key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, table, header, row string
+		pins                     schemas.Pins
+	}{
+		{"uncatalogued", "SRUnknownThing", "RowIdentifier,Name", "5,x", schemas.Pins{}},
+		{"uncatalogued, organisation-scoped", "SRUnknownThing", "RowIdentifier,IDOrganisationVisibleTo", "123456,ABC", schemas.Pins{}},
+		{"keyed by row hash", "SRUnknownList", "Code,Name", "7,x", schemas.Pins{}},
+		{"a string key pinned", "SRPatient", "RowIdentifier,IDOrganisationVisibleTo,FirstName", "x12,A1,Ann", pins},
+	} {
+		l, err := NewPinnedLayout(tt.table, split(tt.header), tt.pins)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		tc, err := NewTableCodec(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var row Row
+		if err := NewConverter(l).Convert(split(tt.row), &row); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		types, err := KeyTypes(tc.Avro.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		table, skey, err := StoreKey(nil, tc.AppendKey(nil, &row), types)
+		if err != nil || table != tt.table || !bytes.Equal(skey, tc.AppendStoreKey(nil, &row)) {
+			t.Errorf("%s: StoreKey = %s % x %v, want % x", tt.name, table, skey, err, tc.AppendStoreKey(nil, &row))
 		}
 	}
 }

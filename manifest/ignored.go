@@ -27,6 +27,10 @@ var archiveNames = []string{"Archived", "Archive", "Processed", "Errored", "Erro
 // 20241301_2500, "20240329_1707 (2)", 20240329_1707.old.
 var batchLike = regexp.MustCompile(`^\d{8}_\d{4}`)
 
+// isLink reports whether an entry is a symbolic link or a Windows
+// junction (which Go reports as irregular).
+func isLink(de fs.DirEntry) bool { return de.Type()&(fs.ModeSymlink|fs.ModeIrregular) != 0 }
+
 // notAGroup says why a top-level entry of the input folder is not read as
 // a batch folder or a group folder ("" when it is, or when it is a file
 // or hidden folder nobody would take for one).
@@ -35,7 +39,7 @@ func notAGroup(path string, de fs.DirEntry) string {
 	switch {
 	case hidden(path, de):
 		return ""
-	case de.Type()&fs.ModeSymlink != 0:
+	case isLink(de):
 		return "a symbolic link: not followed; move or copy the batch or group folder into the input folder"
 	case !de.IsDir():
 		if strings.EqualFold(name, FileName) {
@@ -61,14 +65,14 @@ func notAGroup(path string, de fs.DirEntry) string {
 func notABatch(de fs.DirEntry) string {
 	name := de.Name()
 	switch {
-	case !de.IsDir() && de.Type()&fs.ModeSymlink == 0:
+	case !de.IsDir() && !isLink(de):
 		if strings.EqualFold(name, FileName) {
 			return FileName + " directly in the group folder: a batch's files go in a yyyyMMdd_HHmm folder"
 		}
 		return ""
 	case !batchLike.MatchString(name):
 		return ""
-	case de.Type()&fs.ModeSymlink != 0:
+	case isLink(de):
 		return "a symbolic link to a batch: not followed; move or copy the batch folder into the group folder"
 	}
 	if _, err := ParseStamp(name); err != nil {

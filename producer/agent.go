@@ -32,6 +32,9 @@ type Agent struct {
 	// incomplete: group → its first batch waiting for files, and why.
 	incomplete map[string]string
 	reported   map[manifest.Ignored]bool // logged by reportIgnored
+	// missingSeen: when this agent first saw each batch folder lack a
+	// listed file (see incompleteSince).
+	missingSeen map[string]time.Time
 
 	// fenced holds the groups another sragent publishes: skipped until
 	// the time, the wait doubling each time from FencedBackoff.
@@ -175,6 +178,25 @@ func (a *Agent) pending(dirs []string) ([]manifest.Pending, []manifest.Ignored, 
 	return out, nil, nil
 }
 
+// incompleteSince is when a batch folder that lacks a listed file began
+// to wait: the later of its last change and when this agent first saw it
+// incomplete (a folder moved in whole keeps its files' old times, and
+// input.incomplete_after counts from its arrival).
+func (a *Agent) incompleteSince(p manifest.Pending) time.Time {
+	if a.missingSeen == nil {
+		a.missingSeen = map[string]time.Time{}
+	}
+	seen, ok := a.missingSeen[p.Dir]
+	if !ok {
+		seen = a.now()
+		a.missingSeen[p.Dir] = seen
+	}
+	if p.Changed.After(seen) {
+		return p.Changed
+	}
+	return seen
+}
+
 // reportIgnored logs, once per entry and reason for the agent's life, what
 // the input folder holds that looks like a batch but is not read.
 func (a *Agent) reportIgnored(ignored []manifest.Ignored) {
@@ -211,7 +233,7 @@ func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending,
 		if held := a.future(p); held != "" {
 			p.Ready, p.Waiting, p.Missing = false, held, ""
 		}
-		overdue := p.Missing != "" && a.now().Sub(p.Changed) >= a.cfg.IncompleteAfter
+		overdue := p.Missing != "" && a.now().Sub(a.incompleteSince(p)) >= a.cfg.IncompleteAfter
 		if overdue {
 			// Reading it reports the missing file: it is quarantined.
 			p.Ready = true
@@ -230,7 +252,7 @@ func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending,
 			rep := BatchReport{Group: g, Batch: p.Name, Result: Result{Outcome: Incomplete, Reason: p.Waiting}}
 			if p.Missing != "" {
 				rep.problem(Problem{Severity: SeverityError, File: p.Missing, Reason: fmt.Sprintf("listed in SRManifest.csv but not present; "+
-					"the batch is quarantined if it is still missing %s after the folder last changed (input.incomplete_after)", a.cfg.IncompleteAfter)})
+					"the batch is quarantined if it is still missing %s after the folder arrived or last changed (input.incomplete_after)", a.cfg.IncompleteAfter)})
 			}
 			pass.Batches = append(pass.Batches, rep)
 			waiting(pass, pending[i+1:], Incomplete, fmt.Sprintf("waits for batch %s to be complete", p.Name))
@@ -238,7 +260,7 @@ func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending,
 		}
 		var stillMissing string
 		if overdue {
-			stillMissing = fmt.Sprintf("%s was still missing %s after the batch folder last changed (input.incomplete_after)", p.Missing, a.cfg.IncompleteAfter)
+			stillMissing = fmt.Sprintf("%s was still missing %s after the batch folder arrived or last changed (input.incomplete_after)", p.Missing, a.cfg.IncompleteAfter)
 		}
 		stop, err := a.batch(ctx, p, pass, stillMissing)
 		var ie *IncompatibleError

@@ -23,49 +23,60 @@ func TestIncompleteBatchIsQuarantinedAfterIncompleteAfter(t *testing.T) {
 	if err := os.WriteFile(man, append(raw, "SRCode,N,N,,20240102_1707\r\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Moved in whole, its files keep times from two hours ago: the wait
+	// counts from when the agent first saw it.
+	old := time.Now().Add(-2 * time.Hour)
+	for _, f := range []string{man, filepath.Join(dir, "SRPatient.csv"), dir} {
+		if err := os.Chtimes(f, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx := context.Background()
-	for _, tt := range []struct {
-		name    string
-		after   time.Duration // since the folder last changed
-		outcome Outcome
-	}{
-		{"within incomplete_after", 59 * time.Minute, Incomplete},
-		{"after it", 61 * time.Minute, Invalid},
-	} {
-		now := func() time.Time { return time.Now().Add(tt.after) }
-		var pass *Pass
-		var incomplete map[string]string
-		err := e.withAgent(ctx, []Opt{WithClock(now)}, func(a *Agent) (err error) {
-			pass, err = a.RunOnce(ctx)
-			incomplete = a.Incomplete()
-			return err
-		})
-		if err != nil || len(pass.Batches) != 1 {
-			t.Fatalf("%s: %+v %v", tt.name, pass, err)
-		}
-		b := pass.Batches[0]
-		var named bool
-		for _, p := range b.Problems {
-			named = named || (p.Severity == SeverityError && p.File == "SRCode.csv")
-		}
-		if b.Outcome != tt.outcome || !named || b.Events != 0 {
-			t.Errorf("%s: %s %q %+v", tt.name, b.Outcome, b.Reason, b.Problems)
-		}
-		_, stillThere := os.Stat(man)
-		switch tt.outcome {
-		case Incomplete:
-			if stillThere != nil || !strings.Contains(incomplete["g1"], "SRCode.csv is listed") || len(pass.Halted) != 0 {
-				t.Errorf("%s: folder %v, incomplete %v, halted %v", tt.name, stillThere, incomplete, pass.Halted)
+	var offset time.Duration
+	err := e.withAgent(ctx, []Opt{WithClock(func() time.Time { return time.Now().Add(offset) })}, func(a *Agent) error {
+		for _, tt := range []struct {
+			name    string
+			after   time.Duration // since the agent first saw the folder
+			outcome Outcome
+		}{
+			{"first seen", 0, Incomplete},
+			{"within incomplete_after", 59 * time.Minute, Incomplete},
+			{"after it", 61 * time.Minute, Invalid},
+		} {
+			offset = tt.after
+			pass, err := a.RunOnce(ctx)
+			if err != nil || len(pass.Batches) != 1 {
+				t.Fatalf("%s: %+v %v", tt.name, pass, err)
 			}
-		case Invalid:
-			text, _ := os.ReadFile(filepath.Join(e.quarantine, "g1", "20240102_1707", ErrorFile))
-			if stillThere == nil || !strings.Contains(string(text), "SRCode.csv was still missing 1h0m0s after the batch folder last changed") {
-				t.Errorf("%s: folder %v; error.txt:\n%s", tt.name, stillThere, text)
+			incomplete := a.Incomplete()
+			b := pass.Batches[0]
+			var named bool
+			for _, p := range b.Problems {
+				named = named || (p.Severity == SeverityError && p.File == "SRCode.csv")
 			}
-			if pass.Halted["g1"] == "" {
-				t.Errorf("%s: the chain does not wait behind the quarantined batch", tt.name)
+			if b.Outcome != tt.outcome || !named || b.Events != 0 {
+				t.Errorf("%s: %s %q %+v", tt.name, b.Outcome, b.Reason, b.Problems)
+			}
+			_, stillThere := os.Stat(man)
+			switch tt.outcome {
+			case Incomplete:
+				if stillThere != nil || !strings.Contains(incomplete["g1"], "SRCode.csv is listed") || len(pass.Halted) != 0 {
+					t.Errorf("%s: folder %v, incomplete %v, halted %v", tt.name, stillThere, incomplete, pass.Halted)
+				}
+			case Invalid:
+				text, _ := os.ReadFile(filepath.Join(e.quarantine, "g1", "20240102_1707", ErrorFile))
+				if stillThere == nil || !strings.Contains(string(text), "SRCode.csv was still missing 1h0m0s after the batch folder arrived or last changed") {
+					t.Errorf("%s: folder %v; error.txt:\n%s", tt.name, stillThere, text)
+				}
+				if pass.Halted["g1"] == "" {
+					t.Errorf("%s: the chain does not wait behind the quarantined batch", tt.name)
+				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if got := e.consume(e.cfg.TopicFor("SRPatient")); len(got) != 0 {
 		t.Errorf("%d records published", len(got))

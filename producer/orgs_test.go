@@ -18,13 +18,14 @@ func TestOrganisationsAppearAndLeave(t *testing.T) {
 	e.batchOf("g1", "20240102_1707", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 2, "Ann", "") + pats("B2", 3, 4, "Bo", "")})
 	e.batchOf("g1", "20240103_1707", "20240102_1707", tableFile{"SRPatient", false, reconcilePatients + pats("A1", 1, 1, "Al", "")},
 		tableFile{"SREvent", false, events + "9,C3,0\r\n"})
-	e.batchOf("g1", "20240104_1707", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 2, "Ann", "") + pats("C3", 5, 5, "Cy", "")})
+	e.batchOf("g1", "20240104_1707", "", tableFile{"SRChildAtRisk", true, events + "1,A1,0\r\n"}) // a full file of another table says nothing of B2 or C3
+	e.batchOf("g1", "20240105_1707", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 2, "Ann", "") + pats("C3", 5, 5, "Cy", "")})
 	reg := prometheus.NewRegistry()
 	pass, err := e.runWith(context.Background(), WithMetrics(NewMetrics(reg, "test")))
-	if err != nil || len(pass.Batches) != 3 {
+	if err != nil || len(pass.Batches) != 4 {
 		t.Fatalf("%+v %v", pass, err)
 	}
-	want := []struct{ appeared, absent string }{{"A1,B2", ""}, {"C3", ""}, {"", "B2"}}
+	want := []struct{ appeared, absent string }{{"A1,B2", ""}, {"C3", ""}, {"", ""}, {"", "B2"}}
 	for i, w := range want {
 		res := pass.Batches[i]
 		if got := strings.Join(res.OrganisationsNew, ","); got != w.appeared {
@@ -61,8 +62,8 @@ func TestOrganisationsAppearAndLeave(t *testing.T) {
 	if got := list(ends["20240102_1707"]["organisations_new"]); got != "A1,B2" {
 		t.Errorf("END of the first batch: organisations_new %q", got)
 	}
-	if got := list(ends["20240104_1707"]["organisations_absent"]); got != "B2" || ends["20240104_1707"]["organisations_new"] != nil {
-		t.Errorf("END of the third batch: absent %q, new %v", got, ends["20240104_1707"]["organisations_new"])
+	if got := list(ends["20240105_1707"]["organisations_absent"]); got != "B2" || ends["20240105_1707"]["organisations_new"] != nil {
+		t.Errorf("END of the last batch: absent %q, new %v", got, ends["20240105_1707"]["organisations_new"])
 	}
 	for _, m := range []struct {
 		name   string

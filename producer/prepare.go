@@ -68,8 +68,12 @@ func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 	var invalid []string
 	for i, f := range b.Files {
 		pins, err := p.pins(ctx, p.cfg.TopicFor(f.Table))
-		if err != nil {
+		switch {
+		case err != nil && p.dry == nil:
 			return nil, err
+		case err != nil:
+			res.problem(Problem{Severity: SeverityWarning, File: f.Name, Reason: "the schema registry could not be read (" + err.Error() +
+				"): the prediction does not keep the types the table's subjects registered"})
 		}
 		fw, problem := p.prepareFile(w, f, res.Files[i], pins)
 		switch {
@@ -235,7 +239,7 @@ func layoutWarnings(res *Result, f *manifest.File, l *codec.Layout) {
 			"%d catalogued columns missing from the header, null in every row: %s", len(l.Missing), strings.Join(l.Missing, ", "))})
 	}
 	if !l.Table.Known {
-		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Reason: "table not in the catalogue; every column is published as an optional string"})
+		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Reason: "table not in the catalogue; every column is published as an optional string but RowIdentifier (a long)"})
 		if l.KeyedByRowHash() {
 			res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Column: schemas.RowIdentifier, Reason: "no RowIdentifier column: " +
 				"rows are keyed by " + schemas.RowHash + ", a hash of their cells (an edited row is a new key; see schemas/README.md)"})

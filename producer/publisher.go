@@ -18,8 +18,11 @@ import (
 // time (Publish); the Agent decides which. It is used by one goroutine at
 // a time.
 type Publisher struct {
-	cfg      Config
-	reg      *Registry // nil in a dry run without CheckRegistry
+	cfg Config
+	reg *Registry // nil in a dry run without CheckRegistry
+	// pinReg is where the types of registered fields are read (pins):
+	// the registry, also in a dry run, unless offline.
+	pinReg   *Registry
 	admCl    *kgo.Client
 	adm      *kadm.Client // nil when offline
 	topics   *topics
@@ -57,10 +60,14 @@ func New(ctx context.Context, cfg Config, reg *Registry, opts ...Opt) (*Publishe
 	for _, o := range opts {
 		o(p)
 	}
+	p.pinReg = reg
 	if p.dry != nil {
 		p.metrics = nil
 		if !p.dry.CheckRegistry {
 			p.reg = nil
+		}
+		if p.dry.Offline {
+			p.pinReg = nil
 		}
 	}
 	if p.dry == nil || !p.dry.Offline {
@@ -242,22 +249,42 @@ func (p *Publisher) register(ctx context.Context, subject, schema string) (int, 
 
 // pins returns the fields the subjects of topic already hold, with the
 // types they were registered with, so that no field changes type (none
-// without a registry: a dry run that does not ask it predicts without).
+// without a registry: an offline dry run predicts without).
 func (p *Publisher) pins(ctx context.Context, topic string) (schemas.Pins, error) {
-	if p.reg == nil {
+	if p.pinReg == nil {
 		return schemas.Pins{}, nil
 	}
-	key, err := p.reg.Latest(ctx, topic+"-key")
-	if err != nil {
-		return schemas.Pins{}, err
+	// Every version: a field keeps the type it was first registered with,
+	// also after versions without it (BACKWARD_TRANSITIVE).
+	pins := schemas.Pins{Key: map[string]schemas.Type{}, Value: map[string]schemas.Type{}}
+	for _, s := range []struct {
+		subject string
+		into    map[string]schemas.Type
+		pick    func(schemas.Pins) map[string]schemas.Type
+	}{{topic + "-key", pins.Key, func(p schemas.Pins) map[string]schemas.Type { return p.Key }},
+		{topic + "-value", pins.Value, func(p schemas.Pins) map[string]schemas.Type { return p.Value }}} {
+		versions, err := p.pinReg.Versions(ctx, s.subject)
+		if err != nil {
+			return schemas.Pins{}, err
+		}
+		for _, text := range versions {
+			key, val := "", text
+			if s.subject == topic+"-key" {
+				key, val = text, ""
+			}
+			v, err := codec.PinsOf(key, val)
+			if err != nil {
+				return schemas.Pins{}, fmt.Errorf("the registered schemas of %s: %w", s.subject, err)
+			}
+			for name, t := range s.pick(v) {
+				if _, first := s.into[name]; !first {
+					s.into[name] = t
+				}
+			}
+		}
 	}
-	val, err := p.reg.Latest(ctx, topic+"-value")
-	if err != nil {
-		return schemas.Pins{}, err
-	}
-	pins, err := codec.PinsOf(key, val)
-	if err != nil {
-		return schemas.Pins{}, fmt.Errorf("the registered schemas of %s: %w", topic, err)
+	if len(pins.Key) == 0 {
+		pins.Key = nil // no key registered: nothing pins its shape
 	}
 	return pins, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sragent/sragent/codec"
 	"github.com/sragent/sragent/producer/tablestate"
+	"github.com/sragent/sragent/schemas"
 )
 
 // rebuildChunk is how many records rebuild writes to the store at once.
@@ -34,7 +35,7 @@ func (p *Publisher) rebuildTables(ctx context.Context, want map[string][]byte, s
 		return err
 	}
 	began := time.Now()
-	rb := &rebuilder{ctx: ctx, p: p, readers: map[uint32]*eventReader{}, b: s.NewBatch("")}
+	rb := &rebuilder{ctx: ctx, p: p, readers: map[uint32]*eventReader{}, keys: map[uint32][]schemas.Type{}, b: s.NewBatch("")}
 	if len(topics) > 0 {
 		err = readStable(ctx, p.cfg, topics, 5*time.Second, rb.record)
 	}
@@ -84,7 +85,8 @@ func (p *Publisher) tableTopics(ctx context.Context) ([]string, error) {
 type rebuilder struct {
 	ctx     context.Context
 	p       *Publisher
-	readers map[uint32]*eventReader // by value schema id
+	readers map[uint32]*eventReader   // by value schema id
+	keys    map[uint32][]schemas.Type // key column types, by key schema id
 	b       *tablestate.Batch
 	n, held int
 	foreign int                // records that are not sragent's, skipped
@@ -140,10 +142,15 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 	if len(r.Key) < 5 || r.Key[0] != 0 {
 		return errForeign
 	}
-	table, k, err := codec.StoreKey(rb.kbuf[:0], r.Key[5:])
-	if table == "" || "."+table != strings.TrimPrefix(r.Topic, rb.p.cfg.TopicPrefix) {
+	table, ok := codec.KeyTable(r.Key[5:])
+	if !ok || table == "" || "."+table != strings.TrimPrefix(r.Topic, rb.p.cfg.TopicPrefix) {
 		return errForeign
 	}
+	types, err := rb.keyTypes(binary.BigEndian.Uint32(r.Key[1:5]))
+	if err != nil {
+		return err
+	}
+	_, k, err := codec.StoreKey(rb.kbuf[:0], r.Key[5:], types)
 	if err != nil {
 		return &unreadableError{fmt.Errorf("%s partition %d offset %d: key: %w", r.Topic, r.Partition, r.Offset, err)}
 	}
@@ -184,6 +191,26 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 }
 
 // reader returns the reader of a value schema id, fetched once.
+// keyTypes returns the key column types of the key schema id.
+func (rb *rebuilder) keyTypes(id uint32) ([]schemas.Type, error) {
+	if ts, ok := rb.keys[id]; ok {
+		return ts, nil
+	}
+	if rb.p.reg == nil {
+		return nil, fmt.Errorf("no schema registry to read schema %d", id)
+	}
+	text, err := rb.p.reg.SchemaText(rb.ctx, int(id))
+	if err != nil {
+		return nil, err
+	}
+	ts, err := codec.KeyTypes(text)
+	if err != nil {
+		return nil, &unreadableError{fmt.Errorf("schema %d: %w", id, err)}
+	}
+	rb.keys[id] = ts
+	return ts, nil
+}
+
 func (rb *rebuilder) reader(table string, id uint32) (*eventReader, error) {
 	if er := rb.readers[id]; er != nil {
 		return er, nil

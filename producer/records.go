@@ -194,7 +194,11 @@ func (p *Publisher) rowWarnings(t *txn, w *work, f *fileWork, count *TableCount,
 	for _, n := range row.Nulled {
 		count.NulledCells++
 		t.warned[[2]string{f.file.Table, rowWarningDeleteCellNull}]++
+		what := "published with the cell null"
+		if n.Column == "" {
+			what = "published as the delete of its key, every other cell null"
+		}
 		w.res.problem(Problem{Severity: SeverityWarning, File: f.file.Name, Line: line, Column: n.Column,
-			Reason: n.Err.Error() + ": the row is a delete, which needs only its key; published with the cell null"})
+			Reason: n.Err.Error() + ": the row is a delete, which needs only its key; " + what})
 	}
 }

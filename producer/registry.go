@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 
@@ -46,17 +47,22 @@ func (e *IncompatibleError) Error() string {
 	return fmt.Sprintf("subject %s: %s", e.Subject, msg)
 }
 
-// Latest returns the latest schema registered under subject, "" when the
-// subject has none.
-func (r *Registry) Latest(ctx context.Context, subject string) (string, error) {
-	ss, err := r.cl.SchemaByVersion(ctx, subject, -1)
+// Versions returns every schema registered under subject, oldest first
+// (none when the subject has none).
+func (r *Registry) Versions(ctx context.Context, subject string) ([]string, error) {
+	ss, err := r.cl.Schemas(ctx, subject)
 	switch {
 	case isNotFound(err):
-		return "", nil
+		return nil, nil
 	case err != nil:
-		return "", fmt.Errorf("read the latest schema of %s: %w", subject, err)
+		return nil, fmt.Errorf("read the schemas of %s: %w", subject, err)
 	}
-	return ss.Schema.Schema, nil
+	sort.Slice(ss, func(i, j int) bool { return ss[i].Version < ss[j].Version })
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = s.Schema.Schema
+	}
+	return out, nil
 }
 
 // Register returns the id of schema under subject, registering it when

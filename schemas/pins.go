@@ -33,6 +33,15 @@ func (t *Table) Pinned(p Pins) (*Table, []string) {
 	if _, has := p.Key[OrgColumn]; !t.Known && len(p.Key) > 0 && !has && c.Scope == Organisation {
 		c.Scope, c.Key = Shared, slices.DeleteFunc(slices.Clone(t.Key), func(k string) bool { return k == OrgColumn })
 	}
+	// A table first keyed by its row hash stays so when its header gains
+	// RowIdentifier (the key would otherwise change).
+	if _, hashed := p.Key[RowHash]; !t.Known && hashed && slices.Contains(c.Key, RowIdentifier) {
+		c.Key = slices.Clone(c.Key)
+		c.Key[slices.Index(c.Key, RowIdentifier)] = RowHash
+		if _, ok := c.Column(RowHash); !ok {
+			c.Columns = append([]Column{{Name: RowHash, Type: String}}, c.Columns...)
+		}
+	}
 	return &c, changed
 }
 

@@ -113,7 +113,7 @@ func chainsStatus(ctx context.Context, cfg Config, now time.Time) ([]*chainStatu
 		} else if !p.Ready {
 			c.Waiting = p.Name + ": incomplete: " + p.Waiting
 			if p.Missing != "" {
-				c.Waiting += fmt.Sprintf(" (quarantined if still missing %s after the folder last changed, at %s)",
+				c.Waiting += fmt.Sprintf(" (quarantined if still missing %s after the folder last changed, at %s at the earliest)",
 					cfg.Input.IncompleteAfter, p.Changed.Add(cfg.Input.IncompleteAfter).Format(time.RFC3339))
 			}
 		}
