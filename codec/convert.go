@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 
 	"github.com/sragent/sragent/schemas"
@@ -139,29 +138,24 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 	return nil
 }
 
-// salvageDelete converts a record with the wrong number of fields (an
+// salvageDelete converts a record with more fields than the header (an
 // unquoted comma in a text cell) when it is still certainly a delete of a
 // known key: RemovedData is the header's last column and the record's last
-// field is 1, and every key column comes before any text column (where a
-// stray comma could shift the cells). The row is then its key alone, every
-// other cell null and the field count in Nulled; otherwise it returns
-// fault.
+// field is 1, the key columns are the header's first, and only the last of
+// them may be text (where a stray comma could shift the cells after it).
+// The row is then its key alone, every other cell null and the field count
+// in Nulled; otherwise it returns fault. A record with fewer fields (a
+// record cut by a newline) is never salvaged: its last field need not be
+// RemovedData.
 func (c *Converter) salvageDelete(fields [][]byte, row *Row, fault *CellError) error {
 	l := c.l
-	if l.removedCol != len(l.colField)-1 || len(fields) == 0 || string(trimSpaces(fields[len(fields)-1])) != "1" || l.rowHash >= 0 {
+	if len(fields) <= len(l.colField) || l.removedCol != len(l.colField)-1 || string(trimSpaces(fields[len(fields)-1])) != "1" || l.rowHash >= 0 {
 		return fault
 	}
-	for i, fi := range l.colField {
-		if fi < 0 || l.isKey(fi) {
-			continue
-		}
-		if l.types[fi] == schemas.String { // the first place a stray comma can be
-			for _, k := range l.keyFields {
-				if k >= 0 && slices.Index(l.colField, k) > i {
-					return fault
-				}
-			}
-			break
+	for i := range l.keyFields {
+		fi := l.colField[i]
+		if fi < 0 || !l.isKey(fi) || (l.types[fi] == schemas.String && i < len(l.keyFields)-1) {
+			return fault
 		}
 	}
 	if cap(row.Values) < len(l.types) {
@@ -183,6 +177,11 @@ func (c *Converter) salvageDelete(fields [][]byte, row *Row, fault *CellError) e
 		}
 		if err := c.cell(l.types[fi], f, &row.Values[fi]); err != nil {
 			return &CellError{Column: l.Header[i], Field: i + 1, Err: err}
+		}
+	}
+	for _, k := range l.keyFields {
+		if row.Values[k].Kind == Null {
+			return fault
 		}
 	}
 	return nil

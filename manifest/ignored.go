@@ -28,8 +28,11 @@ var archiveNames = []string{"Archived", "Archive", "Processed", "Errored", "Erro
 var batchLike = regexp.MustCompile(`^\d{8}_\d{4}`)
 
 // isLink reports whether an entry is a symbolic link or a Windows
-// junction (which Go reports as irregular).
-func isLink(de fs.DirEntry) bool { return de.Type()&(fs.ModeSymlink|fs.ModeIrregular) != 0 }
+// junction (which Go reports as irregular, not a directory; a cloud-synced
+// folder is irregular and a directory, and is read).
+func isLink(de fs.DirEntry) bool {
+	return de.Type()&fs.ModeSymlink != 0 || (de.Type()&fs.ModeIrregular != 0 && !de.IsDir())
+}
 
 // notAGroup says why a top-level entry of the input folder is not read as
 // a batch folder or a group folder ("" when it is, or when it is a file

@@ -92,6 +92,13 @@ func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 	}
 	pass := &Pass{Halted: map[string]string{}, Ignored: ignored}
 	a.reportIgnored(ignored)
+	// A folder no longer waiting for a file (moved away, or complete)
+	// starts afresh if it comes back incomplete.
+	for dir := range a.missingSeen {
+		if !slices.ContainsFunc(ps, func(p manifest.Pending) bool { return p.Dir == dir && p.Missing != "" }) {
+			delete(a.missingSeen, dir)
+		}
+	}
 	var errs []error
 	if err := a.pub.applyIntents(ctx, a.backingOff); err != nil {
 		errs = append(errs, err)

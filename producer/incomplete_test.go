@@ -82,3 +82,48 @@ func TestIncompleteBatchIsQuarantinedAfterIncompleteAfter(t *testing.T) {
 		t.Errorf("%d records published", len(got))
 	}
 }
+
+// A folder that waited incomplete, went away and came back (its files'
+// old times kept by the move) waits input.incomplete_after again.
+func TestIncompleteBatchRedeliveredWaitsAgain(t *testing.T) {
+	e := newEnv(t)
+	e.batchOf("g1", "20240102_1707", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 2, "Ann", "")})
+	dir := filepath.Join(e.in, "g1", "20240102_1707")
+	man := filepath.Join(dir, "SRManifest.csv")
+	raw, _ := os.ReadFile(man)
+	if err := os.WriteFile(man, append(raw, "SRCode,N,N,,20240102_1707\r\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	away := filepath.Join(t.TempDir(), "away")
+	ctx := context.Background()
+	var offset time.Duration
+	err := e.withAgent(ctx, []Opt{WithClock(func() time.Time { return time.Now().Add(offset) })}, func(a *Agent) error {
+		for _, step := range []struct {
+			after time.Duration
+			move  [2]string // before the pass
+			want  Outcome   // the batch's outcome (0, Published: not checked: the folder is away)
+		}{
+			{0, [2]string{}, Incomplete},
+			{time.Hour, [2]string{dir, away}, 0},
+			{3 * time.Hour, [2]string{away, dir}, Incomplete},
+		} {
+			if step.move[0] != "" {
+				if err := os.Rename(step.move[0], step.move[1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			offset = step.after
+			pass, err := a.RunOnce(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if step.want != 0 && (len(pass.Batches) != 1 || pass.Batches[0].Outcome != step.want) {
+				t.Errorf("at %s: %+v, want %s", step.after, pass.Batches, step.want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -241,8 +241,9 @@ func layoutWarnings(res *Result, f *manifest.File, l *codec.Layout) {
 	if !l.Table.Known {
 		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Reason: "table not in the catalogue; every column is published as an optional string but RowIdentifier (a long)"})
 		if l.KeyedByRowHash() {
-			res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Column: schemas.RowIdentifier, Reason: "no RowIdentifier column: " +
-				"rows are keyed by " + schemas.RowHash + ", a hash of their cells (an edited row is a new key; see schemas/README.md)"})
+			res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Column: schemas.RowIdentifier, Reason: "rows are keyed by " +
+				schemas.RowHash + ", a hash of their cells: the file has no RowIdentifier column, or the table was first registered without one " +
+				"(an edited row is a new key; see schemas/README.md)"})
 		}
 		return
 	}

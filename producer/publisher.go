@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -254,8 +255,10 @@ func (p *Publisher) pins(ctx context.Context, topic string) (schemas.Pins, error
 	if p.pinReg == nil {
 		return schemas.Pins{}, nil
 	}
-	// Every version: a field keeps the type it was first registered with,
-	// also after versions without it (BACKWARD_TRANSITIVE).
+	// Every version, newest first: a field keeps the type of the latest
+	// version that has it, also after versions without it (the one a
+	// registry under BACKWARD compares with; under BACKWARD_TRANSITIVE
+	// every version that has it agrees).
 	pins := schemas.Pins{Key: map[string]schemas.Type{}, Value: map[string]schemas.Type{}}
 	for _, s := range []struct {
 		subject string
@@ -267,7 +270,7 @@ func (p *Publisher) pins(ctx context.Context, topic string) (schemas.Pins, error
 		if err != nil {
 			return schemas.Pins{}, err
 		}
-		for _, text := range versions {
+		for _, text := range slices.Backward(versions) {
 			key, val := "", text
 			if s.subject == topic+"-key" {
 				key, val = text, ""

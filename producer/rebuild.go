@@ -200,6 +200,9 @@ func (rb *rebuilder) keyTypes(id uint32) ([]schemas.Type, error) {
 		return nil, fmt.Errorf("no schema registry to read schema %d", id)
 	}
 	text, err := rb.p.reg.SchemaText(rb.ctx, int(id))
+	if isNotFound(err) {
+		return nil, &unreadableError{fmt.Errorf("key schema %d is not in the registry: %w", id, err)}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +222,9 @@ func (rb *rebuilder) reader(table string, id uint32) (*eventReader, error) {
 		return nil, fmt.Errorf("no schema registry to read schema %d", id)
 	}
 	text, err := rb.p.reg.SchemaText(rb.ctx, int(id))
+	if isNotFound(err) {
+		return nil, &unreadableError{fmt.Errorf("value schema %d is not in the registry: %w", id, err)}
+	}
 	if err != nil {
 		return nil, err
 	}
