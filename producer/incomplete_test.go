@@ -9,6 +9,20 @@ import (
 	"time"
 )
 
+// batchMissingSRCode writes batch g1/20240102_1707, whose manifest lists
+// an SRCode.csv that is not there, and returns its folder and manifest.
+func (e *env) batchMissingSRCode() (dir, man string) {
+	e.t.Helper()
+	e.batchOf("g1", "20240102_1707", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 2, "Ann", "")})
+	dir = filepath.Join(e.in, "g1", "20240102_1707")
+	man = filepath.Join(dir, "SRManifest.csv")
+	raw, _ := os.ReadFile(man)
+	if err := os.WriteFile(man, append(raw, "SRCode,N,N,,20240102_1707\r\n"...), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return dir, man
+}
+
 // A batch whose manifest lists a file that never arrives is not left to
 // wait silently: it is incomplete with an error naming the file (so
 // validate fails) and /readyz says so; once nothing changed in its folder
@@ -16,13 +30,7 @@ import (
 // and the chain halts.
 func TestIncompleteBatchIsQuarantinedAfterIncompleteAfter(t *testing.T) {
 	e := newEnv(t)
-	e.batchOf("g1", "20240102_1707", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 2, "Ann", "")})
-	dir := filepath.Join(e.in, "g1", "20240102_1707")
-	man := filepath.Join(dir, "SRManifest.csv")
-	raw, _ := os.ReadFile(man)
-	if err := os.WriteFile(man, append(raw, "SRCode,N,N,,20240102_1707\r\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, man := e.batchMissingSRCode()
 	// Moved in whole, its files keep times from two hours ago: the wait
 	// counts from when the agent first saw it.
 	old := time.Now().Add(-2 * time.Hour)
@@ -87,13 +95,7 @@ func TestIncompleteBatchIsQuarantinedAfterIncompleteAfter(t *testing.T) {
 // old times kept by the move) waits input.incomplete_after again.
 func TestIncompleteBatchRedeliveredWaitsAgain(t *testing.T) {
 	e := newEnv(t)
-	e.batchOf("g1", "20240102_1707", "", tableFile{"SRPatient", true, reconcilePatients + pats("A1", 1, 2, "Ann", "")})
-	dir := filepath.Join(e.in, "g1", "20240102_1707")
-	man := filepath.Join(dir, "SRManifest.csv")
-	raw, _ := os.ReadFile(man)
-	if err := os.WriteFile(man, append(raw, "SRCode,N,N,,20240102_1707\r\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := e.batchMissingSRCode()
 	away := filepath.Join(t.TempDir(), "away")
 	ctx := context.Background()
 	var offset time.Duration
