@@ -62,10 +62,11 @@ func (p *RegistryProxy) Fail(fn func(w http.ResponseWriter, r *http.Request) boo
 func (p *RegistryProxy) Heal() { p.Fail(nil) }
 
 // MakeIncompatible makes the registry refuse schema under subject as not
-// BACKWARD compatible, because field changed type. A real registry is made
-// to judge by itself: an earlier version in which field is a string is
-// registered first. srfake, which accepts every change, is told to answer
-// its compatibility check with that verdict.
+// BACKWARD compatible, as if field had changed type. A real registry is
+// made to judge by itself: an earlier version is registered first in which
+// the envelope's ts_ms is a string (a row field would not do: sragent keeps
+// a row field's registered type). srfake, which accepts every change, is
+// told to answer its compatibility check with that verdict.
 func (e *Env) MakeIncompatible(t testing.TB, subject, schema, field string) {
 	t.Helper()
 	if e.FakeRegistry != nil {
@@ -79,12 +80,19 @@ func (e *Env) MakeIncompatible(t testing.TB, subject, schema, field string) {
 		})
 		return
 	}
-	var doc any
+	var doc map[string]any
 	if err := json.Unmarshal([]byte(schema), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if !retype(doc, field) {
-		t.Fatalf("no field %s in the schema of %s", field, subject)
+	fields, _ := doc["fields"].([]any)
+	found := false
+	for _, f := range fields {
+		if m, ok := f.(map[string]any); ok && m["name"] == "ts_ms" {
+			m["type"], found = "string", true
+		}
+	}
+	if !found {
+		t.Fatalf("no top-level ts_ms in the schema of %s", subject)
 	}
 	earlier, _ := json.Marshal(doc)
 	cl, err := sr.NewClient(sr.URLs(e.Registry))
@@ -94,24 +102,4 @@ func (e *Env) MakeIncompatible(t testing.TB, subject, schema, field string) {
 	if _, err := cl.CreateSchema(context.Background(), subject, sr.Schema{Schema: string(earlier), Type: sr.TypeAvro}); err != nil {
 		t.Fatalf("register the earlier %s: %v", subject, err)
 	}
-}
-
-// retype makes every field named name a nullable string.
-func retype(v any, name string) bool {
-	found := false
-	switch x := v.(type) {
-	case map[string]any:
-		if x["name"] == name && x["type"] != nil {
-			x["type"] = []any{"null", "string"}
-			found = true
-		}
-		for _, c := range x {
-			found = retype(c, name) || found
-		}
-	case []any:
-		for _, c := range x {
-			found = retype(c, name) || found
-		}
-	}
-	return found
 }
