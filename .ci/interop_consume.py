@@ -39,6 +39,7 @@ import uuid
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
@@ -221,15 +222,18 @@ def main():
 
     registry = SchemaRegistryClient({"url": args.registry, "timeout": 10})
     checks.check("registry")
-    try:
-        subjects = registry.get_subjects()
-    except Exception as exc:  # noqa: BLE001 - unreachable or broken registry
-        consumer.close()
-        checks.fail("registry", "%s: %s: %s" % (args.registry, type(exc).__name__, exc))
-        return 1 if checks.report() else 0
+    # Each subject is asked for by name: a registry lists only so many
+    # subjects (Apicurio: apicurio.ccompat.max-subjects), and the
+    # integration tier's other tests register many.
     for topic in topics:
-        if topic + "-value" not in subjects:
-            checks.fail("registry", "no subject %s-value" % topic)
+        try:
+            registry.get_latest_version(topic + "-value")
+        except SchemaRegistryError as exc:
+            checks.fail("registry", "no subject %s-value (%s)" % (topic, exc))
+        except Exception as exc:  # noqa: BLE001 - unreachable or broken registry
+            consumer.close()
+            checks.fail("registry", "%s: %s: %s" % (args.registry, type(exc).__name__, exc))
+            return 1 if checks.report() else 0
     decode = AvroDeserializer(registry)
 
     consumer.assign([TopicPartition(t, p, pt.low) for (t, p), pt in parts.items() if not pt.done])
