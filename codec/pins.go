@@ -36,6 +36,22 @@ type avroField struct {
 // its field named in (a nullable union) holds, by name and column type;
 // fields of types no column has are left out.
 func recordFields(schema, in string) (map[string]schemas.Type, error) {
+	fields, err := recordFieldList(schema, in)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]schemas.Type{}
+	for _, f := range fields {
+		if t, ok := fieldType(f.Type); ok {
+			out[f.Name] = t
+		}
+	}
+	return out, nil
+}
+
+// recordFieldList returns the fields of the record schema, or of the
+// record its field named in (a nullable union) holds, in order.
+func recordFieldList(schema, in string) ([]avroField, error) {
 	var rec struct {
 		Fields []avroField `json:"fields"`
 	}
@@ -58,13 +74,7 @@ func recordFields(schema, in string) (map[string]schemas.Type, error) {
 			return nil, err
 		}
 	}
-	out := map[string]schemas.Type{}
-	for _, f := range rec.Fields {
-		if t, ok := fieldType(f.Type); ok {
-			out[f.Name] = t
-		}
-	}
-	return out, nil
+	return rec.Fields, nil
 }
 
 // fieldType is the column type of a field's Avro type: a primitive name,

@@ -2,7 +2,6 @@ package codec
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -60,14 +59,12 @@ func (tc *TableCodec) KeyRow(skey []byte, row *Row) error {
 // KeyTypes returns the types of a registered key schema's key columns
 // (its fields after "table", in order), which StoreKey reads a key with.
 func KeyTypes(keySchema string) ([]schemas.Type, error) {
-	var rec struct {
-		Fields []avroField `json:"fields"`
-	}
-	if err := json.Unmarshal([]byte(keySchema), &rec); err != nil {
+	fields, err := recordFieldList(keySchema, "")
+	if err != nil {
 		return nil, fmt.Errorf("key schema: %w", err)
 	}
 	var out []schemas.Type
-	for i, f := range rec.Fields {
+	for i, f := range fields {
 		if i == 0 && f.Name == "table" {
 			continue
 		}

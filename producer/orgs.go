@@ -2,7 +2,6 @@ package producer
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/sragent/sragent/schemas"
@@ -42,22 +41,25 @@ func orgChanges(w *work, known []string) (now []string) {
 		anyFull = anyFull || patients
 	}
 	w.orgsNew, w.orgsAbsent = nil, nil
+	was := make(map[string]bool, len(known))
+	for _, o := range known {
+		was[o] = true
+	}
 	for o := range seen {
-		if !slices.Contains(known, o) {
+		if !was[o] {
 			w.orgsNew = append(w.orgsNew, o)
 		}
 	}
 	for _, o := range known {
 		if anyFull && !capped && !inFull[o] {
 			w.orgsAbsent = append(w.orgsAbsent, o)
+			delete(seen, o)
 			continue
 		}
 		seen[o] = true
 	}
 	for o := range seen {
-		if !slices.Contains(w.orgsAbsent, o) {
-			now = append(now, o)
-		}
+		now = append(now, o)
 	}
 	sort.Strings(w.orgsNew)
 	sort.Strings(now)

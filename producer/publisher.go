@@ -259,37 +259,50 @@ func (p *Publisher) pins(ctx context.Context, topic string) (schemas.Pins, error
 	// version that has it, also after versions without it (the one a
 	// registry under BACKWARD compares with; under BACKWARD_TRANSITIVE
 	// every version that has it agrees).
-	pins := schemas.Pins{Key: map[string]schemas.Type{}, Value: map[string]schemas.Type{}}
-	for _, s := range []struct {
-		subject string
-		into    map[string]schemas.Type
-		pick    func(schemas.Pins) map[string]schemas.Type
-	}{{topic + "-key", pins.Key, func(p schemas.Pins) map[string]schemas.Type { return p.Key }},
-		{topic + "-value", pins.Value, func(p schemas.Pins) map[string]schemas.Type { return p.Value }}} {
-		versions, err := p.pinReg.Versions(ctx, s.subject)
-		if err != nil {
-			return schemas.Pins{}, err
-		}
-		for _, text := range slices.Backward(versions) {
-			key, val := "", text
-			if s.subject == topic+"-key" {
-				key, val = text, ""
-			}
-			v, err := codec.PinsOf(key, val)
-			if err != nil {
-				return schemas.Pins{}, fmt.Errorf("the registered schemas of %s: %w", s.subject, err)
-			}
-			for name, t := range s.pick(v) {
-				if _, first := s.into[name]; !first {
-					s.into[name] = t
-				}
-			}
-		}
+	var pins schemas.Pins
+	var err error
+	if pins.Key, err = p.registeredFields(ctx, topic+"-key", true); err != nil {
+		return schemas.Pins{}, err
+	}
+	if pins.Value, err = p.registeredFields(ctx, topic+"-value", false); err != nil {
+		return schemas.Pins{}, err
 	}
 	if len(pins.Key) == 0 {
 		pins.Key = nil // no key registered: nothing pins its shape
 	}
 	return pins, nil
+}
+
+// registeredFields merges the fields of every version of subject (a key
+// subject's key columns, a value subject's row fields), newest first.
+func (p *Publisher) registeredFields(ctx context.Context, subject string, key bool) (map[string]schemas.Type, error) {
+	versions, err := p.pinReg.Versions(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]schemas.Type{}
+	for _, text := range slices.Backward(versions) {
+		var v schemas.Pins
+		if key {
+			v, err = codec.PinsOf(text, "")
+		} else {
+			v, err = codec.PinsOf("", text)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("the registered schemas of %s: %w", subject, err)
+		}
+		for name, t := range v.Key {
+			if _, newer := out[name]; !newer {
+				out[name] = t
+			}
+		}
+		for name, t := range v.Value {
+			if _, newer := out[name]; !newer {
+				out[name] = t
+			}
+		}
+	}
+	return out, nil
 }
 
 // Ping checks that a broker answers.
