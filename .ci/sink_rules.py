@@ -34,6 +34,7 @@ failures name tables, counts and columns. The last line is
 import argparse
 import datetime
 import json
+import os
 import sys
 import time
 import uuid
@@ -181,7 +182,47 @@ def main():
         print("sink: FAIL %d partitions not read to their end within %.0fs" % (len(remaining), args.timeout))
         return 1
     print("sink: applied %s" % ", ".join("%s %d" % kv for kv in counts.items()))
-    return compare(conn, sink, json.load(open(args.expected)))
+    expected = json.load(open(args.expected))
+    failed = compare(conn, sink, expected)
+    return check_labels(conn, sink, expected) or failed
+
+
+def check_labels(conn, sink, expected):
+    """lists.labels: every <Column>_label of a column whose schema doc (in
+    the checked-in schemas/avsc) says it holds SRMapping ids is the text
+    srgen wrote for that id (srgen's SRMapping is the same full file in
+    every batch), null for an empty id, one of 0 and below, or one
+    SRMapping lacks."""
+    mapping = {}
+    for by_table in expected.values():
+        for rid, row in by_table.get("SRMapping", {}).items():
+            mapping[str(rid)] = row.get("Mapping") or None
+    checked, bad = 0, []
+    for table, (_, cols) in sorted(sink.tables.items()):
+        labelled = [c[:-len("_label")] for c in cols if c.endswith("_label") and c[:-len("_label")] in cols]
+        if not labelled:
+            continue
+        with open(os.path.join(os.path.dirname(__file__), "..", "schemas", "avsc", table + "-value.avsc")) as f:
+            schema = json.load(f)
+        value = next(f["type"][1] for f in schema["fields"] if f["name"] == "before")
+        refs = {f["name"] for f in value["fields"] if f.get("doc") == "RowIdentifier of a row of SRMapping"}
+        for col in labelled:
+            if col not in refs:
+                continue
+            checked += 1
+            for cell, label in conn.execute("SELECT %s, %s FROM %s" % (quote(col), quote(col + "_label"), quote(table))):
+                want = mapping.get(cell) if cell and int(cell) > 0 else None
+                if label != want:
+                    bad.append("%s.%s_label" % (table, col))
+                    break
+    if checked == 0:
+        print("sink: FAIL no SRMapping label columns to check (is lists.labels on?)")
+        return 1
+    if bad:
+        print("sink: FAIL labels differ from srgen's SRMapping: %s" % ", ".join(bad))
+        return 1
+    print("sink: labels of %d SRMapping columns match srgen's SRMapping" % checked)
+    return 0
 
 
 def parse_cell(cell):

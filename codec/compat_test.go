@@ -51,7 +51,7 @@ func pinnedSchemas(t *testing.T, table string, header []string, older schemas.Av
 	for i, s := range header {
 		h[i] = []byte(s)
 	}
-	l, err := codec.NewPinnedLayout(table, h, pins)
+	l, err := codec.NewLayoutWith(table, h, codec.Options{Pins: pins})
 	if err != nil {
 		t.Fatalf("%s %v: %v", table, header, err)
 	}

@@ -47,6 +47,10 @@ type Row struct {
 	// delete needs only its key, so they are null in its image instead of
 	// making the row a dead letter. Reset by every Convert.
 	Nulled []CellError
+	// Unlabelled are the list columns whose id the lists hold no row of:
+	// their label fields are null (Options.Labels). Reset by every
+	// Convert.
+	Unlabelled []string
 }
 
 // CellError is a cell that does not convert; only its row is bad.
@@ -72,9 +76,10 @@ func (e *CellError) Unwrap() error { return e.Err }
 
 // Converter turns records into typed rows for one layout.
 type Converter struct {
-	l     *Layout
-	clock *Clock
-	hash  [32]byte // the hex row hash of the last row (Layout.rowHash)
+	l      *Layout
+	clock  *Clock
+	hash   [32]byte // the hex row hash of the last row (Layout.rowHash)
+	labels Labels
 }
 
 // NewConverter returns a Converter for l. Each goroutine needs its own.
@@ -97,7 +102,7 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 	for _, fi := range l.absent {
 		row.Values[fi] = Value{}
 	}
-	row.Removed, row.Nulled = false, row.Nulled[:0]
+	row.Removed, row.Nulled, row.Unlabelled = false, row.Nulled[:0], row.Unlabelled[:0]
 	// A delete's non-key cells may be bad: known before they are read.
 	deleting := l.removedCol >= 0 && string(trimSpaces(fields[l.removedCol])) == "1"
 	for i, f := range fields {
@@ -135,6 +140,7 @@ func (c *Converter) Convert(fields [][]byte, row *Row) error {
 			return &CellError{Column: l.Table.Columns[k].Name, Err: newFault(ReasonEmptyKey, "key column is empty")}
 		}
 	}
+	c.label(row)
 	return nil
 }
 
@@ -163,7 +169,7 @@ func (c *Converter) salvageDelete(fields [][]byte, row *Row, fault *CellError) e
 	}
 	row.Values = row.Values[:len(l.types)]
 	clear(row.Values)
-	row.Removed, row.Nulled = true, append(row.Nulled[:0], *fault)
+	row.Removed, row.Nulled, row.Unlabelled = true, append(row.Nulled[:0], *fault), row.Unlabelled[:0]
 	for i, fi := range l.colField {
 		if fi < 0 || !l.isKey(fi) || i >= len(fields) {
 			continue

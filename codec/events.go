@@ -205,3 +205,57 @@ func (r *EventReader) row(b []byte, win int, ev *EventInfo) (int, error) {
 	}
 	return n, nil
 }
+
+// Kind returns how row field i is encoded: 's' string, 'l' long (also
+// date-times), 'd' double, 'b' boolean; 0 when there is no field i.
+func (r *EventReader) Kind(i int) byte {
+	if i < 0 || i >= len(r.kinds) {
+		return 0
+	}
+	return r.kinds[i]
+}
+
+// Cell returns row field i of an image Read returned: a long's value (or
+// a boolean's 0/1) or a string's bytes (see Kind), and false when it is
+// null or the image does not read.
+func (r *EventReader) Cell(image []byte, i int) (long int64, text []byte, ok bool) {
+	n := 0
+	for j, k := range r.kinds {
+		if n >= len(image) {
+			return 0, nil, false
+		}
+		branch := image[n]
+		n++
+		if branch == branchNull {
+			if j == i {
+				return 0, nil, false
+			}
+			continue
+		}
+		var m int
+		long, text = 0, nil
+		switch k {
+		case 's':
+			m, text, ok = readBytes(image[n:])
+			if !ok {
+				return 0, nil, false
+			}
+		case 'l':
+			if long, m = readLong(image[n:]); m <= 0 {
+				return 0, nil, false
+			}
+		case 'd':
+			m = 8
+		case 'b':
+			if n >= len(image) {
+				return 0, nil, false
+			}
+			m, long = 1, int64(image[n]&1)
+		}
+		if j == i {
+			return long, text, n+m <= len(image)
+		}
+		n += m
+	}
+	return 0, nil, false
+}

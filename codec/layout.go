@@ -30,6 +30,8 @@ type Layout struct {
 	// Pinned are the columns published with the type their field was
 	// first registered with rather than the catalogue's.
 	Pinned []string
+	// Labelled are the list columns given a label field (Options.Labels).
+	Labelled []string
 
 	colField   []int // CSV column → field index, or -1 for RemovedData
 	absent     []int // fields no CSV column fills: always null
@@ -37,6 +39,24 @@ type Layout struct {
 	keyFields  []int
 	removedCol int
 	rowHash    int // the schemas.RowHash field the converter computes, or -1
+	labels     []labelField
+}
+
+// labelField is a label field the converter fills from its list column.
+type labelField struct {
+	field, src int
+	ref        string // the list table
+}
+
+// Options change how a header maps onto its table.
+type Options struct {
+	// Pins are the fields the table's subjects already hold: each keeps
+	// the type it was registered with (schemas.Table.Pinned).
+	Pins schemas.Pins
+	// Labels gives every list column of a catalogued table a label field
+	// (schemas.Table.WithLabels), which the converter fills from the
+	// lists given to it (Converter.SetLabels).
+	Labels bool
 }
 
 // HeaderError is a header that cannot be mapped: the file is unusable.
@@ -61,14 +81,14 @@ func (e *HeaderError) Unwrap() error { return e.Err }
 // NewLayout maps header onto table (the manifest FileName). A table not in
 // the catalogue gets a dynamic all-string layout.
 func NewLayout(table string, header [][]byte) (*Layout, error) {
-	return NewPinnedLayout(table, header, schemas.Pins{})
+	return NewLayoutWith(table, header, Options{})
 }
 
-// NewPinnedLayout is NewLayout for a table whose subjects already hold
-// the fields of pins: each keeps the type it was registered with
-// (schemas.Table.Pinned); Layout.Pinned names the columns that differ from
-// the catalogue's (or the dynamic layout's) type.
-func NewPinnedLayout(table string, header [][]byte, pins schemas.Pins) (*Layout, error) {
+// NewLayoutWith is NewLayout with options. With pins, every field the
+// table's subjects hold keeps the type it was registered with;
+// Layout.Pinned names the columns that differ from the catalogue's (or the
+// dynamic layout's) type.
+func NewLayoutWith(table string, header [][]byte, opt Options) (*Layout, error) {
 	l := &Layout{removedCol: -1, Renamed: map[string]string{}}
 	seen := make(map[string]int, len(header))
 	for i, h := range header {
@@ -103,10 +123,18 @@ func NewPinnedLayout(table string, header [][]byte, pins schemas.Pins) (*Layout,
 	}
 	if known {
 		l.Table = base.WithExtra(extra)
+		if opt.Labels {
+			l.Table = l.Table.WithLabels()
+		}
+		for _, c := range base.Columns {
+			if _, ok := seen[c.Name]; !ok {
+				l.Missing = append(l.Missing, c.Name)
+			}
+		}
 	} else {
 		l.Table = schemas.Dynamic(table, sanitizeAll(l.Header))
 	}
-	l.Table, l.Pinned = l.Table.Pinned(pins)
+	l.Table, l.Pinned = l.Table.Pinned(opt.Pins)
 	fieldIdx := make(map[string]int, len(l.Table.Columns))
 	for i, c := range l.Table.Columns {
 		if j, dup := fieldIdx[c.Name]; dup {
@@ -114,9 +142,6 @@ func NewPinnedLayout(table string, header [][]byte, pins schemas.Pins) (*Layout,
 		}
 		fieldIdx[c.Name] = i
 		l.types = append(l.types, c.Type)
-		if _, ok := seen[c.Name]; !ok && known && i < len(base.Columns) {
-			l.Missing = append(l.Missing, c.Name)
-		}
 	}
 	for _, h := range l.Header {
 		if h == schemas.RemovedData {
@@ -142,6 +167,17 @@ func NewPinnedLayout(table string, header [][]byte, pins schemas.Pins) (*Layout,
 	l.rowHash = -1
 	if fi, ok := fieldIdx[schemas.RowHash]; ok && !filled[fi] && !known {
 		l.rowHash, filled[fi] = fi, true // computed from the other cells
+	}
+	for fi, c := range l.Table.Columns {
+		if src, ok := fieldIdx[c.LabelOf]; ok && c.LabelOf != "" {
+			// A list column pinned to another type has no Ref: its
+			// label stays null.
+			if ref := l.Table.Columns[src].Ref; ref != "" && l.types[src] == schemas.Long {
+				l.labels = append(l.labels, labelField{field: fi, src: src, ref: ref})
+				l.Labelled = append(l.Labelled, c.LabelOf)
+				filled[fi] = true
+			}
+		}
 	}
 	for fi, ok := range filled {
 		if !ok {

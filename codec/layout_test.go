@@ -112,7 +112,7 @@ func TestDynamicLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl, err := NewPinnedLayout("SRAppointmentAttendees", split("RowIdentifier,IDOrganisationVisibleTo,IDAppointment,RemovedData"), pins)
+	pl, err := NewLayoutWith("SRAppointmentAttendees", split("RowIdentifier,IDOrganisationVisibleTo,IDAppointment,RemovedData"), Options{Pins: pins})
 	if err != nil || strings.Join(pl.Pinned, ",") != "RowIdentifier" {
 		t.Fatalf("%v: pinned %v", err, pl.Pinned)
 	}

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/sragent/sragent/schemas"
 )
 
 // RowError is one bad row: where it is and why, never what it held. The
@@ -65,11 +63,11 @@ type Scanner struct {
 // are *FileError: an empty file, a header that is not a CSV record, or a
 // *HeaderError.
 func NewScanner(table string, src io.Reader, d Dialect) (*Scanner, error) {
-	return NewPinnedScanner(table, src, d, schemas.Pins{})
+	return NewScannerWith(table, src, d, Options{})
 }
 
-// NewPinnedScanner is NewScanner with the layout NewPinnedLayout maps.
-func NewPinnedScanner(table string, src io.Reader, d Dialect, pins schemas.Pins) (*Scanner, error) {
+// NewScannerWith is NewScanner with the layout NewLayoutWith maps.
+func NewScannerWith(table string, src io.Reader, d Dialect, opt Options) (*Scanner, error) {
 	r := NewReader(src, d)
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
@@ -78,7 +76,7 @@ func NewPinnedScanner(table string, src io.Reader, d Dialect, pins schemas.Pins)
 	if err != nil {
 		return nil, &FileError{Line: 1, Err: fmt.Errorf("header: %w", unwrapRecord(err))}
 	}
-	l, err := NewPinnedLayout(table, header, pins)
+	l, err := NewLayoutWith(table, header, opt)
 	if err != nil {
 		fe := &FileError{Line: 1, Err: err}
 		var he *HeaderError
@@ -97,6 +95,10 @@ func unwrapRecord(err error) error {
 	}
 	return err
 }
+
+// SetLabels gives the converter the lists that fill the layout's label
+// fields (Options.Labels); without them every label is missing.
+func (s *Scanner) SetLabels(l Labels) { s.conv.SetLabels(l) }
 
 // BOM reports whether the file began with a UTF-8 byte order mark, so
 // that it is read as UTF-8 whatever the dialect's encoding.

@@ -99,7 +99,7 @@ func TestStoreKeyReadsWithTheKeysSchema(t *testing.T) {
 		{"keyed by row hash", "SRUnknownList", "Code,Name", "7,x", schemas.Pins{}},
 		{"a string key pinned", "SRPatient", "RowIdentifier,IDOrganisationVisibleTo,FirstName", "x12,A1,Ann", pins},
 	} {
-		l, err := NewPinnedLayout(tt.table, split(tt.header), tt.pins)
+		l, err := NewLayoutWith(tt.table, split(tt.header), Options{Pins: tt.pins})
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}

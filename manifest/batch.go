@@ -42,6 +42,18 @@ type File struct {
 	zf *zip.File
 }
 
+// Full reports whether f is a full image of its table: a file the
+// manifest lists and does not call a delta, or SRMapping, TPP's built-in
+// lists, which every batch delivers whole beside the manifest (it never
+// had a RemovedData column; sr-format §6.1). SRMappingGroup, whose
+// columns no source shows, is neither.
+func (f *File) Full() bool {
+	if !f.Listed {
+		return f.Table == MappingFile
+	}
+	return !f.Entry.IsDelta
+}
+
 // Batch is one loaded batch folder whose structure is valid.
 type Batch struct {
 	// Group is the reporting group (the chain the batch belongs to).

@@ -341,7 +341,7 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass, still
 		if pr.Severity == SeverityWarning {
 			warnings++
 			level := slog.LevelDebug // a row's: counted in the batch line
-			if pr.Line <= 1 {
+			if pr.Line <= 1 || pr.Rows > 0 {
 				level = slog.LevelWarn // a file's: what an operator must know
 			}
 			log.Log(ctx, level, pr.Reason, "file", pr.File, "line", pr.Line, "column", pr.Column)

@@ -116,9 +116,10 @@ func newResult(b *manifest.Batch) Result {
 	for _, f := range b.Files {
 		fr := &FileReport{File: f.Name, Table: f.Table, Mode: "full", InZip: f.InZip, Bytes: f.Size}
 		switch {
+		case f.Full():
 		case !f.Listed:
 			fr.Mode = "list"
-		case f.Entry.IsDelta:
+		default:
 			fr.Mode = "delta"
 		}
 		res.Files = append(res.Files, fr)

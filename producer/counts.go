@@ -25,4 +25,7 @@ type TableCount struct {
 	// KeyOnlyUpserts are rows of deltas without RemovedData that held
 	// only their key, published as upserts of otherwise null records.
 	KeyOnlyUpserts int64 `json:"key_only_upserts,omitempty"`
+	// Unlabelled are list ids that the group's lists have no row of: the
+	// label field is null (lists.labels).
+	Unlabelled int64 `json:"unlabelled,omitempty"`
 }

@@ -30,6 +30,7 @@ type env struct {
 	in, archive, quarantine string
 	stateDir                string // the table state
 	reconcile               ReconcileConfig
+	labels                  bool // lists.labels
 }
 
 // newEnv runs on the broker and registry the test tier selects: kfake and
@@ -75,7 +76,7 @@ func (e *env) withAgent(ctx context.Context, opts []Opt, fn func(*Agent) error) 
 // agentConfig is the configuration of the env's agent.
 func (e *env) agentConfig() AgentConfig {
 	return AgentConfig{InputDir: e.in, ArchiveDir: e.archive, QuarantineDir: e.quarantine,
-		StateDir: e.stateDir, SuppressUnchanged: true, Reconcile: e.reconcile, Kafka: e.cfg, Registry: RegistryConfig{URL: e.registry}}
+		StateDir: e.stateDir, SuppressUnchanged: true, Reconcile: e.reconcile, Labels: e.labels, Kafka: e.cfg, Registry: RegistryConfig{URL: e.registry}}
 }
 
 // event is one decoded record.

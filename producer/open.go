@@ -49,6 +49,9 @@ type AgentConfig struct {
 	// Reconcile says what happens to rows that vanish from full files
 	// (zero: DefaultReconcile).
 	Reconcile ReconcileConfig
+	// Labels gives every list column a label field with the text of its
+	// id from the group's latest lists (lists.labels).
+	Labels bool
 	// Kafka and Registry are where events go.
 	Kafka    Config
 	Registry RegistryConfig
@@ -100,7 +103,7 @@ func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub.reconcile = cfg.Reconcile
+	pub.reconcile, pub.labels = cfg.Reconcile, cfg.Labels
 	if pub.reconcile.Mode == "" {
 		pub.reconcile = DefaultReconcile()
 	}

@@ -70,6 +70,9 @@ type Problem struct {
 	Line     int64  `json:"line,omitempty"`
 	Column   string `json:"column,omitempty"`
 	Reason   string `json:"reason"`
+	// Rows is set on a warning that sums up many rows of the file, from
+	// Line on: how many (one warning for them all, logged like a file's).
+	Rows int64 `json:"rows,omitempty"`
 }
 
 // String renders the problem as one line: file, line, column, reason.
@@ -98,7 +101,8 @@ const MaxProblems = 100
 type FileReport struct {
 	File  string `json:"file"`
 	Table string `json:"table"`
-	// Mode is full, delta, list (SRMapping, SRMappingGroup), or skipped
+	// Mode is full (SRMapping too, a full image every batch), delta, list
+	// (SRMappingGroup), or skipped
 	// (a list file that cannot be read, left out with a warning).
 	Mode  string `json:"mode"`
 	InZip bool   `json:"in_zip"`
@@ -124,6 +128,9 @@ type FileReport struct {
 	// only their key (upserts of otherwise null records): each is also a
 	// warning.
 	KeyOnlyUpserts int64 `json:"key_only_upserts,omitempty"`
+	// Unlabelled are list ids the group's lists have no row of, published
+	// with a null label (lists.labels).
+	Unlabelled int64 `json:"unlabelled,omitempty"`
 	// Continuity is how the file follows its table's chain in the
 	// committed state ("" for list files).
 	Continuity string `json:"continuity,omitempty"`
@@ -173,7 +180,9 @@ type Result struct {
 
 // problem adds p, bounded by MaxProblems.
 func (r *Result) problem(p Problem) {
-	if len(r.Problems) >= MaxProblems {
+	// A file's problems, and warnings that sum up many rows, are never
+	// left out: only single rows' are, past MaxProblems.
+	if len(r.Problems) >= MaxProblems && p.Line > 1 && p.Rows == 0 {
 		r.ProblemsOmitted++
 		return
 	}

@@ -26,6 +26,9 @@ type work struct {
 	// orgsNew and orgsAbsent are the organisations the batch brings to
 	// its group and those it no longer holds (see orgChanges).
 	orgsNew, orgsAbsent []string
+	// lists are the group's lists as the batch leaves them, which label
+	// its rows when lists.labels is on.
+	lists *batchLists
 }
 
 type fileWork struct {
@@ -45,13 +48,14 @@ type fileWork struct {
 	fresh        bool   // the table state holds no key of the table yet
 	keeps        bool   // rows go through the table state (see keeps)
 	table        *schemas.Table
-	hbuf         []byte             // scratch for image hashes
-	skey         []byte             // scratch for store keys
-	cursor       *tablestate.Cursor // the table state's walk alongside a reconciled full file
-	scope        scope              // how a full file is reconciled
-	schemaSum    uint64             // names the value schema in image hashes
-	cannotDelete bool               // a delta without RemovedData: its sparse rows blank records
-	pins         schemas.Pins       // the field types the table's subjects hold
+	hbuf         []byte                 // scratch for image hashes
+	skey         []byte                 // scratch for store keys
+	cursor       *tablestate.Cursor     // the table state's walk alongside a reconciled full file
+	scope        scope                  // how a full file is reconciled
+	schemaSum    uint64                 // names the value schema in image hashes
+	cannotDelete bool                   // a delta without RemovedData: its sparse rows blank records
+	pins         schemas.Pins           // the field types the table's subjects hold
+	unlabelled   map[string]*unlabelled // list columns whose ids the lists lack, by column
 	// sum is the file's bytes as the structure pass read them: publishing
 	// reads the same bytes or commits nothing that ends it.
 	sum FileDigest
@@ -65,6 +69,16 @@ type fileWork struct {
 // an infrastructure failure is err.
 func (p *Publisher) prepare(ctx context.Context, w *work) (*work, error) {
 	b, res := w.batch, w.res
+	// The lists are kept whether or not labels are on, so that turning
+	// them on labels with the group's lists from the first batch.
+	if bl := p.dryLists[b.Group]; bl != nil {
+		w.lists = bl.copy()
+	} else {
+		var err error
+		if w.lists, err = p.tables.lists(b.Group); err != nil {
+			return nil, err
+		}
+	}
 	var invalid []string
 	for i, f := range b.Files {
 		pins, err := p.pins(ctx, p.cfg.TopicFor(f.Table))
@@ -162,7 +176,7 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport, pins 
 	}
 	defer rc.Close()
 	dg := newDigest(rc)
-	sc, err := codec.NewPinnedScanner(f.Table, dg, p.dialect, pins)
+	sc, err := codec.NewScannerWith(f.Table, dg, p.dialect, codec.Options{Pins: pins, Labels: p.labels})
 	if err != nil {
 		return nil, fileProblem(f, err)
 	}
@@ -173,7 +187,7 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport, pins 
 		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Reason: fmt.Sprintf(
 			"the file starts with a UTF-8 byte order mark: read as UTF-8, not %s (input.encoding)", p.dialect.Encoding)})
 	}
-	fw := &fileWork{file: f, report: fr, full: f.Listed && !f.Entry.IsDelta, topic: p.cfg.TopicFor(f.Table), table: l.Table, pins: pins}
+	fw := &fileWork{file: f, report: fr, full: f.Full(), topic: p.cfg.TopicFor(f.Table), table: l.Table, pins: pins}
 	if f.Listed && f.Entry.IsDelta && !l.HasRemovedData && len(l.Table.Key) > 0 {
 		fw.cannotDelete = true
 		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Column: schemas.RemovedData, Reason: "the delta file has no " +
@@ -187,8 +201,16 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport, pins 
 			}
 		}
 	}
+	var fold func([][]byte)
+	var folded func()
+	if w.lists != nil {
+		fold, folded = w.lists.reader(f, l)
+	}
 	orgs := map[string]bool{}
 	err = sc.Skim(func(fields [][]byte) {
+		if fold != nil {
+			fold(fields)
+		}
 		if orgCol >= 0 && orgCol < len(fields) && !orgs[string(fields[orgCol])] {
 			if len(orgs) < maxOrgs {
 				orgs[string(fields[orgCol])] = true
@@ -224,6 +246,9 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport, pins 
 		fw.src.ExtractTo = millis(w.cutOff)
 	}
 	fw.src.CutOff = millis(w.cutOff)
+	if folded != nil {
+		folded() // the file is published: its rows are the group's list
+	}
 	return fw, nil
 }
 

@@ -42,6 +42,18 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 		cur.File, cur.Line, cur.FileEvents, cur.FileUnchanged = fi+1, 0, 0, 0
 	}
 	cur.Organisations = orgChanges(w, cur.Organisations)
+	switch {
+	case w.lists != nil && p.dry != nil:
+		if p.dryLists == nil {
+			p.dryLists = map[string]*batchLists{}
+		}
+		p.dryLists[b.Group] = w.lists
+	case w.lists != nil && t.sb != nil:
+		if err := w.lists.save(t.sb); err != nil {
+			p.tables.failed(t, err)
+			p.stale = true
+		}
+	}
 	end, err := p.batchEvent("END", w, cur.Counts)
 	if err != nil {
 		return Result{}, p.abort(ctx, t, err)
@@ -62,6 +74,7 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 			fr := res.Files[i]
 			fr.Events, fr.Deletes, fr.DeadLetters, fr.Unchanged = c.Events, c.Deletes, c.DeadLetters, c.Unchanged
 			fr.Vanished, fr.VanishedDeleted, fr.NulledCells, fr.KeyOnlyUpserts = c.Vanished, c.VanishedDeleted, c.NulledCells, c.KeyOnlyUpserts
+			fr.Unlabelled = c.Unlabelled
 		}
 	}
 	cur.Done = true
@@ -89,10 +102,11 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	}
 	defer rc.Close()
 	dg := newDigest(rc)
-	sc, err := codec.NewPinnedScanner(fw.file.Table, dg, p.dialect, fw.pins)
+	sc, err := codec.NewScannerWith(fw.file.Table, dg, p.dialect, codec.Options{Pins: fw.pins, Labels: p.labels})
 	if err != nil {
 		return t, fmt.Errorf("%s: %w", fw.file.Name, err)
 	}
+	sc.SetLabels(w.lists)
 	tc := fw.tc // the same header as in prepare, so the same layout
 	if fw.fresh, err = p.tables.empty(fw.file.Table); err != nil {
 		return t, err
@@ -217,6 +231,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		return t, &FileChangedError{File: fw.file.Name}
 	}
 	p.metrics.read(w.batch.Group, sc.Offset())
+	fw.reportUnlabelled(w.res)
 	report(n, true)
 	if fw.full {
 		n, dead, same := cur.FileEvents, count.DeadLetters, cur.FileUnchanged

@@ -42,6 +42,11 @@ type Publisher struct {
 	tables   *tables       // the table state (nil: none)
 	// reconcile says what happens to rows that vanish from full files.
 	reconcile ReconcileConfig
+	// labels gives list columns label fields (lists.labels).
+	labels bool
+	// dryLists are the lists a dry run's batches left each group, which
+	// it writes nowhere: its next batch of the group starts from them.
+	dryLists map[string]*batchLists
 	// followedTo is the state topic's offset up to which follow read it.
 	followedTo int64
 

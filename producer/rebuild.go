@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -35,7 +36,11 @@ func (p *Publisher) rebuildTables(ctx context.Context, want map[string][]byte, s
 		return err
 	}
 	began := time.Now()
-	rb := &rebuilder{ctx: ctx, p: p, readers: map[uint32]*eventReader{}, keys: map[uint32][]schemas.Type{}, b: s.NewBatch("")}
+	rb := &rebuilder{ctx: ctx, p: p, readers: map[uint32]*eventReader{}, keys: map[uint32][]schemas.Type{}, b: s.NewBatch(""),
+		lists: map[string]map[string]listRow{}}
+	for _, list := range listTables {
+		rb.lists[list] = map[string]listRow{}
+	}
 	if len(topics) > 0 {
 		err = readStable(ctx, p.cfg, topics, 5*time.Second, rb.record)
 	}
@@ -46,6 +51,9 @@ func (p *Publisher) rebuildTables(ctx context.Context, want map[string][]byte, s
 		err = rb.b.Commit(nil)
 	} else {
 		rb.b.Discard()
+	}
+	if err == nil {
+		err = rb.saveLists(want)
 	}
 	if err != nil {
 		return fmt.Errorf("rebuild the table state from the topics: %w", err)
@@ -59,6 +67,33 @@ func (p *Publisher) rebuildTables(ctx context.Context, want map[string][]byte, s
 	}
 	p.log.Info("the table state was rebuilt from the topics", "topics", len(topics), "records", rb.n, "skipped", rb.foreign,
 		"took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// saveLists gives every group of want the lists the topics hold: the
+// topics do not say which group sent a list row that another group had
+// sent the same before (it was suppressed), and a list id is TPP's, the
+// same row in every group. A group's next list file replaces them.
+func (rb *rebuilder) saveLists(want map[string][]byte) error {
+	lists := map[string]map[int64][]byte{}
+	for list, rows := range rb.lists {
+		lists[list] = make(map[int64][]byte, len(rows))
+		for _, r := range rows {
+			lists[list][r.id] = r.text
+		}
+	}
+	for g := range want {
+		b := rb.p.tables.store.NewBatch(g)
+		for _, list := range listTables {
+			if err := b.SetLabels(list, lists[list]); err != nil {
+				b.Discard()
+				return err
+			}
+		}
+		if err := b.Commit(nil); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -93,7 +128,14 @@ type rebuilder struct {
 	hbuf    []byte             // scratch for image hashes
 	kbuf    []byte             // scratch for store keys
 	tables  map[[2]string]bool // group, table of the events read
+	lists   map[string]map[string]listRow
 	err     error
+}
+
+// listRow is a list table's row as the topics hold it: its id and text.
+type listRow struct {
+	id   int64
+	text []byte
 }
 
 // eventReader reads one value schema's events.
@@ -101,6 +143,8 @@ type eventReader struct {
 	r   *codec.EventReader
 	sum uint64 // schemaSum of the schema's text
 	win int    // the window field of its table, -1 for none
+	// id and text are a list table's RowIdentifier and text fields.
+	id, text int
 }
 
 func (rb *rebuilder) record(r *kgo.Record) {
@@ -159,7 +203,9 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 	if err != nil {
 		return err
 	}
+	list := rb.lists[table]
 	if r.Value == nil { // a tombstone
+		delete(list, string(k))
 		return rb.b.Delete(table, k)
 	}
 	if len(r.Value) < 5 || r.Value[0] != 0 {
@@ -174,7 +220,15 @@ func (rb *rebuilder) apply(r *kgo.Record) error {
 		return &unreadableError{fmt.Errorf("%s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err)}
 	}
 	if ev.Op == codec.OpDelete {
+		delete(list, string(k))
 		return rb.b.Delete(table, k)
+	}
+	if list != nil && er.id >= 0 {
+		id, _, idOK := er.r.Cell(ev.Image, er.id)
+		_, text, _ := er.r.Cell(ev.Image, er.text)
+		if idOK {
+			list[string(k)] = listRow{id: id, text: bytes.Clone(text)}
+		}
 	}
 	rb.tables[[2]string{ev.Group, table}] = true
 	bit, err := rb.p.tables.store.GroupBit(ev.Group)
@@ -236,7 +290,10 @@ func (rb *rebuilder) reader(table string, id uint32) (*eventReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema %d: %w", id, err)
 	}
-	er := &eventReader{r: r, sum: sum, win: -1}
+	er := &eventReader{r: r, sum: sum, win: -1, id: -1, text: -1}
+	if id, text := r.Field(schemas.RowIdentifier), r.Field(schemas.LabelColumn(table)); r.Kind(id) == 'l' && r.Kind(text) == 's' {
+		er.id, er.text = id, text // a list table's, as the publishing side reads it (lists.go)
+	}
 	if col := rb.p.reconcile.windowColumn(table); col != "" {
 		er.win = r.Field(col)
 	}

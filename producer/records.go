@@ -3,11 +3,13 @@ package producer
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/linkedin/goavro/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sragent/sragent/codec"
+	"github.com/sragent/sragent/schemas"
 )
 
 // MarkerHeader names the header carried by snapshot markers; its value is
@@ -177,14 +179,21 @@ const (
 	// rowWarningKeyOnlyUpsert: a row of a delta without RemovedData that
 	// holds only its key, published as an upsert of an empty record.
 	rowWarningKeyOnlyUpsert = "key_only_upsert"
+	// rowWarningLabelMissing: a list id the group's lists have no row
+	// of, published with a null label.
+	rowWarningLabelMissing = "label_missing"
 )
 
 // rowWarnings reports what a published row was published without: the
-// cells of a delete that did not convert (a delete needs only its key), or
+// cells of a delete that did not convert (a delete needs only its key),
 // everything but its key in a delta that cannot delete (perhaps a delete
-// in a file without RemovedData). Warnings name file, line and column,
+// in a file without RemovedData), or the label of a list id the lists
+// lack. Warnings name file, line and column,
 // never a cell.
 func (p *Publisher) rowWarnings(t *txn, w *work, f *fileWork, count *TableCount, row *codec.Row, line int64) {
+	if len(row.Unlabelled) > 0 {
+		f.noteUnlabelled(t, count, row, line)
+	}
 	if f.cannotDelete && f.tc.KeyOnly(row) {
 		count.KeyOnlyUpserts++
 		t.warned[[2]string{f.file.Table, rowWarningKeyOnlyUpsert}]++
@@ -200,5 +209,46 @@ func (p *Publisher) rowWarnings(t *txn, w *work, f *fileWork, count *TableCount,
 		}
 		w.res.problem(Problem{Severity: SeverityWarning, File: f.file.Name, Line: line, Column: n.Column,
 			Reason: n.Err.Error() + ": the row is a delete, which needs only its key; " + what})
+	}
+}
+
+// unlabelled counts one file's rows whose list column holds an id the
+// lists have no row of.
+type unlabelled struct {
+	first, rows int64 // the first such row's line, and how many
+}
+
+// noteUnlabelled counts the list ids of a published row that the lists
+// have no row of (one warning per column at the end of the file, not
+// one per row: a list TPP did not send would repeat it on every row).
+func (fw *fileWork) noteUnlabelled(t *txn, count *TableCount, row *codec.Row, line int64) {
+	if fw.unlabelled == nil {
+		fw.unlabelled = map[string]*unlabelled{}
+	}
+	for _, col := range row.Unlabelled {
+		u := fw.unlabelled[col]
+		if u == nil {
+			u = &unlabelled{first: line}
+			fw.unlabelled[col] = u
+		}
+		u.rows++
+		count.Unlabelled++
+		t.warned[[2]string{fw.file.Table, rowWarningLabelMissing}]++
+	}
+}
+
+// reportUnlabelled warns of each list column whose ids the lists lacked,
+// by column and first line, never by id.
+func (fw *fileWork) reportUnlabelled(res *Result) {
+	cols := make([]string, 0, len(fw.unlabelled))
+	for col := range fw.unlabelled {
+		cols = append(cols, col)
+	}
+	sort.Strings(cols)
+	for _, col := range cols {
+		u := fw.unlabelled[col]
+		c, _ := fw.table.Column(col)
+		res.problem(Problem{Severity: SeverityWarning, File: fw.file.Name, Line: u.first, Column: col, Rows: u.rows, Reason: fmt.Sprintf(
+			"%d rows from this line on hold an id that the group's %s list has no row of: published with %s%s null", u.rows, c.Ref, col, schemas.LabelSuffix)})
 	}
 }

@@ -72,6 +72,8 @@ func columnDoc(c Column) string {
 	switch {
 	case c.Ref != "":
 		return fmt.Sprintf("RowIdentifier of a row of %s", c.Ref)
+	case c.LabelOf != "":
+		return fmt.Sprintf("the text of the list row %s holds, from the group's latest lists (lists.labels); null when it holds none or the lists have no such row", c.LabelOf)
 	case c.Type == DateTime:
 		return "UK wall-clock dd MMM yyyy HH:mm:ss, as a UTC instant"
 	case c.Type == DateTimeMinutes:
@@ -141,7 +143,7 @@ func sourceRecord() jsonRecord {
 			jsonField{Name: "table", Type: "string", Doc: "manifest FileName"},
 			jsonField{Name: "file", Type: "string", Doc: "file name inside the batch"},
 			jsonField{Name: "line", Type: "long", Doc: "line where the row starts (1 = header); 0 on markers"},
-			optional("snapshot", "string", "true on rows and markers of a full file, false on deltas and list files (null in events written by earlier releases)"),
+			optional("snapshot", "string", "true on rows and markers of a full file, false on deltas and SRMappingGroup (null in events written by earlier releases)"),
 			optional("extract_from", timestampMillis, "manifest DateExtractFrom"),
 			optional("extract_to", timestampMillis, "manifest DateExtractTo (the data cut-off)"),
 			optional("ts_ms", timestampMillis, "the batch's extract cut-off: when the data was true in SystmOne, like Debezium's source.ts_ms"),

@@ -91,6 +91,9 @@ type Column struct {
 	// Ref names the list table whose RowIdentifier this column holds
 	// ("SRMapping" or "SRConfiguredListOption"), or is empty.
 	Ref string
+	// LabelOf names the list column whose id this field gives the text of
+	// (WithLabels), or is empty.
+	LabelOf string
 }
 
 // Table describes one SR table file (FileName in the manifest).

@@ -224,3 +224,45 @@ func TestCompareWithReleasedCatchesChanges(t *testing.T) {
 		t.Errorf("added = %v, want [SRBrandNew-key.avsc]", added)
 	}
 }
+
+// Turning lists.labels on adds an optional label field after every list
+// column; turning it off removes them again: both are BACKWARD compatible
+// changes a real checker accepts, for every table with a list column, and
+// nothing else of the schema changes.
+func TestLabelFieldsEvolveSafely(t *testing.T) {
+	labelled := 0 // list columns
+	for _, tb := range schemas.Tables() {
+		with := tb.WithLabels()
+		if with == tb {
+			continue
+		}
+		plain, err := schemas.Build(tb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lab, err := schemas.Build(with)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lab.Key != plain.Key {
+			t.Errorf("%s: labels change the key schema", tb.Name)
+		}
+		if err := kafkatest.BackwardCompatible(lab.Value, plain.Value); err != nil {
+			t.Errorf("%s: turning labels on: %v", tb.Name, err)
+		}
+		if err := kafkatest.BackwardCompatible(plain.Value, lab.Value); err != nil {
+			t.Errorf("%s: turning labels off: %v", tb.Name, err)
+		}
+		for _, c := range tb.Columns {
+			if _, ok := with.Column(c.Name + schemas.LabelSuffix); ok != (c.Ref != "") {
+				t.Errorf("%s.%s: label field %t, list column %t", tb.Name, c.Name, ok, c.Ref != "")
+			}
+			if c.Ref != "" {
+				labelled++
+			}
+		}
+	}
+	if labelled != 23 {
+		t.Errorf("%d list columns, want the 23 of sr-format §6.4", labelled)
+	}
+}

@@ -32,6 +32,7 @@ type Config struct {
 	Log            LogConfig               `mapstructure:"log"`
 	Shutdown       ShutdownConfig          `mapstructure:"shutdown"`
 	Unchanged      UnchangedConfig         `mapstructure:"unchanged"`
+	Lists          ListsConfig             `mapstructure:"lists"`
 	// Reconcile decodes straight into the producer's type; its per-table
 	// keys (reconcile.tables.<Table>.*) are the one open-ended section.
 	Reconcile producer.ReconcileConfig `mapstructure:"reconcile"`
@@ -43,6 +44,14 @@ type UnchangedConfig struct {
 	// Suppress skips it (counted as unchanged); off, every row is
 	// published again.
 	Suppress bool `mapstructure:"suppress"`
+}
+
+// ListsConfig is what the list files (SRMapping, SRConfiguredListOption)
+// add to the tables whose columns hold their ids.
+type ListsConfig struct {
+	// Labels gives every such column a <Column>_label field with the
+	// text of its id, from the group's latest lists.
+	Labels bool `mapstructure:"labels"`
 }
 
 // ShutdownConfig bounds how long SIGTERM or a service stop may take.
@@ -357,5 +366,5 @@ func (c Config) Agent() producer.AgentConfig {
 	d, _ := c.Dialect() // validated by loadConfig
 	return producer.AgentConfig{InputDir: c.Input.Dir, ArchiveDir: c.Archive.Dir, QuarantineDir: c.Quarantine.Dir,
 		Settle: c.Input.Settle, FutureTolerance: c.Input.FutureTolerance, IncompleteAfter: c.Input.IncompleteAfter, ShutdownTimeout: c.Shutdown.Timeout, Dialect: d,
-		StateDir: c.State.Dir, SuppressUnchanged: c.Unchanged.Suppress, Reconcile: c.Reconcile, Kafka: c.Kafka, Registry: c.SchemaRegistry}
+		StateDir: c.State.Dir, SuppressUnchanged: c.Unchanged.Suppress, Reconcile: c.Reconcile, Labels: c.Lists.Labels, Kafka: c.Kafka, Registry: c.SchemaRegistry}
 }

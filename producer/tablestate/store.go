@@ -122,7 +122,8 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // Key layout: 'k' table 0 key → entry; 'c' group → checkpoint; 'g' group
 // → its bit in Entry.Groups; 'i' table 0 group → present while the group's
-// holdings of the table are incomplete; 'v' table 0 bit gen kind key → a
+// holdings of the table are incomplete; 'l' group 0 list 0 id → a list
+// label (labels.go); 'v' table 0 bit gen kind key → a
 // vanish candidate (kind 'c') of the full file gen of the group with that
 // bit, or one taken back ('w'), while the file is walked (Cursor).
 // Names never hold a zero byte.
@@ -334,13 +335,18 @@ func (s *Store) Scan(table string, fn func(key []byte, e Entry) error) error {
 }
 
 // Reset removes every key, mark and checkpoint (Rebuilt then records
-// what the state reflects).
+// what the state reflects). It keeps the groups' lists: a rebuild replaces
+// them from the topics, and when the topics cannot give the state the
+// lists as last committed label better than none (which would publish
+// every row holding a list id again with a null label).
 func (s *Store) Reset() error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	clear(s.bits)
-	if err := b.DeleteRange([]byte{'c'}, []byte{'w'}, nil); err != nil { // 'c'..., 'g'..., 'i'..., 'k'... and 'v'...
-		return fmt.Errorf("table state: %w", err)
+	for _, r := range [][2]byte{{'c', 'l'}, {'m', 'w'}} { // 'c'..., 'g'..., 'i'..., 'k'... and 'v'...
+		if err := b.DeleteRange(r[:1], r[1:], nil); err != nil {
+			return fmt.Errorf("table state: %w", err)
+		}
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("table state: reset: %w", err)

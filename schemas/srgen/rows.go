@@ -57,16 +57,22 @@ func (g *Generator) row(table string, cols []string, org string, id int64, versi
 }
 
 func (g *Generator) cell(table, col string, rng *rand.Rand, gr *group) string {
-	typ := schemas.String
+	typ, ref := schemas.String, ""
 	if t, ok := schemas.Lookup(table); ok {
 		if c, ok := t.Column(col); ok {
-			typ = c.Type
+			typ, ref = c.Type, c.Ref
 		}
 	} else if strings.HasPrefix(col, "ID") {
 		typ = schemas.Long
 	}
 	if rng.IntN(12) == 0 {
 		return "" // empty cell: null
+	}
+	if ref != "" {
+		// The id of a row of the list, now and then of one the list does
+		// not have (a list's first rows, the ones every batch holds, are
+		// rowID(n, 0) for n below its size).
+		return strconv.FormatInt(g.rowID(rng.IntN(g.rowsFor(ref)+2), 0), 10)
 	}
 	switch typ {
 	case schemas.Long:
