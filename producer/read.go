@@ -114,3 +114,58 @@ func listOffsets(ctx context.Context, list func(context.Context, ...string) (kad
 	})
 	return out, err
 }
+
+// Follow reads the topics as a read_committed consumer from their current
+// end and calls fn for each record as it is committed, until ctx ends
+// (which is not an error) or fn returns false.
+func Follow(ctx context.Context, cfg Config, topics []string, fn func(*kgo.Record) bool) error {
+	cfg = cfg.withDefaults()
+	opts, err := cfg.clientOpts()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topics...),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var ferr error
+		fs.EachError(func(t string, p int32, err error) {
+			if ferr == nil && !errors.Is(err, context.Canceled) {
+				ferr = fmt.Errorf("read %s partition %d: %w", t, p, err)
+			}
+		})
+		if ferr != nil {
+			return ferr
+		}
+		for _, r := range fs.Records() {
+			if !fn(r) {
+				return nil
+			}
+		}
+	}
+}
+
+// ListTopics returns the names of the cluster's topics, sorted.
+func ListTopics(ctx context.Context, cfg Config) ([]string, error) {
+	opts, err := cfg.withDefaults().clientOpts()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	details, err := kadm.NewClient(cl).ListTopics(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list topics: %w", err)
+	}
+	return details.Names(), nil
+}

@@ -104,9 +104,7 @@ func (a *app) demo(ctx context.Context, rows int, keep bool, listen string) erro
 	}
 	defer stop()
 	fmt.Fprintf(a.stdout, "\nMetrics at http://%s/metrics (health: /healthz, /readyz).\n", listen)
-	fmt.Fprintf(a.stdout, "The broker and registry stay up until Ctrl-C. Consume, for example, with kcat:\n"+
-		"  kcat -b %s -C -t %s -s value=avro -r %s -X isolation.level=read_committed\n",
-		cluster.ListenAddrs()[0], cfg.Kafka.TopicFor("SRPatient"), registry.URL())
+	fmt.Fprint(a.stdout, demoConsumeHelp(cluster.ListenAddrs()[0], registry.URL(), cfg.Kafka.TopicFor("SRPatient")))
 	<-ctx.Done()
 	return nil
 }
@@ -166,4 +164,18 @@ func countTopics(ctx context.Context, cfg Config, topics []string) (map[string]*
 		}
 	})
 	return out, err
+}
+
+// demoConsumeHelp says how to read the demo's topics from another
+// terminal: sragent tail, which decodes keys and values through the
+// registry, and kcat, which Debian's and Ubuntu's builds (without Avro
+// support) can only show as bytes.
+func demoConsumeHelp(broker, registry, topic string) string {
+	return fmt.Sprintf(`The broker and registry stay up until Ctrl-C. From another terminal, print a topic as JSON lines,
+key and value decoded through the registry (read_committed):
+  SRAGENT_KAFKA_BROKERS=%[1]s SRAGENT_SCHEMA_REGISTRY_URL=%[2]s sragent tail %[3]s --from-beginning
+  PowerShell: $env:SRAGENT_KAFKA_BROKERS="%[1]s"; $env:SRAGENT_SCHEMA_REGISTRY_URL="%[2]s"; sragent tail %[3]s --from-beginning
+(go run ./cmd/sragent tail ... from a checkout). Any kcat shows the records undecoded:
+  kcat -b %[1]s -C -t %[3]s -o beginning -e -X isolation.level=read_committed -f 'partition %%p offset %%o: %%S bytes\n'
+`, broker, registry, topic)
 }

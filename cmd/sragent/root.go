@@ -103,7 +103,7 @@ event to one Kafka topic per table.`,
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (every key also settable as SRAGENT_<KEY>)")
 	root.AddCommand(a.validateCommand(), a.publishCommand(), a.runCommand(), a.statusCommand(), a.chainCommand(),
-		a.serviceCommand(), a.demoCommand())
+		a.serviceCommand(), a.demoCommand(), a.tailCommand())
 	return root
 }
 
