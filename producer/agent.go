@@ -193,6 +193,11 @@ func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending,
 		case prog.Changed && p.Name == prog.Batch:
 			// Publish compares the files with those first published:
 			// back as they were, the batch goes on.
+		case prog.HaltedAt != "" && !prog.Changed && (len(prog.GapTables) > 0) != (p.Name == prog.HaltedAt):
+			// A gap with another batch first (the missing deltas, dropped
+			// in), or a quarantined batch back in the input (fixed, or
+			// replaced): judged again, it publishes or halts the chain
+			// again.
 		case a.gapResolved(prog, pending[i:]):
 			a.log.Info("a full batch follows the gap; resuming the chain", "group", g, "batch", p.Name)
 			if err := a.pub.Resume(ctx, g); err != nil {
@@ -368,7 +373,7 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass, still
 		log.Warn("chain halted", "reason", res.Reason)
 		pass.Batches = append(pass.Batches, rep)
 		pass.Halted[p.Group] = res.Reason
-		return true, a.pub.halt(ctx, p.Group, res)
+		return true, a.pub.halt(ctx, p.Group, p.Name, res)
 	}
 	err = a.quarantine(ctx, p, &rep, pass, log)
 	return !rep.givenUp || err != nil, err

@@ -186,7 +186,7 @@ func (p *Publisher) continuity(res *Result, prog *Progress, b *manifest.Batch) (
 	if len(gaps) == 0 {
 		return nil, ""
 	}
-	return gaps, "gap: deltas were lost (" + strings.Join(why, "; ") + "); the chain waits for a full batch or `sragent chain resume`"
+	return gaps, "gap: deltas were lost (" + strings.Join(why, "; ") + "); the chain waits for the missing deltas (put them in the input folder), a full batch, or `sragent chain resume`"
 }
 
 // historyOf turns the committed ranges of a chain's tables into the links

@@ -263,7 +263,8 @@ func (a *Agent) committed(p manifest.Pending) string {
 	}
 	if prog.Batch != p.Name || prog.Done {
 		return "Nothing of this batch was published, and later batches of the group wait.\n" +
-			"Fix or replace the batch, then run: sragent chain resume " + p.Group
+			"Fix or replace the batch and put it back in the input folder under the same name (error.txt may stay): the next pass publishes it " +
+			"and the chain goes on. To skip it instead, run: sragent chain resume " + p.Group + " (the next batch is then published although this one never was)."
 	}
 	return fmt.Sprintf("PART of this batch was published before: %d events, the first %d file(s) whole and the next one before line %d, "+
 		"with the batch's BEGIN event and the snapshot_begin markers of the full files it reached (no END, no snapshot_end); they stay on the topics.\n"+
@@ -292,5 +293,5 @@ func (a *Agent) quarantine(ctx context.Context, p manifest.Pending, rep *BatchRe
 	if rep.givenUp {
 		return nil
 	}
-	return a.pub.Halt(ctx, p.Group, reason, nil)
+	return a.pub.Halt(ctx, p.Group, p.Name, reason, nil)
 }

@@ -154,7 +154,7 @@ func (p *Publisher) follow(ctx context.Context) error {
 // not continue the chain. A half-published batch is given up (what of it
 // was committed stays), so that the next one can go.
 func resume(pr *Progress) {
-	pr.Halted, pr.GapTables, pr.Changed, pr.Resume = "", nil, false, true
+	pr.Halted, pr.GapTables, pr.Changed, pr.Resume, pr.HaltedAt = "", nil, false, true, ""
 	pr.GaveUp = pr.GaveUp || !pr.Done
 	pr.Done = true
 }

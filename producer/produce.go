@@ -23,7 +23,8 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 		cur.Files = w.digests()
 		cur.Counts = map[string]*TableCount{}
 	}
-	cur.Done, cur.Resume, cur.Halted, cur.Changed, cur.GaveUp = false, false, "", false, false
+	cur.Done, cur.Resume, cur.Halted, cur.Changed, cur.GaveUp, cur.HaltedAt = false, false, "", false, false, ""
+	cur.GapTables = nil
 	t, err := p.begin(ctx, b.Group)
 	if err != nil {
 		return Result{}, err

@@ -226,18 +226,18 @@ func (p *Publisher) drop(group string) {
 }
 
 // Halt records that a group's chain waits, and why.
-func (p *Publisher) Halt(ctx context.Context, group, reason string, gapTables []string) error {
-	return p.halt(ctx, group, Result{Reason: reason, GapTables: gapTables})
+func (p *Publisher) Halt(ctx context.Context, group, batch, reason string, gapTables []string) error {
+	return p.halt(ctx, group, batch, Result{Reason: reason, GapTables: gapTables})
 }
 
-// halt records the halt of a Halted result; the same halt again (a
-// changed file still not back) writes nothing.
-func (p *Publisher) halt(ctx context.Context, group string, res Result) error {
-	if pr := p.state.Progress(group); pr.Halted == res.Reason && pr.Changed == res.changed && !p.stale {
+// halt records the halt of a Halted result at batch; the same halt again
+// (a changed file still not back) writes nothing.
+func (p *Publisher) halt(ctx context.Context, group, batch string, res Result) error {
+	if pr := p.state.Progress(group); pr.Halted == res.Reason && pr.Changed == res.changed && pr.HaltedAt == batch && !p.stale {
 		return nil
 	}
 	return p.updateProgress(ctx, group, func(pr *Progress) {
-		pr.Halted, pr.GapTables, pr.Changed, pr.Resume = res.Reason, res.GapTables, res.changed, false
+		pr.Halted, pr.GapTables, pr.Changed, pr.Resume, pr.HaltedAt = res.Reason, res.GapTables, res.changed, false, batch
 	})
 }
 

@@ -147,6 +147,17 @@ func flatten(c any) map[string]any {
 // loadConfig reads path (if not empty) over the defaults, then applies the
 // SRAGENT_* environment, and validates the result.
 func loadConfig(path string, environ []string) (Config, error) {
+	c, _, err := loadConfigWarn(path, environ)
+	return c, err
+}
+
+// configEnv names the config file when --config is not given.
+const configEnv = "SRAGENT_CONFIG"
+
+// loadConfigWarn is loadConfig that also returns warnings: SRAGENT_*
+// variables that are not config keys (each naming the closest key), which
+// are ignored.
+func loadConfigWarn(path string, environ []string) (Config, []string, error) {
 	v := viper.New()
 	for k, d := range defaults {
 		v.SetDefault(k, d)
@@ -155,29 +166,29 @@ func loadConfig(path string, environ []string) (Config, error) {
 		v.SetConfigFile(path)
 		v.SetConfigType("yaml")
 		if err := v.ReadInConfig(); err != nil {
-			return Config{}, fmt.Errorf("read config %s: %w", path, err)
+			return Config{}, nil, fmt.Errorf("read config %s: %w", path, err)
 		}
 		if err := checkKeys(v.AllKeys()); err != nil {
-			return Config{}, fmt.Errorf("config %s: %w", path, err)
+			return Config{}, nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
-	if err := applyEnv(v, environ); err != nil {
-		return Config{}, err
-	}
+	warnings := applyEnv(v, environ)
 	var c Config
 	hook := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(durationHook, mapstructure.StringToSliceHookFunc(",")))
 	if err := v.UnmarshalExact(&c, hook); err != nil {
-		return Config{}, decodeError(err)
+		return Config{}, warnings, decodeError(err)
 	}
 	if err := c.Validate(); err != nil {
-		return Config{}, err
+		return Config{}, warnings, err
 	}
-	return c, nil
+	return c, warnings, nil
 }
 
-// applyEnv sets every SRAGENT_* variable; an unknown one is an error, so a
-// typo cannot silently leave a default in place.
-func applyEnv(v *viper.Viper, environ []string) error {
+// applyEnv sets every SRAGENT_* variable that names a config key. One that
+// does not (a typo, or another program's SRAGENT_HOME) is ignored with a
+// warning naming the closest key, so that a typo does not silently leave a
+// default in place.
+func applyEnv(v *viper.Viper, environ []string) (warnings []string) {
 	byEnv := map[string]string{}
 	for k := range defaults {
 		byEnv[envName(k)] = k
@@ -185,7 +196,7 @@ func applyEnv(v *viper.Viper, environ []string) error {
 	tables := map[string]string{} // per-table keys, set together
 	for _, kv := range environ {
 		name, val, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "SRAGENT_") {
+		if !strings.HasPrefix(name, "SRAGENT_") || name == configEnv {
 			continue
 		}
 		if key, ok := byEnv[name]; ok {
@@ -194,12 +205,50 @@ func applyEnv(v *viper.Viper, environ []string) error {
 		}
 		key, ok := tableKeyOfEnv(name)
 		if !ok {
-			return fmt.Errorf("environment: unknown variable %s (see deploy/README.md for the keys)", name)
+			hint := ""
+			if near, d := closest(name, byEnv); d <= 3 {
+				hint = "did you mean " + near + "? "
+			}
+			warnings = append(warnings, fmt.Sprintf("environment variable %s is not a config key and is ignored (%sthe keys are in deploy/README.md)", name, hint))
+			continue
 		}
 		tables[key] = val
 	}
 	setTableKeys(v, tables)
-	return nil
+	sort.Strings(warnings)
+	return warnings
+}
+
+// closest returns the name of names nearest to s, and its edit distance.
+func closest(s string, names map[string]string) (string, int) {
+	best, dist := "", -1
+	for n := range names {
+		if d := editDistance(s, n); dist < 0 || d < dist || (d == dist && n < best) {
+			best, dist = n, d
+		}
+	}
+	return best, dist
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func envName(key string) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,7 +77,6 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"unknown key", "input:\n  dri: x\n", nil, "unknown key(s) input.dri"},
 		{"unknown section", "kafkaa:\n  brokers: [a]\n", nil, "unknown key(s) kafkaa.brokers"},
-		{"unknown env", "", []string{"SRAGENT_KAFKA_BROKER=a:1"}, "unknown variable SRAGENT_KAFKA_BROKER"},
 		{"bad delimiter", "input:\n  delimiter: ';;'\n", nil, "input.delimiter: must be one ASCII character"},
 		{"bad encoding", "input:\n  encoding: latin9\n", nil, `unknown encoding "latin9"`},
 		{"same delimiter and quote", "input:\n  quote: ','\n", nil, "delimiter and quote must differ"},
@@ -94,7 +94,6 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown table key", "reconcile:\n  tables:\n    SRCode: {window: 3}\n", nil, "unknown key(s) reconcile.tables.srcode.window"},
 		{"window without months", "reconcile:\n  tables:\n    SRCode: {window_column: DateEvent}\n", nil, "window_column and a positive window_months"},
 		{"bad min_ratio", "", []string{"SRAGENT_RECONCILE_MIN_RATIO=2"}, "reconcile.min_ratio"},
-		{"unknown table env", "", []string{"SRAGENT_RECONCILE_TABLES_SRCODE_WINDOW=3"}, "unknown variable SRAGENT_RECONCILE_TABLES_SRCODE_WINDOW"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,6 +126,61 @@ func TestExampleConfigIsTheDefaults(t *testing.T) {
 		leaf := key[strings.LastIndex(key, ".")+1:]
 		if !strings.Contains(string(raw), leaf+":") {
 			t.Errorf("the example does not show %s", key)
+		}
+	}
+}
+
+// An SRAGENT_* variable that is no config key is ignored with a warning
+// naming the closest key (a typo is still noticed), never fatal: other
+// programs' variables (SRAGENT_HOME) and SRAGENT_CONFIG, which names the
+// config file, leave the configuration alone.
+func TestEnvironmentWarnings(t *testing.T) {
+	tests := []struct {
+		env  string
+		want string // in the warning; "" for none
+	}{
+		{"SRAGENT_KAFKA_BROKER=a:1", "SRAGENT_KAFKA_BROKER is not a config key and is ignored (did you mean SRAGENT_KAFKA_BROKERS?"},
+		{"SRAGENT_INPUT_DIRR=x", "did you mean SRAGENT_INPUT_DIR?"},
+		{"SRAGENT_RECONCILE_TABLES_SRCODE_WINDOW=3", "SRAGENT_RECONCILE_TABLES_SRCODE_WINDOW is not a config key"},
+		{"SRAGENT_HOME=/opt/sragent", "SRAGENT_HOME is not a config key and is ignored (the keys are in"},
+		{"SRAGENT_CONFIG=/etc/sragent.yaml", ""},
+		{"SRAGENT_KAFKA_BROKERS=a:1", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			c, warnings, err := loadConfigWarn("", []string{tt.env})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(warnings, "\n")
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("warnings %q, want %q", got, tt.want)
+			}
+			if tt.want != "" && !reflect.DeepEqual(c, defaultConfig()) {
+				t.Errorf("an ignored variable changed the configuration")
+			}
+		})
+	}
+	// SRAGENT_CONFIG names the file; --config wins over it.
+	file := writeConfig(t, "input:\n  dir: from-the-file\n")
+	other := writeConfig(t, "input:\n  dir: from-the-flag\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "from-the-file"},
+		{[]string{"--config", other}, "from-the-flag"},
+	} {
+		var out, errb bytes.Buffer
+		a := &app{stdout: &out, stderr: &errb, environ: []string{configEnv + "=" + file, "SRAGENT_HOME=/opt"}}
+		root := a.rootCommand()
+		root.SetArgs(append([]string{"version"}, tc.args...))
+		if err := root.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		c, err := a.config()
+		if err != nil || c.Input.Dir != tc.want || !strings.Contains(errb.String(), "SRAGENT_HOME is not a config key") {
+			t.Errorf("%v: input.dir %q (%v), stderr %q", tc.args, c.Input.Dir, err, errb.String())
 		}
 	}
 }

@@ -20,6 +20,10 @@ import (
 	"github.com/sragent/sragent/schemas/srgen"
 )
 
+// demoListen is the demo's default --listen: one port above the agent's
+// metrics.listen, so that a demo beside a running agent starts.
+const demoListen = "127.0.0.1:9465"
+
 func (a *app) demoCommand() *cobra.Command {
 	var keep bool
 	var rows int
@@ -39,9 +43,9 @@ so that you can point a consumer at them.`,
 			return a.demo(cmd.Context(), rows, keep, listen)
 		},
 	}
-	cmd.Flags().BoolVar(&keep, "keep", false, "keep the broker, registry and folders until interrupted")
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the broker, registry and folders until interrupted (Ctrl-C then removes the folders)")
 	cmd.Flags().IntVar(&rows, "rows", 500, "SRCode rows per organisation in the full batch")
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9464", "with --keep: address of /metrics, /healthz and /readyz")
+	cmd.Flags().StringVar(&listen, "listen", demoListen, "with --keep: address of /metrics, /healthz and /readyz (not metrics.listen's 9464: an agent may run beside the demo)")
 	return cmd
 }
 
@@ -51,9 +55,8 @@ func (a *app) demo(ctx context.Context, rows int, keep bool, listen string) erro
 	if err != nil {
 		return fail(fmt.Errorf("create demo folder: %w", err))
 	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
+	// Removed at the end, with --keep too (Ctrl-C ends it).
+	defer os.RemoveAll(dir)
 	in := filepath.Join(dir, "input")
 	g := srgen.New(srgen.Options{Seed: 1, Groups: 2, Orgs: 3, Batches: 4, Rows: rows, Zip: true})
 	if err := g.Write(in); err != nil {
@@ -98,7 +101,7 @@ func (a *app) demo(ctx context.Context, rows int, keep bool, listen string) erro
 		fmt.Fprintln(a.stdout, "run with --keep to leave the broker and registry up and consume the topics yourself")
 		return nil
 	}
-	stop, err := health{s: s}.serve(listen)
+	stop, err := health{s: s}.serve(listen, "--listen")
 	if err != nil {
 		return fail(err)
 	}

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -61,4 +66,43 @@ func TestDemoMetrics(t *testing.T) {
 		t.Errorf("group1 published batches: %v", got)
 	}
 	httpGet(t, "http://"+listen+"/readyz", 200)
+}
+
+// demo --keep removes its folders when it is stopped (Ctrl-C, SIGTERM),
+// listens by default beside a running agent's metrics.listen, and a port
+// in use is an error that names the flag.
+func TestDemoKeepCleansUp(t *testing.T) {
+	if demoListen == defaultConfig().Metrics.Listen {
+		t.Errorf("demo's --listen default %s is the agent's metrics.listen", demoListen)
+	}
+	cmd, out := agentProcess(t, "demo", "--keep", "--rows", "10", "--listen", freeAddr(t))
+	for i := 0; i < 400 && !strings.Contains(out.String(), "stay up until Ctrl-C"); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	m := regexp.MustCompile(`batches archived under (\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		cmd.Process.Kill()
+		t.Fatalf("demo did not come up:\n%s", out)
+	}
+	dir := filepath.Dir(m[1])
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the demo's folder while it runs: %v", err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("demo after SIGTERM: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("demo --keep left %s behind (%v)", dir, err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	res := runSragent(t, nil, "demo", "--keep", "--rows", "10", "--listen", ln.Addr().String())
+	if res.code != exitFailed || !strings.Contains(res.stderr, "--listen "+ln.Addr().String()) {
+		t.Errorf("a --listen in use: exit %d, %q", res.code, res.stderr)
+	}
 }

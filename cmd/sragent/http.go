@@ -139,10 +139,10 @@ func writeHealth(w http.ResponseWriter, code int, body any) {
 }
 
 // serve starts the HTTP server on addr; stop shuts it down gracefully.
-func (h health) serve(addr string) (stop func(), err error) {
+func (h health) serve(addr, setting string) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on metrics.listen %s: %w", addr, err)
+		return nil, fmt.Errorf("%s %s: %w (another sragent, or another program, listens there: set %s to a free address)", setting, addr, err, setting)
 	}
 	srv := &http.Server{Handler: h.mux(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -49,10 +51,16 @@ type app struct {
 
 func (a *app) config() (Config, error) {
 	path := a.configPath
+	if path == "" {
+		path = a.getenv(configEnv)
+	}
 	if a.baseDir != "" && path != "" && !filepath.IsAbs(path) {
 		path = filepath.Join(a.baseDir, path)
 	}
-	c, err := loadConfig(path, a.environ)
+	c, warnings, err := loadConfigWarn(path, a.environ)
+	for _, w := range warnings {
+		fmt.Fprintln(a.stderr, "sragent: warning:", w)
+	}
 	if err != nil {
 		return Config{}, &exitError{code: exitUsage, err: err}
 	}
@@ -60,6 +68,16 @@ func (a *app) config() (Config, error) {
 		resolvePaths(&c, a.baseDir)
 	}
 	return c, nil
+}
+
+// getenv returns the variable name of the app's environment.
+func (a *app) getenv(name string) string {
+	for _, kv := range a.environ {
+		if n, v, _ := strings.Cut(kv, "="); n == name {
+			return v
+		}
+	}
+	return ""
 }
 
 // run executes the command line args and returns the exit code.
@@ -101,9 +119,9 @@ event to one Kafka topic per table.`,
 		SilenceErrors: true,
 		Version:       version(),
 	}
-	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (every key also settable as SRAGENT_<KEY>)")
+	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (default: $SRAGENT_CONFIG; every key also settable as SRAGENT_<KEY>)")
 	root.AddCommand(a.validateCommand(), a.publishCommand(), a.runCommand(), a.statusCommand(), a.chainCommand(),
-		a.serviceCommand(), a.demoCommand(), a.tailCommand())
+		a.serviceCommand(), a.demoCommand(), a.tailCommand(), a.versionCommand())
 	return root
 }
 
@@ -112,4 +130,32 @@ func version() string {
 		return bi.Main.Version
 	}
 	return "dev"
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print sragent's version, the commit it was built from and the Go release",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprintln(a.stdout, versionLine())
+			return nil
+		},
+	}
+}
+
+// versionLine is "sragent VERSION (commit REV[, modified], GO, OS/ARCH)".
+func versionLine() string {
+	rev, modified := "unknown", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision":
+				rev = s.Value
+			case s.Key == "vcs.modified" && s.Value == "true":
+				modified = ", modified"
+			}
+		}
+	}
+	return fmt.Sprintf("sragent %s (commit %s%s, %s, %s/%s)", version(), rev, modified, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

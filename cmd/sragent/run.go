@@ -49,7 +49,7 @@ aborted and the process exits; nothing is lost.`,
 func (a *app) daemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 	st := &startup{metricsReg: newRegistry(), log: log}
 	metrics := producer.NewMetrics(st.metricsReg, version())
-	stop, err := health{start: st, readyWhenHalted: cfg.Metrics.ReadyWhenHalted}.serve(cfg.Metrics.Listen)
+	stop, err := health{start: st, readyWhenHalted: cfg.Metrics.ReadyWhenHalted}.serve(cfg.Metrics.Listen, "metrics.listen")
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}

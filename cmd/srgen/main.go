@@ -7,6 +7,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,6 +26,10 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("srgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "srgen writes synthetic SystmOne SR extract batches (manifest, list files, table CSVs) for tests and demos.\n\nUsage: srgen --out DIR [flags]")
+		fs.PrintDefaults()
+	}
 	out := fs.String("out", "", "output folder (required); batches go to <out>/<group>/<yyyyMMdd_HHmm>")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed writes the same bytes")
 	groups := fs.Int("groups", 2, "reporting groups (chains)")
@@ -37,7 +42,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	start := fs.String("start", "20240329_1707", "cut-off of the first batch, yyyyMMdd_HHmm")
 	expected := fs.String("expected", "", "also write every table's final state as JSON to this file: "+
 		"{group: {table: {RowIdentifier: {column: cell}}}}, what a consumer applying every event must hold (small data sets only)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0 // -h, --help: the usage was printed
+	} else if err != nil {
 		return 2
 	}
 	if *out == "" {

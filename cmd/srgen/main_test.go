@@ -39,6 +39,16 @@ func TestRunUsage(t *testing.T) {
 	}
 }
 
+// --help and -h print the usage and succeed.
+func TestRunHelp(t *testing.T) {
+	for _, arg := range []string{"--help", "-h"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{arg}, &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "-out") {
+			t.Errorf("%s: exit %d, usage %q", arg, code, stderr.String())
+		}
+	}
+}
+
 // --expected writes every group's tables as srgen.Expected gives them.
 func TestRunExpected(t *testing.T) {
 	out := t.TempDir()
