@@ -36,6 +36,9 @@ type Agent struct {
 	// listed file (see incompleteSince).
 	missingSeen map[string]time.Time
 
+	// failing: group → its batch that failed on the last passes.
+	failing map[string]Failure
+
 	// fenced holds the groups another sragent publishes: skipped until
 	// the time, the wait doubling each time from FencedBackoff.
 	fenced map[string]backoff
@@ -54,6 +57,10 @@ type BatchReport struct {
 	Result
 	// MovedTo is the archive or quarantine folder ("" in a dry run).
 	MovedTo string `json:"moved_to,omitempty"`
+	// NotArchived says why a batch that was published (or was a
+	// duplicate) is still in the input folder: its move to the archive
+	// failed, and is tried again at the next pass.
+	NotArchived string `json:"not_archived,omitempty"`
 }
 
 // Pass is the result of one RunOnce.
@@ -121,6 +128,9 @@ func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 		manifest.OrderChain(byGroup[g], a.pub.State().Progress(g).chainCutOff())
 		err := a.chain(ctx, g, byGroup[g], pass)
 		a.backOff(g, err)
+		if ctx.Err() == nil {
+			a.noteChain(g, byGroup[g][0].Name, err)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("group %s: %w", g, err))
 			if ctx.Err() != nil {
@@ -128,7 +138,11 @@ func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 			}
 		}
 	}
+	if ctx.Err() == nil {
+		a.pruneFailing(byGroup)
+	}
 	a.observe(pass)
+	a.writeFailing()
 	if len(errs) > 0 {
 		a.pub.metrics.passError()
 	}
@@ -358,6 +372,8 @@ func (a *Agent) batch(ctx context.Context, p manifest.Pending, pass *Pass, still
 			if res.Outcome == Duplicate && gone() {
 				return true, nil
 			}
+			rep.NotArchived = err.Error()
+			pass.Batches = append(pass.Batches, rep) // it is on the topics: say so
 			return true, err
 		}
 		if len(res.OrganisationsNew) > 0 {

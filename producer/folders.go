@@ -46,19 +46,28 @@ func archive(p manifest.Pending, dir string, known map[string]string) (string, e
 		}
 		return dst, nil
 	}
-	dst = freeName(dst)
-	if err := moveDir(p.Dir, dst); err != nil {
+	dst, err = freeName(dst)
+	if err == nil {
+		err = moveDir(p.Dir, dst)
+	}
+	if err != nil {
 		return "", fmt.Errorf("archive batch %s: %w", p.Name, err)
 	}
 	return dst, nil
 }
 
-// freeName returns base, or base.2, .3 ... whichever does not exist.
-func freeName(base string) string {
+// freeName returns base, or base.2, .3 ... whichever does not exist; an
+// error when a name can be neither found nor ruled out (its parent is a
+// file, no permission), which would otherwise be tried forever.
+func freeName(base string) (string, error) {
 	dst := base
 	for i := 2; ; i++ {
-		if _, err := os.Stat(dst); errors.Is(err, os.ErrNotExist) {
-			return dst
+		_, err := os.Stat(dst)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return dst, nil
+		case err != nil:
+			return "", err
 		}
 		dst = fmt.Sprintf("%s.%d", base, i)
 	}
@@ -72,8 +81,11 @@ func quarantine(p manifest.Pending, dir, reason, committed string, now time.Time
 	if err := os.WriteFile(filepath.Join(p.Dir, ErrorFile), []byte(text), 0o644); err != nil {
 		return "", fmt.Errorf("write %s: %w", ErrorFile, err)
 	}
-	dst := freeName(filepath.Join(dir, p.Group, p.Name))
-	if err := moveDir(p.Dir, dst); err != nil {
+	dst, err := freeName(filepath.Join(dir, p.Group, p.Name))
+	if err == nil {
+		err = moveDir(p.Dir, dst)
+	}
+	if err != nil {
 		return "", fmt.Errorf("quarantine batch %s: %w", p.Name, err)
 	}
 	return dst, nil

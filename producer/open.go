@@ -116,6 +116,10 @@ func Open(ctx context.Context, cfg AgentConfig, opts ...Opt) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{pub: pub, reg: reg, cfg: cfg, log: pub.log, now: pub.now, fenced: map[string]backoff{}}
+	if pub.dry == nil && cfg.StateDir != "" {
+		// A chain that failed before a restart goes on counting.
+		a.failing, _, _ = ReadFailing(cfg.StateDir)
+	}
 	if pub.dry != nil {
 		// A dry run reports; it does not log what it did not do.
 		a.log, pub.log = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)

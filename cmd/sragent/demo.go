@@ -92,7 +92,7 @@ func (a *app) demo(ctx context.Context, rows int, keep bool, listen string) erro
 		return fail(err)
 	}
 	elapsed := time.Since(start)
-	writePass(a.stdout, pass)
+	writePass(a.stdout, pass, nil)
 	if err := a.topicSummary(ctx, cfg); err != nil {
 		return fail(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sragent/sragent/producer"
 )
 
 // newRegistry is the process's own Prometheus registry (never the global
@@ -33,6 +35,9 @@ type check struct {
 	// files, and why: not a failure until input.incomplete_after
 	// quarantines it (the chain is then halted).
 	Incomplete map[string]string `json:"incomplete,omitempty"`
+	// Failing are the chains whose batch failed on the last passes: not
+	// ready, whatever metrics.ready_when_halted says.
+	Failing map[string]producer.Failure `json:"failing,omitempty"`
 }
 
 // health serves /metrics, /healthz and /readyz: of the session s, or of a
@@ -121,8 +126,9 @@ func (h health) ready(w http.ResponseWriter, r *http.Request) {
 	kafka, registry := s.agent.Ping(ctx)
 	set("kafka", kafka)
 	set("schema_registry", registry)
-	halted := s.agent.Halted()
-	checks["chains"] = check{OK: len(halted) == 0 || h.readyWhenHalted, Halted: halted, Incomplete: s.agent.Incomplete()}
+	halted, failing := s.agent.Halted(), s.agent.Failing()
+	checks["chains"] = check{OK: (len(halted) == 0 || h.readyWhenHalted) && len(failing) == 0, Halted: halted,
+		Incomplete: s.agent.Incomplete(), Failing: failing}
 	status, code := "ready", http.StatusOK
 	for _, c := range checks {
 		if !c.OK {

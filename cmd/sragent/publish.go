@@ -54,6 +54,9 @@ func (a *app) connect(ctx context.Context, cfg Config, opts ...producer.Opt) (*s
 // open opens the agent with a logger and metrics the caller owns.
 func (a *app) open(ctx context.Context, cfg Config, log *slog.Logger, reg *prometheus.Registry, m *producer.Metrics, opts ...producer.Opt) (*session, error) {
 	prog := newProgress(a.stdout, a.stderr, log)
+	if a.quietProgress && !prog.tty {
+		prog = nil
+	}
 	opts = append([]producer.Opt{producer.WithLogger(log), producer.WithVersion(version()), producer.WithMetrics(m),
 		producer.WithProgress(func(_, batch, file string, bytes, total, rows int64, done bool) {
 			prog.update(batch, file, bytes, total, rows, done)
@@ -105,7 +108,7 @@ is lost: the next run resumes after the last committed transaction).`,
 			return a.withSession(cmd.Context(), "publish", func(_ Config, s *session) error {
 				pass, err := s.agent.RunOnce(cmd.Context())
 				if pass != nil {
-					writePass(a.stdout, pass)
+					writePass(a.stdout, pass, err)
 				}
 				if err != nil {
 					return &exitError{code: exitFailed, err: err}
@@ -119,9 +122,13 @@ is lost: the next run resumes after the last committed transaction).`,
 	}
 }
 
-func writePass(w io.Writer, pass *producer.Pass) {
+// writePass prints a pass's batches; err is the pass's failure, after
+// which "nothing to publish" would not be true.
+func writePass(w io.Writer, pass *producer.Pass, err error) {
 	if len(pass.Batches) == 0 && len(pass.Halted) == 0 {
-		fmt.Fprintln(w, "nothing to publish")
+		if err == nil {
+			fmt.Fprintln(w, "nothing to publish")
+		}
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -134,6 +141,9 @@ func writePass(w io.Writer, pass *producer.Pass) {
 	for _, b := range pass.Batches {
 		if b.Reason != "" && b.Outcome != producer.Published {
 			fmt.Fprintf(w, "%s/%s %s: %s\n", b.Group, b.Batch, b.Outcome, b.Reason)
+		}
+		if b.NotArchived != "" {
+			fmt.Fprintf(w, "%s/%s %s but not archived (tried again at the next pass): %s\n", b.Group, b.Batch, b.Outcome, b.NotArchived)
 		}
 	}
 	for g, why := range pass.Halted {

@@ -47,6 +47,9 @@ type app struct {
 	baseDir string
 	// extraLog also receives the log (the Windows Event Log).
 	extraLog slog.Handler
+	// quietProgress leaves progress out when the output is not a
+	// terminal (validate without -v); verbose is validate's -v.
+	quietProgress, verbose bool
 }
 
 func (a *app) config() (Config, error) {

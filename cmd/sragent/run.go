@@ -81,8 +81,11 @@ func (a *app) daemon(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return nil
 		case err != nil:
 			s.log.Error("publish pass failed; retrying at the next poll", "err", err)
+			if pass != nil && len(pass.Batches) > 0 {
+				writePass(a.stdout, pass, err) // what the pass did before it failed
+			}
 		case acted(pass):
-			writePass(a.stdout, pass)
+			writePass(a.stdout, pass, nil)
 		}
 		select {
 		case <-ctx.Done():

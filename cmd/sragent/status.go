@@ -27,6 +27,15 @@ type chainStatus struct {
 	Halted          string   `json:"halted,omitempty"`
 	// ResumeRequested is a `chain resume` the agent has not applied yet.
 	ResumeRequested string `json:"resume_requested,omitempty"`
+	// Failing is the batch that failed on the agent's last passes, as the
+	// agent recorded it in state.dir at AsOf.
+	Failing *failingStatus `json:"failing,omitempty"`
+}
+
+// failingStatus is a chain's failing batch, as of the agent's last pass.
+type failingStatus struct {
+	producer.Failure
+	AsOf time.Time `json:"as_of"`
 }
 
 func (a *app) statusCommand() *cobra.Command {
@@ -102,6 +111,13 @@ func chainsStatus(ctx context.Context, cfg Config, now time.Time) ([]*chainStatu
 			c.DaysSinceCutOff = &days
 		}
 	}
+	failing, asOf, err := producer.ReadFailing(cfg.State.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for g, f := range failing {
+		get(g).Failing = &failingStatus{Failure: f, AsOf: asOf}
+	}
 	for _, p := range ps {
 		c := get(p.Group)
 		c.Pending = append(c.Pending, p.Name)
@@ -144,6 +160,8 @@ func writeStatus(w io.Writer, chains []*chainStatus) {
 		switch {
 		case c.Halted != "":
 			state = "HALTED"
+		case c.Failing != nil:
+			state = "FAILING"
 		case c.InFlight != "":
 			state = "publishing " + c.InFlight
 		}
@@ -153,6 +171,10 @@ func writeStatus(w io.Writer, chains []*chainStatus) {
 	for _, c := range chains {
 		if c.Halted != "" {
 			fmt.Fprintf(w, "%s halted: %s\n", c.Group, c.Halted)
+		}
+		if f := c.Failing; f != nil {
+			fmt.Fprintf(w, "%s failing: batch %s failed on %d passes in a row since %s (as of %s): %s\n", c.Group, f.Batch, f.Passes,
+				f.Since.Format(time.RFC3339), f.AsOf.Format(time.RFC3339), f.Error)
 		}
 		if c.Waiting != "" {
 			fmt.Fprintf(w, "%s waiting: %s\n", c.Group, c.Waiting)

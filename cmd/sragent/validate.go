@@ -70,6 +70,7 @@ quotes a cell's value.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.Flags().BoolVar(&checkRegistry, "check-registry", false, "also ask schema_registry.url whether every schema would be accepted (nothing is registered)")
 	cmd.Flags().BoolVar(&offline, "offline", false, "do not read the committed state from Kafka (no broker needed)")
+	cmd.Flags().BoolVarP(&a.verbose, "verbose", "v", false, "log progress when the output is not a terminal (on a terminal a progress bar is drawn anyway)")
 	return cmd
 }
 
@@ -112,7 +113,8 @@ type summary struct {
 // When a chain's pass fails (Kafka, a topic's settings, the disk), the
 // report of what was reached comes with the error.
 func (a *app) validate(ctx context.Context, cfg Config, dirs []string, dry producer.DryRun) (*report, error) {
-	cfg.Log.File = "" // a dry run leaves a running service's log alone
+	cfg.Log.File = ""            // a dry run leaves a running service's log alone
+	a.quietProgress = !a.verbose // a report for a file or a pipe, without progress lines
 	s, err := a.connect(ctx, cfg, producer.WithDryRun(dry))
 	if err != nil {
 		return nil, err
