@@ -102,6 +102,8 @@ def main():
             return None
         if b[:1] != b"\x00":  # the state topic: text keys, JSON values
             text = b.decode("utf-8")
+            if field == MessageField.KEY:
+                return text
             try:
                 return json.loads(text)
             except ValueError:

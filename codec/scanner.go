@@ -73,6 +73,10 @@ func NewScannerWith(table string, src io.Reader, d Dialect, opt Options) (*Scann
 	if errors.Is(err, io.EOF) {
 		return nil, &FileError{Line: 1, Err: errors.New("empty file: no header row")}
 	}
+	var uq *UnterminatedQuoteError
+	if errors.As(err, &uq) { // its position is the FileError's
+		return nil, &FileError{Line: uq.Line, Column: fmt.Sprintf("#%d", uq.Column), Err: errors.New("header: quoted field not terminated before end of file")}
+	}
 	if err != nil {
 		return nil, &FileError{Line: 1, Err: fmt.Errorf("header: %w", unwrapRecord(err))}
 	}

@@ -36,8 +36,8 @@ type Agent struct {
 	// listed file (see incompleteSince).
 	missingSeen map[string]time.Time
 
-	// failing: group → its batch that failed on the last passes.
-	failing map[string]Failure
+	failing map[string]Failure // group → its batch that failed on the last passes
+	at      string             // the batch the chain being published is at
 
 	// fenced holds the groups another sragent publishes: skipped until
 	// the time, the wait doubling each time from FencedBackoff.
@@ -124,12 +124,13 @@ func (a *Agent) RunOnce(ctx context.Context, dirs ...string) (*Pass, error) {
 			a.log.Debug("another sragent is publishing this group; waiting", "group", g, "until", b.until.Format(time.RFC3339))
 			continue
 		}
+		a.pub.metrics.primeGroup(g)
 		// Continue the chain from where the committed state stands.
 		manifest.OrderChain(byGroup[g], a.pub.State().Progress(g).chainCutOff())
 		err := a.chain(ctx, g, byGroup[g], pass)
 		a.backOff(g, err)
 		if ctx.Err() == nil {
-			a.noteChain(g, byGroup[g][0].Name, err)
+			a.noteChain(g, a.at, err)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("group %s: %w", g, err))
@@ -201,13 +202,15 @@ func (a *Agent) pending(dirs []string) ([]manifest.Pending, []manifest.Ignored, 
 
 func (a *Agent) chain(ctx context.Context, g string, pending []manifest.Pending, pass *Pass) error {
 	for i, p := range pending {
+		a.at = p.Name
 		prog := a.pub.State().Progress(g)
 		switch {
 		case prog.Halted == "":
 		case prog.Changed && p.Name == prog.Batch:
 			// Publish compares the files with those first published:
 			// back as they were, the batch goes on.
-		case prog.HaltedAt != "" && !prog.Changed && (len(prog.GapTables) > 0) != (p.Name == prog.HaltedAt):
+		case prog.HaltedAt != "" && !prog.Changed && len(prog.GapTables) > 0 && p.Name < prog.HaltedAt,
+			prog.HaltedAt != "" && !prog.Changed && len(prog.GapTables) == 0 && p.Name == prog.HaltedAt:
 			// A gap with another batch first (the missing deltas, dropped
 			// in), or a quarantined batch back in the input (fixed, or
 			// replaced): judged again, it publishes or halts the chain

@@ -10,7 +10,11 @@ import (
 
 // Avro's JSON encoding of a goavro native datum, written field by field
 // in schema order (as kafka-avro-console-consumer prints a record), not
-// in the random order of the native's maps.
+// in the random order of the native's maps. It covers what sragent's
+// schemas use (records, unions, arrays, strings, longs, timestamp-millis
+// and local-timestamp-millis); of other producers' logical types,
+// time-millis and decimal come out as goavro decodes them, and a map's
+// keys in no order.
 
 // avroJSON renders data with one schema.
 type avroJSON struct {

@@ -289,7 +289,14 @@ func (a *Agent) committed(p manifest.Pending) string {
 // its chain; a dry run only reports it.
 // A batch an operator gave up before is moved away without halting.
 func (a *Agent) quarantine(ctx context.Context, p manifest.Pending, rep *BatchReport, pass *Pass, log *slog.Logger) error {
-	reason := fmt.Sprintf("batch %s was quarantined (%s): %s", p.Name, rep.Outcome, rep.Reason)
+	reason := fmt.Sprintf("batch %s was quarantined (%s): %s", p.Name, rep.Outcome, shortReason(rep))
+	// A batch judged while a gap halts the chain (one named before the
+	// gapped batch, which did not fill it) leaves the gap's halt as it is.
+	gap := a.pub.State().Progress(p.Group)
+	keepGap := len(gap.GapTables) > 0 && gap.HaltedAt != "" && gap.HaltedAt != p.Name
+	if keepGap {
+		reason = gap.Halted
+	}
 	if !rep.givenUp {
 		pass.Halted[p.Group] = reason
 	}
@@ -302,8 +309,24 @@ func (a *Agent) quarantine(ctx context.Context, p manifest.Pending, rep *BatchRe
 		log.Error("batch quarantined", "outcome", rep.Outcome.String(), "quarantined_to", dst, "chain_waits", !rep.givenUp)
 	}
 	pass.Batches = append(pass.Batches, *rep)
-	if rep.givenUp {
+	if rep.givenUp || keepGap {
 		return nil
 	}
 	return a.pub.Halt(ctx, p.Group, p.Name, reason, nil)
+}
+
+// shortReason is a quarantined batch's reason for the chain's halt, one
+// line: its first error and how many more there are (error.txt and the
+// batch report list them all).
+func shortReason(rep *BatchReport) string {
+	var errs []Problem
+	for _, pr := range rep.Problems {
+		if pr.Severity == SeverityError {
+			errs = append(errs, pr)
+		}
+	}
+	if len(errs) <= 1 {
+		return rep.Reason
+	}
+	return fmt.Sprintf("%s (and %d more problems: see error.txt)", errs[0].String(), len(errs)-1+int(rep.ProblemsOmitted))
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sragent/sragent/manifest"
+	"github.com/sragent/sragent/schemas"
 )
 
 // Held says why a batch stamped more than tolerance ahead of now is held
@@ -110,6 +111,11 @@ func (a *Agent) primeMetrics() {
 	if st == nil || a.pub.metrics == nil {
 		return
 	}
+	var tables []string
+	for _, t := range schemas.Tables() {
+		tables = append(tables, t.Name)
+	}
+	a.pub.metrics.primeRows(tables)
 	for g, pr := range st.Groups {
 		for _, r := range pr.Tables {
 			if to, err := manifest.ParseStamp(r.To); err == nil {

@@ -114,6 +114,20 @@ func (h ackHook) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
 	}
 }
 
+// primeRows creates the row counters of the tables at 0, so that a
+// dashboard's rate() sees a table's first batch (a series that appears
+// with its first count has no earlier sample to rise from).
+func (m *Metrics) primeRows(tables []string) {
+	if m == nil {
+		return
+	}
+	for _, t := range tables {
+		for _, op := range []string{"r", "u", "d"} {
+			m.rows.WithLabelValues(t, op)
+		}
+	}
+}
+
 func (m *Metrics) rowsN(table string, op byte, n int64) {
 	if m != nil && n > 0 {
 		m.rows.WithLabelValues(table, string(op)).Add(float64(n))
@@ -217,8 +231,16 @@ func (m *Metrics) chain(group string, halted bool, pending int, waiting map[stri
 	}
 	m.halted.WithLabelValues(group).Set(h)
 	m.pending.WithLabelValues(group).Set(float64(pending))
-	// Zero series for counters that may not have moved yet, so that rate()
-	// and alerts see them from the start.
+	m.primeGroup(group)
+}
+
+// primeGroup creates the group's counters that may not have moved yet at
+// 0, so that rate() and alerts see them from the start: before the
+// group's first batch is published, not after.
+func (m *Metrics) primeGroup(group string) {
+	if m == nil {
+		return
+	}
 	for _, o := range outcomeNames {
 		m.batches.WithLabelValues(group, o).Add(0)
 	}

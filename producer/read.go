@@ -116,16 +116,20 @@ func listOffsets(ctx context.Context, list func(context.Context, ...string) (kad
 }
 
 // Follow reads the topics as a read_committed consumer from their current
-// end and calls fn for each record as it is committed, until ctx ends
-// (which is not an error) or fn returns false.
-func Follow(ctx context.Context, cfg Config, topics []string, fn func(*kgo.Record) bool) error {
+// end (fromStart: from their start) and calls fn for each record as it is
+// committed, until ctx ends (which is not an error) or fn returns false.
+func Follow(ctx context.Context, cfg Config, topics []string, fromStart bool, fn func(*kgo.Record) bool) error {
 	cfg = cfg.withDefaults()
 	opts, err := cfg.clientOpts()
 	if err != nil {
 		return err
 	}
+	at := kgo.NewOffset().AtEnd()
+	if fromStart {
+		at = kgo.NewOffset().AtStart()
+	}
 	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topics...),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))...)
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(at))...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}

@@ -62,10 +62,11 @@ type Progress struct {
 	Halted string `json:"halted,omitempty"`
 	// GapTables are the tables whose gap halted the chain.
 	GapTables []string `json:"gap_tables,omitempty"`
-	// HaltedAt is the batch the chain halted at. A gap lifts when another
-	// batch comes first (the missing deltas, dropped in), a quarantine when
-	// a batch of its name is back in the input (fixed, or replaced): each
-	// is then judged again.
+	// HaltedAt is the batch a gap halted the chain at, or the batch whose
+	// quarantine halted it ("" for other halts). A gap is judged again when
+	// a batch named before it comes first (the missing deltas, dropped in),
+	// a quarantine when a batch of its name is back in the input (fixed,
+	// or replaced).
 	HaltedAt string `json:"halted_at,omitempty"`
 	// Changed is set when the halt is for files of the half-published
 	// Batch that changed: it lifts when they are back as Files says.

@@ -231,8 +231,14 @@ func (p *Publisher) Halt(ctx context.Context, group, batch, reason string, gapTa
 }
 
 // halt records the halt of a Halted result at batch; the same halt again
-// (a changed file still not back) writes nothing.
+// (a changed file still not back) writes nothing. HaltedAt is kept for a
+// gap (GapTables) and a quarantine (no Result of its own: Halt), which
+// the chain judges again when the batch that can lift them comes; a
+// changed file's halt waits for the operator.
 func (p *Publisher) halt(ctx context.Context, group, batch string, res Result) error {
+	if res.Outcome == Halted && len(res.GapTables) == 0 {
+		batch = ""
+	}
 	if pr := p.state.Progress(group); pr.Halted == res.Reason && pr.Changed == res.changed && pr.HaltedAt == batch && !p.stale {
 		return nil
 	}

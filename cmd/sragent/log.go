@@ -37,7 +37,11 @@ func (a *app) logger(c Config) (*slog.Logger, func(), error) {
 	if a.extraLog != nil {
 		h = multiHandler{h, a.extraLog}
 	}
-	return slog.New(h), closeFile, nil
+	log := slog.New(h)
+	for _, w := range a.configWarnings {
+		log.Warn(w)
+	}
+	return log, closeFile, nil
 }
 
 // multiHandler sends every record to each handler that wants it.

@@ -50,6 +50,8 @@ type app struct {
 	// quietProgress leaves progress out when the output is not a
 	// terminal (validate without -v); verbose is validate's -v.
 	quietProgress, verbose bool
+	// configWarnings are logged by the logger (a service's warnings).
+	configWarnings []string
 }
 
 func (a *app) config() (Config, error) {
@@ -61,6 +63,9 @@ func (a *app) config() (Config, error) {
 		path = filepath.Join(a.baseDir, path)
 	}
 	c, warnings, err := loadConfigWarn(path, a.environ)
+	if a.extraLog != nil { // a Windows service: no console, they go to its log
+		a.configWarnings = warnings
+	}
 	for _, w := range warnings {
 		fmt.Fprintln(a.stderr, "sragent: warning:", w)
 	}

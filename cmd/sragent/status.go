@@ -112,8 +112,8 @@ func chainsStatus(ctx context.Context, cfg Config, now time.Time) ([]*chainStatu
 		}
 	}
 	failing, asOf, err := producer.ReadFailing(cfg.State.Dir)
-	if err != nil {
-		return nil, nil, err
+	if err != nil { // never worse than not knowing: the chains are shown without it
+		failing = map[string]producer.Failure{}
 	}
 	for g, f := range failing {
 		get(g).Failing = &failingStatus{Failure: f, AsOf: asOf}

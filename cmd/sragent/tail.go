@@ -110,18 +110,14 @@ func (a *app) tail(ctx context.Context, cfg Config, topic string, o tailOptions)
 		}
 		return true
 	}
-	switch {
-	case !o.fromBeginning:
-		err = producer.Follow(ctx, cfg.Kafka, []string{topic}, fn)
-	default:
+	if o.fromBeginning && !o.follow {
 		err = producer.ReadCommitted(ctx, cfg.Kafka, []string{topic}, func(r *kgo.Record) {
 			if ctx.Err() == nil {
 				fn(r)
 			}
 		})
-		if err == nil && o.follow && ctx.Err() == nil {
-			err = producer.Follow(ctx, cfg.Kafka, []string{topic}, fn)
-		}
+	} else { // one consumer from the start (or the end) on: nothing committed meanwhile is missed
+		err = producer.Follow(ctx, cfg.Kafka, []string{topic}, o.fromBeginning, fn)
 	}
 	if t.err != nil {
 		return &exitError{code: exitFailed, err: t.err}
@@ -149,6 +145,9 @@ func (t *tailer) print(ctx context.Context, r *kgo.Record) error {
 	if r.Key != nil {
 		var k producer.Decoded
 		line.Key, k = t.decode(ctx, r.Key, "key", &errs)
+		if len(r.Key) > 0 && r.Key[0] != 0 { // a text key (the state topic's), a string even when it reads as JSON
+			line.Key, _ = json.Marshal(string(r.Key))
+		}
 		if t.o.key != "" && keyText(k) != t.o.key {
 			return nil
 		}
