@@ -129,7 +129,7 @@ event to one Kafka topic per table.`,
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "YAML config file (default: $SRAGENT_CONFIG; every key also settable as SRAGENT_<KEY>)")
 	root.AddCommand(a.validateCommand(), a.publishCommand(), a.runCommand(), a.statusCommand(), a.chainCommand(),
-		a.serviceCommand(), a.demoCommand(), a.tailCommand(), a.versionCommand())
+		a.serviceCommand(), a.demoCommand(), a.tailCommand(), a.deadletterCommand(), a.versionCommand())
 	return root
 }
 
