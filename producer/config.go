@@ -216,6 +216,19 @@ func (c Config) clientOpts() ([]kgo.Opt, error) {
 	return opts, nil
 }
 
+// client returns a client with the connection settings and extra.
+func (c Config) client(extra ...kgo.Opt) (*kgo.Client, error) {
+	opts, err := c.clientOpts()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(opts, extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	return cl, nil
+}
+
 // producerOpts are the options of a group's transactional producer.
 func (c Config) producerOpts(txnID string) ([]kgo.Opt, error) {
 	opts, err := c.clientOpts()

@@ -119,19 +119,14 @@ func listOffsets(ctx context.Context, list func(context.Context, ...string) (kad
 // end (fromStart: from their start) and calls fn for each record as it is
 // committed, until ctx ends (which is not an error) or fn returns false.
 func Follow(ctx context.Context, cfg Config, topics []string, fromStart bool, fn func(*kgo.Record) bool) error {
-	cfg = cfg.withDefaults()
-	opts, err := cfg.clientOpts()
-	if err != nil {
-		return err
-	}
 	at := kgo.NewOffset().AtEnd()
 	if fromStart {
 		at = kgo.NewOffset().AtStart()
 	}
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topics...),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(at))...)
+	cl, err := cfg.withDefaults().client(kgo.ConsumeTopics(topics...),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(at))
 	if err != nil {
-		return fmt.Errorf("kafka client: %w", err)
+		return err
 	}
 	defer cl.Close()
 	for {
@@ -158,13 +153,9 @@ func Follow(ctx context.Context, cfg Config, topics []string, fromStart bool, fn
 
 // ListTopics returns the names of the cluster's topics, sorted.
 func ListTopics(ctx context.Context, cfg Config) ([]string, error) {
-	opts, err := cfg.withDefaults().clientOpts()
+	cl, err := cfg.withDefaults().client()
 	if err != nil {
 		return nil, err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("kafka client: %w", err)
 	}
 	defer cl.Close()
 	details, err := kadm.NewClient(cl).ListTopics(ctx)

@@ -335,13 +335,9 @@ func scanStateFrom(ctx context.Context, cfg Config, adm *kadm.Client, committed 
 // last stable offset.
 func ReadState(ctx context.Context, cfg Config) (*State, error) {
 	cfg = cfg.withDefaults()
-	opts, err := cfg.clientOpts()
+	cl, err := cfg.client()
 	if err != nil {
 		return nil, err
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("kafka client: %w", err)
 	}
 	defer cl.Close()
 	st := newState()

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
@@ -114,20 +113,14 @@ func (a *app) demo(ctx context.Context, rows int, keep bool, listen string) erro
 
 // topicSummary prints what a read_committed consumer finds on each topic.
 func (a *app) topicSummary(ctx context.Context, cfg Config) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
+	all, err := producer.ListTopics(ctx, cfg.Kafka)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	details, err := adm.ListTopics(ctx)
-	if err != nil {
-		return fmt.Errorf("list topics: %w", err)
-	}
 	var topics []string
-	for _, t := range details.Sorted() {
-		if strings.HasPrefix(t.Topic, cfg.Kafka.TopicPrefix+".") && t.Topic != cfg.Kafka.StateTopic() {
-			topics = append(topics, t.Topic)
+	for _, t := range all {
+		if strings.HasPrefix(t, cfg.Kafka.TopicPrefix+".") && t != cfg.Kafka.StateTopic() {
+			topics = append(topics, t)
 		}
 	}
 	counts, err := countTopics(ctx, cfg, topics)
