@@ -86,6 +86,7 @@ type event struct {
 	offset    int64
 	key       map[string]any
 	raw       []byte         // the key's bytes
+	at        time.Time      // the record's timestamp
 	value     map[string]any // nil for a tombstone
 	marker    string
 }
@@ -105,7 +106,7 @@ func (e *env) consume(topics ...string) []event {
 		if len(r.Headers) > 0 && r.Headers[0].Key == testHeader {
 			return // the test's own
 		}
-		ev := event{topic: r.Topic, partition: r.Partition, offset: r.Offset}
+		ev := event{topic: r.Topic, partition: r.Partition, offset: r.Offset, at: r.Timestamp}
 		ev.key, ev.raw = dec.decode(e.t, r.Key), r.Key
 		if r.Value != nil {
 			ev.value = dec.decode(e.t, r.Value)

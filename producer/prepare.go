@@ -55,6 +55,8 @@ type fileWork struct {
 	schemaSum    uint64                 // names the value schema in image hashes
 	cannotDelete bool                   // a delta without RemovedData: its sparse rows blank records
 	pins         schemas.Pins           // the field types the table's subjects hold
+	header       []string               // the file's header, decoded (kept with dead letters)
+	stamp        time.Time              // the record time of the events produced (zero: now; a replay's)
 	unlabelled   map[string]*unlabelled // list columns whose ids the lists lack, by column
 	// sum is the file's bytes as the structure pass read them: publishing
 	// reads the same bytes or commits nothing that ends it.
@@ -187,7 +189,7 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport, pins 
 		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Reason: fmt.Sprintf(
 			"the file starts with a UTF-8 byte order mark: read as UTF-8, not %s (input.encoding)", p.dialect.Encoding)})
 	}
-	fw := &fileWork{file: f, report: fr, full: f.Full(), topic: p.cfg.TopicFor(f.Table), table: l.Table, pins: pins}
+	fw := &fileWork{file: f, report: fr, full: f.Full(), topic: p.cfg.TopicFor(f.Table), table: l.Table, pins: pins, header: l.Header}
 	if f.Listed && f.Entry.IsDelta && !l.HasRemovedData && len(l.Table.Key) > 0 {
 		fw.cannotDelete = true
 		res.problem(Problem{Severity: SeverityWarning, File: f.Name, Line: 1, Column: schemas.RemovedData, Reason: "the delta file has no " +

@@ -193,9 +193,10 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			unchanged, re := p.event(ctx, t, fw, tc, &ev)
 			switch {
 			case re != nil:
-				// Too large for the broker: a dead letter, without its
-				// cells, which would be too large as well.
-				if err := p.deadLetter(ctx, t, w, fw, count, re, nil); err != nil {
+				// Too large for the broker: a dead letter, with its cells
+				// when the dead-letter topic takes them (a replay once the
+				// topic's max.message.bytes is raised).
+				if err := p.deadLetter(ctx, t, w, fw, count, re, sc.Fields()); err != nil {
 					return t, err
 				}
 			case unchanged:
@@ -295,9 +296,9 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 	key, val = own[:len(key):len(key)], own[len(key):]
 	copy(key, fw.kbuf)
 	copy(val, fw.vbuf)
-	t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Value: val})
+	t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Value: val, Timestamp: fw.stamp})
 	if ev.Op == codec.OpDelete {
-		t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key}) // tombstone: a real null value
+		t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Timestamp: fw.stamp}) // tombstone: a real null value
 	}
 	return false, nil
 }

@@ -57,8 +57,18 @@ const (
 		{"name":"column","type":["null","string"],"default":null},
 		{"name":"reason","type":"string"},
 		{"name":"fields","type":["null",{"type":"array","items":"string"}],"default":null,
-			"doc":"the row's cells as decoded text, when the row could be split into cells"},
-		{"name":"ts_ms","type":"long"}]}`
+			"doc":"the row's cells as decoded text, when the row could be split into cells; dropped once a replay resolved the row"},
+		{"name":"ts_ms","type":"long"},
+		{"name":"header","type":["null",{"type":"array","items":"string"}],"default":null,
+			"doc":"the file's header (column names), with which a replay converts the cells again"},
+		{"name":"extract_from","type":["null","long"],"default":null,"doc":"the row's source.extract_from"},
+		{"name":"extract_to","type":["null","long"],"default":null,"doc":"the row's source.extract_to"},
+		{"name":"cut_off","type":["null","long"],"default":null,"doc":"the row's source.ts_ms: its batch's cut-off"},
+		{"name":"replay","type":["null",{"type":"record","name":"Replay","fields":[
+			{"name":"outcome","type":"string","doc":"replayed: converted and published; superseded: a later event of its key was published, so it was not"},
+			{"name":"ts_ms","type":"long","doc":"when the replay resolved it"},
+			{"name":"detail","type":"string"}]}],"default":null,
+			"doc":"set once sragent deadletter replay resolved the row (a resolved dead letter is never replayed again)"}]}`
 )
 
 // fixedCodec is one registered schema and its codec.
@@ -135,7 +145,9 @@ func (p *Publisher) deadLetter(ctx context.Context, t *txn, w *work, f *fileWork
 		return fmt.Errorf("encode dead-letter key: %w", err)
 	}
 	v := map[string]any{"group": b.Group, "batch": b.Name, "table": f.file.Table, "file": f.file.Name,
-		"line": re.Line, "column": nil, "reason": re.Err.Error(), "fields": nil, "ts_ms": p.now().UnixMilli()}
+		"line": re.Line, "column": nil, "reason": re.Err.Error(), "fields": nil, "ts_ms": p.now().UnixMilli(),
+		"header": goavro.Union("array", stringsAny(f.header)), "extract_from": optLong(f.src.ExtractFrom),
+		"extract_to": optLong(f.src.ExtractTo), "cut_off": optLong(f.src.CutOff), "replay": nil}
 	if re.Column != "" {
 		v["column"] = goavro.Union("string", re.Column)
 	}
@@ -160,6 +172,14 @@ func (p *Publisher) deadLetter(ctx context.Context, t *txn, w *work, f *fileWork
 	w.res.problem(Problem{Severity: SeverityError, File: f.file.Name, Line: re.Line, Column: re.Column, Reason: re.Err.Error()})
 	t.dead[[2]string{f.file.Table, codec.Reason(re)}]++
 	return nil
+}
+
+// optLong is an optional long as goavro's union.
+func optLong(v *int64) any {
+	if v == nil {
+		return nil
+	}
+	return goavro.Union("long", *v)
 }
 
 // stringsAny is ss as goavro's array of strings.

@@ -59,6 +59,13 @@ type topics struct {
 	// expiring are topics whose cleanup.policy also deletes old records:
 	// an image not published again may expire from them.
 	expiring map[string]bool
+	// keepDeletes is how long a topic is sure to keep a tombstone
+	// (delete.retention.ms, and retention.ms when it expires records),
+	// when the broker says; appendTime marks topics whose broker stamps
+	// records itself (message.timestamp.type LogAppendTime). A replay of
+	// dead letters orders by record times (replay.go).
+	keepDeletes map[string]time.Duration
+	appendTime  map[string]bool
 }
 
 // defaultMaxMessageBytes is Kafka's message.max.bytes default, assumed
@@ -66,7 +73,8 @@ type topics struct {
 const defaultMaxMessageBytes = 1048588
 
 func newTopics(adm *kadm.Client, cfg Config) *topics {
-	return &topics{adm: adm, cfg: cfg, partitions: map[string]int32{}, maxBytes: map[string]int32{}, expiring: map[string]bool{}}
+	return &topics{adm: adm, cfg: cfg, partitions: map[string]int32{}, maxBytes: map[string]int32{}, expiring: map[string]bool{},
+		keepDeletes: map[string]time.Duration{}, appendTime: map[string]bool{}}
 }
 
 // ensure makes sure every named topic exists, compacted, with the
@@ -232,6 +240,7 @@ func (t *topics) inspect(ctx context.Context, name string) error {
 		return &TopicError{Topic: name, Err: fmt.Errorf("describe configs: %w", err)}
 	}
 	t.maxBytes[name] = defaultMaxMessageBytes
+	keep, expire := 24*time.Hour, time.Duration(-1) // Kafka's defaults: a day, and never
 	for _, c := range rc.Configs {
 		if c.Value == nil {
 			continue
@@ -246,8 +255,22 @@ func (t *topics) inspect(ctx context.Context, name string) error {
 			if n, err := strconv.ParseInt(*c.Value, 10, 32); err == nil && n > 0 {
 				t.maxBytes[name] = int32(n)
 			}
+		case "delete.retention.ms":
+			if n, err := strconv.ParseInt(*c.Value, 10, 64); err == nil && n >= 0 {
+				keep = time.Duration(n) * time.Millisecond
+			}
+		case "retention.ms":
+			if n, err := strconv.ParseInt(*c.Value, 10, 64); err == nil && n >= 0 {
+				expire = time.Duration(n) * time.Millisecond
+			}
+		case "message.timestamp.type":
+			t.appendTime[name] = *c.Value == "LogAppendTime"
 		}
 	}
+	if t.expiring[name] && expire >= 0 {
+		keep = min(keep, expire)
+	}
+	t.keepDeletes[name] = keep
 	return nil
 }
 
