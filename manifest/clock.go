@@ -41,6 +41,7 @@ var London = func() *time.Location {
 type Clock struct {
 	loc   *time.Location
 	years [yearsCached]*zoneYear
+	far   map[int]*zoneYear // the years outside years (at most 10000: dates run from 0001 to 9999)
 }
 
 const (
@@ -121,7 +122,15 @@ func (z *zoneYear) inGap(local int64) int64 {
 func (c *Clock) year(y int) *zoneYear {
 	i := y - firstCachedYear
 	if i < 0 || i >= yearsCached {
-		return c.compute(y)
+		z := c.far[y]
+		if z == nil {
+			if c.far == nil {
+				c.far = map[int]*zoneYear{}
+			}
+			z = c.compute(y)
+			c.far[y] = z
+		}
+		return z
 	}
 	if c.years[i] == nil {
 		c.years[i] = c.compute(y)
@@ -129,22 +138,43 @@ func (c *Clock) year(y int) *zoneYear {
 	return c.years[i]
 }
 
+// compute finds year y's zone transitions by the offsets themselves: a
+// day-by-day walk, then a search for the second each change happens.
+// time.Time.ZoneBounds is not used: with Go's own zone data (the embedded
+// time/tzdata a Windows PC uses, whose later years are a rule rather than a
+// table) it bounds the zone by the end of the year, and asked at that
+// bound gives the same bound again, which never reaches the next year.
 func (c *Clock) compute(y int) *zoneYear {
 	from := daysFromCivil(int64(y), 1, 1)*86400 - 14*3600
 	to := daysFromCivil(int64(y+1), 1, 1)*86400 + 14*3600
-	t := time.Unix(from, 0).In(c.loc)
-	_, off := t.Zone()
-	z := &zoneYear{offs: []int64{int64(off)}}
-	for {
-		_, end := t.ZoneBounds()
-		if end.IsZero() || end.Unix() >= to {
-			return z
-		}
-		t = end.In(c.loc)
-		_, off = t.Zone()
-		z.at = append(z.at, end.Unix())
-		z.offs = append(z.offs, int64(off))
+	offset := func(unix int64) int64 {
+		_, off := time.Unix(unix, 0).In(c.loc).Zone()
+		return int64(off)
 	}
+	z := &zoneYear{offs: []int64{offset(from)}}
+	for at := from; at < to; {
+		next := min(at+86400, to)
+		cur, then := z.offs[len(z.offs)-1], offset(next)
+		if then == cur {
+			at = next
+			continue
+		}
+		// The change is in (at, next]: the first second with the new
+		// offset.
+		lo, hi := at, next
+		for hi-lo > 1 {
+			mid := lo + (hi-lo)/2
+			if offset(mid) == cur {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		z.at = append(z.at, hi)
+		z.offs = append(z.offs, offset(hi))
+		at = hi
+	}
+	return z
 }
 
 // daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian

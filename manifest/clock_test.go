@@ -1,6 +1,11 @@
 package manifest
 
 import (
+	"archive/zip"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -39,18 +44,65 @@ func TestClockChangeovers(t *testing.T) {
 		{"double summer time repeat 1947", [6]int{1947, 8, 10, 2, 30, 0}, "1947-08-10 00:30:00", "1947-08-10 01:30:00"},
 		{"uncached year", [6]int{2300, 10, 28, 1, 30, 0}, "2300-10-28 00:30:00", "2300-10-28 01:30:00"},
 	}
-	c := NewClock(nil)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			w := tt.wall
-			if got, want := c.UnixMilli(w[0], w[1], w[2], w[3], w[4], w[5]), utcAt(t, tt.early).UnixMilli(); got != want {
-				t.Errorf("UnixMilli: got %s, want %s", time.UnixMilli(got).UTC(), time.UnixMilli(want).UTC())
-			}
-			if got, want := c.UnixMilliLater(w[0], w[1], w[2], w[3], w[4], w[5]), utcAt(t, tt.later).UnixMilli(); got != want {
-				t.Errorf("UnixMilliLater: got %s, want %s", time.UnixMilli(got).UTC(), time.UnixMilli(want).UTC())
-			}
-		})
+	// The system's zone data (Linux: a table of every transition), and
+	// Go's own (what time/tzdata embeds and a Windows PC uses: later years
+	// are a rule), on which the clock once looped for ever.
+	for _, zone := range []struct {
+		name string
+		loc  *time.Location
+	}{{"system", London}, {"go", goLondon(t)}} {
+		c := NewClock(zone.loc)
+		for _, tt := range tests {
+			t.Run(zone.name+"/"+tt.name, func(t *testing.T) {
+				w := tt.wall
+				var early, later int64
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					early, later = c.UnixMilli(w[0], w[1], w[2], w[3], w[4], w[5]), c.UnixMilliLater(w[0], w[1], w[2], w[3], w[4], w[5])
+				}()
+				select {
+				case <-done:
+				case <-time.After(20 * time.Second):
+					t.Fatal("the conversion does not end") // the goroutine leaks; the process ends with the test
+				}
+				if want := utcAt(t, tt.early).UnixMilli(); early != want {
+					t.Errorf("UnixMilli: got %s, want %s", time.UnixMilli(early).UTC(), time.UnixMilli(want).UTC())
+				}
+				if want := utcAt(t, tt.later).UnixMilli(); later != want {
+					t.Errorf("UnixMilliLater: got %s, want %s", time.UnixMilli(later).UTC(), time.UnixMilli(want).UTC())
+				}
+			})
+		}
 	}
+}
+
+// goLondon loads Europe/London from Go's own zone data
+// ($GOROOT/lib/time/zoneinfo.zip, the data time/tzdata embeds); on
+// Windows, London already is that data.
+func goLondon(t *testing.T) *time.Location {
+	t.Helper()
+	zr, err := zip.OpenReader(filepath.Join(runtime.GOROOT(), "lib", "time", "zoneinfo.zip"))
+	if os.IsNotExist(err) && runtime.GOOS == "windows" {
+		return London
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	f, err := zr.Open("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := time.LoadLocationFromTZData("Europe/London", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
 }
 
 // The cached conversion agrees with time.Date for every hour of every day
@@ -58,10 +110,16 @@ func TestClockChangeovers(t *testing.T) {
 // hour UnixMilliLater agrees (time.Date takes the later instant) while
 // UnixMilli is the one before.
 func TestClockMatchesTimeDate(t *testing.T) {
-	c := NewClock(nil)
+	for _, loc := range []*time.Location{London, goLondon(t)} {
+		clockMatchesTimeDate(t, loc)
+	}
+}
+
+func clockMatchesTimeDate(t *testing.T, loc *time.Location) {
+	c := NewClock(loc)
 	for d := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2040; d = d.AddDate(0, 0, 1) {
 		for h := 0; h < 24; h++ {
-			want := time.Date(d.Year(), d.Month(), d.Day(), h, 17, 42, 0, London)
+			want := time.Date(d.Year(), d.Month(), d.Day(), h, 17, 42, 0, loc)
 			early := c.UnixMilli(d.Year(), int(d.Month()), d.Day(), h, 17, 42)
 			later := c.UnixMilliLater(d.Year(), int(d.Month()), d.Day(), h, 17, 42)
 			switch {
