@@ -45,7 +45,7 @@ network folders: services cannot see mapped drive letters.`,
 			if _, err := loadConfig(cfg, a.environ); err != nil {
 				return err
 			}
-			return installService(cfg)
+			return installService(cfg, a.stderr)
 		}),
 		do("uninstall", "Remove the service", removeService),
 		do("start", "Start the service", startService),

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/eventlog"
 	"golang.org/x/sys/windows/svc/mgr"
@@ -83,7 +85,7 @@ func (s *service) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<
 	}
 }
 
-func installService(cfg string) error {
+func installService(cfg string, warn io.Writer) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find sragent.exe: %w", err)
@@ -100,12 +102,20 @@ func installService(cfg string) error {
 		s.Close()
 		return fmt.Errorf("service %s is already installed", serviceName)
 	}
-	s, err := m.CreateService(serviceName, exe, mgr.Config{
+	c := mgr.Config{
 		DisplayName:      "sragent (SystmOne Strategic Reporting to Kafka)",
 		Description:      "Publishes SystmOne SR extract batches to Kafka exactly once.",
 		StartType:        mgr.StartAutomatic,
 		DelayedAutoStart: true,
-	}, "run", "--config", cfg)
+	}
+	s, err := m.CreateService(serviceName, exe, c, "run", "--config", cfg)
+	if errors.Is(err, windows.ERROR_INVALID_LEVEL) {
+		// A service manager without delayed automatic start (Wine's):
+		// CreateService removed the service again; an automatic one.
+		fmt.Fprintln(warn, "sragent: the service manager does not support a delayed automatic start: installed to start automatically")
+		c.DelayedAutoStart = false
+		s, err = m.CreateService(serviceName, exe, c, "run", "--config", cfg)
+	}
 	if err != nil {
 		return fmt.Errorf("create service: %w", err)
 	}
@@ -115,11 +125,15 @@ func installService(cfg string) error {
 		{Type: mgr.ServiceRestart, Delay: 30 * time.Second},
 		{Type: mgr.ServiceRestart, Delay: 60 * time.Second},
 	}
-	if err := s.SetRecoveryActions(actions, 24*60*60); err != nil {
-		return fmt.Errorf("set recovery actions: %w", err)
+	err = s.SetRecoveryActions(actions, 24*60*60)
+	if err == nil {
+		err = s.SetRecoveryActionsOnNonCrashFailures(true)
 	}
-	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
-		return fmt.Errorf("set recovery on failures: %w", err)
+	switch {
+	case errors.Is(err, windows.ERROR_INVALID_LEVEL):
+		fmt.Fprintln(warn, "sragent: the service manager does not support recovery actions: the service is not restarted after a failure")
+	case err != nil:
+		return fmt.Errorf("set recovery actions: %w", err)
 	}
 	if err := eventlog.InstallAsEventCreate(serviceName, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil &&
 		!strings.Contains(err.Error(), "exists") {
