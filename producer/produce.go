@@ -183,6 +183,10 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 				p.tables.failed(t, err)
 				p.stale = true
 			}
+			if err := p.markDeadRow(t, fw, tc, sc, line); err != nil {
+				p.tables.failed(t, err)
+				p.stale = true
+			}
 		case err != nil:
 			if _, ferr := io.Copy(io.Discard, dg); ferr == nil && dg.digest() != fw.sum {
 				return t, &FileChangedError{File: fw.file.Name}
@@ -274,6 +278,10 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 				p.tables.failed(t, err)
 				p.stale = true
 			}
+		}
+		if err := p.markDead(t, fw, tc, ev.Row, ev.Source.Line); err != nil {
+			p.tables.failed(t, err)
+			p.stale = true
 		}
 		return false, &codec.RowError{Line: ev.Source.Line, Err: codec.ErrTooLarge(n, fw.maxRecord)}
 	}

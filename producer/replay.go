@@ -25,15 +25,15 @@ import (
 // checkpoint (so the table state follows). A replay reads the dead letters
 // read_committed and never takes up a resolved one.
 //
-// In order: a record's Kafka timestamp is when sragent produced it, and a
-// replayed event is given its dead letter's, the place in time it would
-// have had. A dead letter is superseded (resolved, not published) when the
-// last record of its key on the table topic is later than it: an upsert
-// or a delete by a later batch, or a later dead letter replayed. A key
-// with no record on the topic was never published, or was deleted and its
-// tombstone compacted away: it is replayed only while the dead letter is
-// younger than the topic's delete.retention.ms, which bounds how long a
-// tombstone stays.
+// In order: a dead letter marks its key in the table state (markDead),
+// so a later row of the key is always published and a full file without
+// it vanishes it. A dead letter is replayed only while nothing changed its
+// key since: its mark is there (where the table keeps state), and the
+// last record of its key on the topic is not later (replayorder.go). A
+// replayed event is given its dead letter's Kafka timestamp, the place in
+// time it would have had. A later event supersedes a dead letter (it is
+// resolved, not published); an order that cannot be known leaves it
+// pending.
 
 // DeadLetterFilter chooses dead letters (to list, to replay): every one, or those
 // of Group and of Batch when they are set.
@@ -186,6 +186,13 @@ func (p *Publisher) replayGroup(ctx context.Context, group string, dls []*deadRe
 			continue
 		}
 		d.rf, d.key = rf, string(rf.fw.tc.AppendKey(nil, &row))
+		if d.state = rf.fw.keeps && p.tables.usable(); d.state {
+			e, ok, err := p.tables.store.Get(rf.fw.file.Table, rf.fw.tc.AppendStoreKey(nil, &row))
+			if err != nil {
+				return err
+			}
+			d.marked = ok && e.Hash == deadMark(d.row.Group, d.row.Batch, d.row.File, d.row.Line)
+		}
 		if byTopic[rf.fw.topic] == nil {
 			topicOrder = append(topicOrder, rf.fw.topic)
 		}
@@ -257,7 +264,26 @@ func (p *Publisher) newReplayFile(ctx context.Context, d *deadRec, lists *batchL
 func (p *Publisher) publishReplay(ctx context.Context, group string, dls []*deadRec) error {
 	var t *txn
 	cur := copyProgress(p.state.Progress(group))
+	// The earlier dead letters of a key whose latest one is replayed now
+	// are superseded by it: after it, in the same pass.
+	todo := append([]*deadRec(nil), dls...)
 	for _, d := range dls {
+		if d.after != nil && d.row.Outcome == ReplayPending {
+			todo = append(todo, d)
+		}
+	}
+	for i, d := range todo {
+		if i >= len(dls) {
+			last := d.after
+			for last.after != nil {
+				last = last.after
+			}
+			if last.row.Outcome != ReplayReplayed {
+				continue
+			}
+			d.row.Outcome, d.row.Reason = ReplaySuperseded, fmt.Sprintf("a later dead letter of its key (batch %s, %s line %d) was replayed",
+				last.row.Batch, last.row.File, last.row.Line)
+		}
 		if d.row.Outcome == ReplayPending {
 			continue
 		}

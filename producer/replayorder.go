@@ -41,9 +41,13 @@ type deadRec struct {
 	// extractFrom, extractTo and cutOff are its row's source dates.
 	extractFrom, extractTo, cutOff *int64
 	// rf and key are set once it converts: its file's codecs, and its
-	// event key (unframed).
-	rf  *replayFile
-	key string
+	// event key (unframed); state says the table state keeps its key, and
+	// marked that the key's entry still holds its mark (markDead).
+	rf            *replayFile
+	key           string
+	state, marked bool
+	// after is the next dead letter of the same key, if one is pending.
+	after *deadRec
 }
 
 // cells returns d's cells as a converter takes them.
@@ -144,9 +148,19 @@ type lastRecord struct {
 	value []byte // nil: a tombstone
 }
 
+// The orders a dead letter and the last record of its key can be in.
+const (
+	orderEarlier = iota // the record is earlier: the dead letter is newer
+	orderLater          // the record is later: it supersedes the dead letter
+	orderUnknown        // the same millisecond, and nothing else tells
+)
+
 // orderReplay decides which of the dead letters of one topic that convert
-// are replayed: those later than the last record of their key (see
-// replay.go), and of several of one key, the latest only.
+// are replayed (see replay.go). Where the table keeps the key's state, the
+// dead letter's mark (markDead) must still be there: then nothing this
+// agent published changed the key since. Of several dead letters of one
+// key only the latest is replayed; the earlier ones are superseded by it
+// once it is (publishReplay).
 func (p *Publisher) orderReplay(ctx context.Context, topic string, dls []*deadRec) error {
 	if p.topics.appendTime[topic] {
 		for _, d := range dls {
@@ -171,48 +185,70 @@ func (p *Publisher) orderReplay(ctx context.Context, topic string, dls []*deadRe
 	}
 	keep := p.topics.tombstoneKeep(topic)
 	sort.SliceStable(dls, func(i, j int) bool { return dls[i].at.Before(dls[j].at) })
-	replayed := map[string]*deadRec{}
+	latest := map[string]*deadRec{}
 	dec := NewDecoder(p.reg)
 	for _, d := range dls {
+		if prev := latest[d.key]; prev != nil {
+			prev.after = d
+		}
+		latest[d.key] = d
+	}
+	for _, d := range dls {
 		lr := last[d.key]
+		ord := orderEarlier
+		if lr != nil {
+			ord = p.order(ctx, dec, lr, d)
+		}
 		switch {
-		case lr != nil && p.laterThan(ctx, dec, lr, d):
+		case ord == orderLater:
 			d.row.Outcome, d.row.Reason = ReplaySuperseded, p.supersededBy(ctx, dec, lr)
+		case d.after != nil:
+			d.row.Reason = fmt.Sprintf("a later dead letter of its key (batch %s, %s line %d) is pending: it is replayed instead when it can be",
+				d.after.row.Batch, d.after.row.File, d.after.row.Line)
+		case d.state && !d.marked:
+			d.row.Reason = "the table state no longer says that nothing changed its key since (it was rebuilt, or the dead letter is older " +
+				"than this release): it cannot be ordered, and is not replayed"
+		case d.state:
+			d.row.Outcome = ReplayReplayed
+		case ord == orderUnknown:
+			d.row.Reason = "the last record of its key was produced in the same millisecond: it cannot be ordered, and is not replayed"
 		case lr == nil && p.now().Sub(d.at) >= keep:
 			d.row.Reason = fmt.Sprintf("its key has no record on %s and the dead letter is older than the topic's delete.retention.ms (%s): "+
 				"a later delete's tombstone may have been compacted away, so it is not replayed", topic, keep)
 		default:
-			if prev := replayed[d.key]; prev != nil {
-				prev.row.Outcome, prev.row.Reason = ReplaySuperseded, fmt.Sprintf("a later dead letter of its key (batch %s, %s line %d) is replayed instead",
-					d.row.Batch, d.row.File, d.row.Line)
-			}
-			d.row.Outcome, d.row.Reason = ReplayReplayed, ""
-			replayed[d.key] = d
+			d.row.Outcome = ReplayReplayed
 		}
 	}
 	sortDeadRecs(dls)
 	return nil
 }
 
-// laterThan reports whether lr, the last record of d's key, is later than
-// d: produced after it, or in the same millisecond by its own file after
-// its line (a tombstone then is taken as later), or from a later batch of
-// its group whatever the times say (the PC's clock went back).
-func (p *Publisher) laterThan(ctx context.Context, dec *Decoder, lr *lastRecord, d *deadRec) bool {
+// order tells whether lr, the last record of d's key, is earlier or
+// later than d: by batch, file and line when it is an event of d's group
+// (whatever the PC's clock did), by the times sragent produced them
+// otherwise.
+func (p *Publisher) order(ctx context.Context, dec *Decoder, lr *lastRecord, d *deadRec) int {
+	if lr.value != nil {
+		if src, ok := eventSource(ctx, dec, lr.value); ok && src.group == d.row.Group {
+			switch {
+			case src.batch > d.row.Batch:
+				return orderLater
+			case src.batch < d.row.Batch:
+				return orderEarlier
+			case src.file == d.row.File && src.line > d.row.Line:
+				return orderLater
+			case src.file == d.row.File && src.line < d.row.Line:
+				return orderEarlier
+			}
+		}
+	}
 	switch {
 	case lr.at.After(d.at):
-		return true
-	case lr.value == nil:
-		return lr.at.Equal(d.at)
+		return orderLater
+	case lr.at.Before(d.at):
+		return orderEarlier
 	}
-	src, ok := eventSource(ctx, dec, lr.value)
-	if ok && src.group == d.row.Group && src.batch > d.row.Batch {
-		return true
-	}
-	if lr.at.Before(d.at) {
-		return false
-	}
-	return !ok || src.group != d.row.Group || src.batch != d.row.Batch || src.file != d.row.File || src.line > d.row.Line
+	return orderUnknown
 }
 
 // supersededBy says which later record superseded a dead letter.

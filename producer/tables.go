@@ -270,3 +270,8 @@ func schemaSum(schema string) (uint64, error) {
 	sum := sha256.Sum256([]byte(r.Signature()))
 	return binary.BigEndian.Uint64(sum[:]), nil
 }
+
+// usable reports whether the table state can be read and trusted.
+func (ts *tables) usable() bool {
+	return ts != nil && ts.store != nil && !ts.broken && !ts.untrusted
+}

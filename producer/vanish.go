@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -185,6 +186,50 @@ func (p *Publisher) protect(t *txn, fw *fileWork, tc *codec.TableCodec, sc *code
 		return nil
 	}
 	return p.seen(t, fw, tc.AppendStoreKey(nil, row), false)
+}
+
+// markDeadRow marks the key of a row that did not convert, when it can be
+// read (markDead).
+func (p *Publisher) markDeadRow(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec.Scanner, line int64) error {
+	if row, ok := sc.KeyRow(); ok {
+		return p.markDead(t, fw, tc, row, line)
+	}
+	return nil
+}
+
+// markDead records in the table state that the key of a dead letter's
+// row was last sent as that dead letter: its entry's hash becomes the dead
+// letter's mark (never an image's), so the key's next row is published
+// even if it repeats the image published before, a full file without the
+// key vanishes it, and a replay knows nothing changed the key since while
+// the mark is there (replayorder.go).
+func (p *Publisher) markDead(t *txn, fw *fileWork, tc *codec.TableCodec, row *codec.Row, line int64) error {
+	if t.sb == nil || !fw.keeps {
+		return nil
+	}
+	skey := tc.AppendStoreKey(nil, row)
+	e, _, err := t.sb.Get(fw.file.Table, skey, fw.fresh)
+	if err != nil {
+		return err
+	}
+	bit, err := p.tables.store.GroupBit(t.group)
+	if err != nil {
+		return err
+	}
+	if e.Window == 0 {
+		e.Window = windowOf(fw, row)
+	}
+	e.Hash, e.Groups = deadMark(fw.src.Group, fw.src.Batch, fw.file.Name, line), e.Groups|bit
+	return t.sb.Put(fw.file.Table, skey, e)
+}
+
+// deadMark is the table-state hash that marks a key last sent as the dead
+// letter of group, batch, file and line.
+func deadMark(group, batch, file string, line int64) [tablestate.HashSize]byte {
+	sum := sha256.Sum256(fmt.Appendf(nil, "sragent dead letter\x00%s\x00%s\x00%s\x00%d", group, batch, file, line))
+	var h [tablestate.HashSize]byte
+	copy(h[:], sum[:])
+	return h
 }
 
 // reseen moves the cursor of a reconciled file again to the key of a
