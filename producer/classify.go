@@ -164,7 +164,7 @@ func (p *Publisher) continuity(res *Result, prog *Progress, b *manifest.Batch) (
 		switch fc.Kind {
 		case manifest.Gap:
 			gaps = append(gaps, fc.Table)
-			why = append(why, fmt.Sprintf("%s starts %s, after %s's cut-off %s", fc.Table, fc.From, fc.Prev, fc.PrevTo))
+			why = append(why, fmt.Sprintf("%s starts %s, after the cut-off %s of batch %s", fc.Table, fc.From, fc.PrevTo, fc.Prev))
 			res.problem(Problem{Severity: SeverityError, File: file, Reason: fmt.Sprintf(
 				"gap: DateExtractFrom %s is after DateExtractTo %s of batch %s; deltas were lost and the chain halts until a full file or an operator resumes it",
 				fc.From, fc.PrevTo, fc.Prev)})
@@ -186,7 +186,9 @@ func (p *Publisher) continuity(res *Result, prog *Progress, b *manifest.Batch) (
 	if len(gaps) == 0 {
 		return nil, ""
 	}
-	return gaps, "gap: deltas were lost (" + strings.Join(why, "; ") + "); the chain waits for the missing deltas (put them in the input folder), a full batch, or `sragent chain resume`"
+	// One line per table, under one that says it once.
+	return gaps, "gap: deltas were lost; the chain waits for the missing deltas (put them in the input folder), a full batch, or `sragent chain resume`:\n  " +
+		strings.Join(why, "\n  ")
 }
 
 // historyOf turns the committed ranges of a chain's tables into the links

@@ -72,6 +72,17 @@ func TestRecoveriesFromTheRunbook(t *testing.T) {
 		if pass := e.mustRun(ctx); len(pass.Halted) != 1 {
 			t.Fatalf("second pass: %+v", pass)
 		}
+		// The halt says what happened once, then one line per table.
+		st := e.state(ctx).Progress("group1")
+		lines := strings.Split(st.Halted, "\n")
+		if len(st.GapTables) == 0 || len(lines) != 1+len(st.GapTables) || strings.Count(st.Halted, "deltas were lost") != 1 {
+			t.Fatalf("halt reason for %v:\n%s", st.GapTables, st.Halted)
+		}
+		for i, table := range st.GapTables {
+			if !strings.HasPrefix(lines[i+1], "  "+table+" starts ") {
+				t.Errorf("line %d of the halt reason: %q", i+2, lines[i+1])
+			}
+		}
 		// A bad batch named before the gapped one is quarantined, and the
 		// gap still halts the chain (the operator still sees the gap).
 		bad := filepath.Join(e.in, "group1", g.BatchName(1))
