@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
@@ -103,23 +104,28 @@ func installService(cfg string, warn io.Writer) error {
 		return fmt.Errorf("service %s is already installed", serviceName)
 	}
 	c := mgr.Config{
-		DisplayName:      "sragent (SystmOne Strategic Reporting to Kafka)",
-		Description:      "Publishes SystmOne SR extract batches to Kafka exactly once.",
-		StartType:        mgr.StartAutomatic,
-		DelayedAutoStart: true,
+		DisplayName: "sragent (SystmOne Strategic Reporting to Kafka)",
+		Description: "Publishes SystmOne SR extract batches to Kafka exactly once.",
+		StartType:   mgr.StartAutomatic,
 	}
+	// Created without a delayed start, which is then set on the service:
+	// mgr's DelayedAutoStart deletes the service when that fails, and
+	// creating it again races Wine's deletion of the first one.
 	s, err := m.CreateService(serviceName, exe, c, "run", "--config", cfg)
-	if errors.Is(err, windows.ERROR_INVALID_LEVEL) {
-		// A service manager without delayed automatic start (Wine's):
-		// CreateService removed the service again; an automatic one.
-		fmt.Fprintln(warn, "sragent: the service manager does not support a delayed automatic start: installed to start automatically")
-		c.DelayedAutoStart = false
-		s, err = m.CreateService(serviceName, exe, c, "run", "--config", cfg)
-	}
 	if err != nil {
 		return fmt.Errorf("create service: %w", err)
 	}
 	defer s.Close()
+	delayed := windows.SERVICE_DELAYED_AUTO_START_INFO{IsDelayedAutoStartUp: 1}
+	err = windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_DELAYED_AUTO_START_INFO, (*byte)(unsafe.Pointer(&delayed)))
+	switch {
+	case errors.Is(err, windows.ERROR_INVALID_LEVEL):
+		// A service manager without delayed automatic start (Wine's).
+		fmt.Fprintln(warn, "sragent: the service manager does not support a delayed automatic start: installed to start automatically")
+	case err != nil:
+		s.Delete()
+		return fmt.Errorf("set a delayed automatic start: %w", err)
+	}
 	actions := []mgr.RecoveryAction{
 		{Type: mgr.ServiceRestart, Delay: 10 * time.Second},
 		{Type: mgr.ServiceRestart, Delay: 30 * time.Second},
