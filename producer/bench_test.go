@@ -1,19 +1,24 @@
 package producer
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sragent/sragent/manifest"
@@ -21,26 +26,50 @@ import (
 	"github.com/sragent/sragent/schemas/srgen"
 )
 
-var benchRows = flag.Int("publish-rows", 1_000_000, "rows of the SREvent full file BenchmarkPublish publishes")
+var (
+	benchRows  = flag.Int("publish-rows", 1_000_000, "rows of the full file BenchmarkPublish publishes")
+	benchTable = flag.String("publish-table", "SREvent", "the table of that file: SREvent or SRCode")
+)
 
-// BenchmarkPublish publishes one SREvent full file of -publish-rows rows
-// end to end (read, convert, encode, transactions with checkpoints,
-// markers) to an in-process kfake that discards what it is sent
-// (BlackholeProduce: no storage, so memory and CPU are the agent's), or
-// to the real broker named by KAFKATEST_BROKERS, and in the same run a
-// bare franz-go producer sending the same number of records of the same
-// sizes to the same broker. Run with -benchtime 1x.
+// TestMain lets the test binary be the broker process of
+// kafkatest.Process.
+func TestMain(m *testing.M) {
+	kafkatest.ServeChild()
+	os.Exit(m.Run())
+}
+
+// BenchmarkPublish measures the agent against the floor that franz-go sets
+// on the very records the agent sent. Each iteration, on one broker (kfake
+// in a process of its own, discarding what it is sent, or the real one
+// KAFKATEST_BROKERS names), one after the other:
+//
+//   - first: publish of a -publish-rows full file of -publish-table with
+//     the table state (every key written to the store), end to end (read,
+//     convert, encode, transactions with checkpoints, markers);
+//   - resend: the same file again in a later batch (every row read,
+//     converted and found unchanged, none published);
+//   - floor: a bare idempotent franz-go producer sending the records the
+//     agent sent, captured to a file by an untimed publish of the same
+//     file before first (the same keys and values, the agent's compression, linger
+//     and partitioner) from memory, without transactions.
+//
+// It reports rows/s, the process's CPU-seconds per million rows and its
+// peak resident set while each ran (the broker's are its own process's),
+// and the ratios of README's table. Run with -benchtime 1x -count N.
 func BenchmarkPublish(b *testing.B) {
 	dir := b.TempDir()
 	in := filepath.Join(dir, "in")
-	// SREvent gets Rows/2 rows per organisation.
-	g := srgen.New(srgen.Options{Seed: 1, Orgs: 1, Batches: 1, Rows: 2 * *benchRows, Tables: []string{"SREvent"}})
+	rows := *benchRows // SRCode gets Rows, SREvent Rows/2 per organisation
+	if *benchTable == "SREvent" {
+		rows *= 2
+	}
+	g := srgen.New(srgen.Options{Seed: 1, Orgs: 1, Batches: 1, Rows: rows, Tables: []string{*benchTable}})
 	if err := g.Write(in); err != nil {
 		b.Fatal(err)
 	}
-	batchDir := filepath.Join(in, "group1", g.BatchName(0))
-	var keyBytes, valBytes int64
-	var records int64
+	first := filepath.Join(in, "group1", g.BatchName(0))
+	again := copyBatch(b, first, g.BatchName(0), "20990101_0000", false)
+	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -48,78 +77,192 @@ func BenchmarkPublish(b *testing.B) {
 		if os.Getenv(kafkatest.EnvBrokers) != "" {
 			k = kafkatest.New(b) // the real broker
 		} else {
-			k = kafkatest.Fake(b, kfake.BlackholeProduce())
+			k = kafkatest.Process(b)
 		}
-		ctx := context.Background()
 		reg, _ := NewRegistry(k.Registry)
 		cfg := Config{Brokers: k.Brokers, TopicPrefix: k.Prefix, Partitions: 6}
-		var sizes sizeHook
-		pub, err := New(ctx, cfg, reg, WithHooks(&sizes))
+		records := capture(b, k, first)
+		pub, err := New(ctx, cfg, reg)
 		if err != nil {
+			b.Fatal(err)
+		}
+		// As OpenAgent sets them up by default.
+		pub.reconcile = DefaultReconcile()
+		if pub.tables, err = openTables(b.TempDir(), true, false, slog.New(slog.DiscardHandler)); err != nil {
 			b.Fatal(err)
 		}
 		if err := pub.Start(ctx, []string{"group1"}); err != nil {
 			b.Fatal(err)
 		}
-		batch, err := manifest.Load(batchDir, "group1", manifest.Options{})
-		if err != nil {
-			b.Fatal(err)
+		one := func(mode, dir string) (Result, measure) {
+			batch, err := manifest.Load(dir, "group1", manifest.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer batch.Close()
+			m := startMeasure()
+			b.StartTimer()
+			var res Result
+			pprof.Do(ctx, pprof.Labels("mode", mode), func(ctx context.Context) { res, err = pub.Publish(ctx, batch) }) // -tagfocus mode=first
+			b.StopTimer()
+			if err != nil || res.Outcome != Published {
+				b.Fatalf("%+v %v", res, err)
+			}
+			return res, m.stop(res.Events + res.Unchanged)
 		}
-		b.StartTimer()
-		start := time.Now()
-		res, err := pub.Publish(ctx, batch)
-		elapsed := time.Since(start)
-		b.StopTimer()
-		if err != nil || res.Outcome != Published || res.Events < int64(*benchRows) {
-			b.Fatalf("%+v %v", res, err)
-		}
-		b.ReportMetric(float64(res.Events)/elapsed.Seconds(), "rows/s")
-		records, keyBytes, valBytes = sizes.records, sizes.keys, sizes.values
-		batch.Close()
+		fres, fm := one("first", first)
+		rres, rm := one("resend", again)
 		pub.Close()
-		b.ReportMetric(bareProducer(b, k.Brokers, k.Prefix+".bare", records, keyBytes, valBytes), "bare-franz-go-records/s")
+		if fres.Events < int64(*benchRows) || rres.Unchanged != fres.Events || rres.Events != 0 {
+			b.Fatalf("first published %d events, the re-send %d (%d unchanged)", fres.Events, rres.Events, rres.Unchanged)
+		}
+		floor := floorProducer(b, k.Brokers, k.Prefix+".floor", records)
+		fm.report(b, "first")
+		rm.report(b, "resend")
+		floor.report(b, "floor")
+		b.ReportMetric(fm.rate/floor.rate, "first/floor")
+		b.ReportMetric(fm.cpu/floor.cpu, "first-cpu/floor-cpu")
+		b.ReportMetric(rm.rate/fm.rate, "resend/first")
 		b.StartTimer()
 	}
-	b.StopTimer()
-	if rss, ok := peakRSS(); ok {
-		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+}
+
+// measure is what one mode of BenchmarkPublish took.
+type measure struct {
+	start          time.Time
+	cpu0           time.Duration
+	rate, cpu, rss float64 // rows/s, CPU-seconds per million rows, MiB
+}
+
+func startMeasure() measure {
+	resetPeakRSS()
+	cpu, _ := cpuTime()
+	return measure{start: time.Now(), cpu0: cpu}
+}
+
+// stop ends m after n rows.
+func (m measure) stop(n int64) measure {
+	elapsed := time.Since(m.start)
+	cpu, _ := cpuTime()
+	rss, _ := peakRSS()
+	m.rate = float64(n) / elapsed.Seconds()
+	m.cpu = (cpu - m.cpu0).Seconds() / (float64(n) / 1e6)
+	m.rss = float64(rss) / (1 << 20)
+	return m
+}
+
+func (m measure) report(b *testing.B, mode string) {
+	b.ReportMetric(m.rate, mode+"-rows/s")
+	b.ReportMetric(m.cpu, mode+"-CPU-s/M-rows")
+	b.ReportMetric(m.rss, mode+"-peak-RSS-MiB")
+}
+
+// capture publishes the batch in dir under a topic prefix of its own and
+// returns the file its table's records were captured to.
+func capture(b *testing.B, k *kafkatest.Env, dir string) string {
+	path := filepath.Join(b.TempDir(), "records")
+	reg, _ := NewRegistry(k.Registry)
+	cfg := Config{Brokers: k.Brokers, TopicPrefix: k.Prefix + "capture", Partitions: 6}
+	h := newCaptureHook(b, path, cfg.TopicFor(*benchTable))
+	pub, err := New(context.Background(), cfg, reg, WithHooks(h))
+	if err != nil {
+		b.Fatal(err)
 	}
+	defer pub.Close()
+	if err := pub.Start(context.Background(), []string{"group1"}); err != nil {
+		b.Fatal(err)
+	}
+	batch, err := manifest.Load(dir, "group1", manifest.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer batch.Close()
+	if res, err := pub.Publish(context.Background(), batch); err != nil || res.Outcome != Published {
+		b.Fatalf("capture: %+v %v", res, err)
+	}
+	h.close()
+	return path
 }
 
-// sizeHook counts what the agent produced, to replay the same volume.
-type sizeHook struct{ records, keys, values int64 }
-
-func (h *sizeHook) OnProduceRecordBuffered(r *kgo.Record) {
-	h.records++
-	h.keys += int64(len(r.Key))
-	h.values += int64(len(r.Value))
+// captureHook writes the table's records as they are produced (markers
+// left out) to a file: a uvarint length and the bytes of the key, then of
+// the value (length 0: a tombstone's null).
+type captureHook struct {
+	b     *testing.B
+	topic string
+	path  string
+	f     *os.File
+	w     *bufio.Writer
+	n     [2 * binary.MaxVarintLen64]byte
 }
 
-// bareProducer sends n records of the agent's average key and value sizes
-// with a plain idempotent franz-go producer and returns records/s.
-func bareProducer(b *testing.B, brokers []string, topic string, n, keyBytes, valBytes int64) float64 {
+func newCaptureHook(b *testing.B, path, topic string) *captureHook {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &captureHook{b: b, topic: topic, path: path, f: f, w: bufio.NewWriterSize(f, 1<<20)}
+}
+
+func (h *captureHook) OnProduceRecordBuffered(r *kgo.Record) {
+	if h.w == nil || r.Topic != h.topic || isMarker(r) {
+		return
+	}
+	h.w.Write(binary.AppendUvarint(h.n[:0], uint64(len(r.Key))))
+	h.w.Write(r.Key)
+	h.w.Write(binary.AppendUvarint(h.n[:0], uint64(len(r.Value))))
+	h.w.Write(r.Value)
+}
+
+func (h *captureHook) close() {
+	if err := errors.Join(h.w.Flush(), h.f.Close()); err != nil {
+		h.b.Fatal(err)
+	}
+	h.w = nil
+}
+
+// floorProducer sends the records captured in path from memory with a
+// plain idempotent franz-go producer configured as the agent's (no
+// transactions, no reading, no encoding) and measures it.
+func floorProducer(b *testing.B, brokers []string, topic, path string) measure {
 	b.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var recs [][2][]byte
+	for rest := raw; len(rest) > 0; {
+		var kv [2][]byte
+		for i := range kv {
+			n, w := binary.Uvarint(rest)
+			kv[i], rest = rest[w:w+int(n):w+int(n)], rest[w+int(n):]
+		}
+		if len(kv[1]) == 0 {
+			kv[1] = nil
+		}
+		recs = append(recs, kv)
+	}
+	def := Config{}.withDefaults()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(topic),
-		kgo.ProducerBatchCompression(kgo.SnappyCompression()), kgo.ProducerLinger(5*time.Millisecond))
+		kgo.ProducerBatchCompression(kgo.SnappyCompression()), kgo.ProducerLinger(def.Linger),
+		kgo.ProducerBatchMaxBytes(def.BatchMaxBytes), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)), kgo.MaxBufferedRecords(100_000))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 6, 1, nil, topic); err != nil {
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 6, -1, nil, topic); err != nil {
 		b.Fatal(err)
 	}
-	key := make([]byte, keyBytes/max(n, 1))
-	val := []byte(strings.Repeat("x", int(valBytes/max(n, 1))))
 	ctx := context.Background()
-	start := time.Now()
-	for i := int64(0); i < n; i++ {
-		k := strconv.AppendInt(key[:0:0], i, 10)
-		cl.Produce(ctx, &kgo.Record{Key: append(k, key[len(k)%max(len(key), 1):]...), Value: val}, nil)
+	m := startMeasure()
+	for _, kv := range recs {
+		cl.Produce(ctx, &kgo.Record{Key: kv[0], Value: kv[1]}, nil)
 	}
 	if err := cl.Flush(ctx); err != nil {
 		b.Fatal(err)
 	}
-	return float64(n) / time.Since(start).Seconds()
+	return m.stop(int64(len(recs)))
 }
 
 // resetPeakRSS returns what the process no longer uses to the operating
@@ -148,4 +291,24 @@ func peakRSS() (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// cpuTime is the user and system CPU time the process has used (Linux).
+func cpuTime() (time.Duration, bool) {
+	if runtime.GOOS != "linux" {
+		return 0, false
+	}
+	raw, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the command's closing parenthesis: utime and stime
+	// are the 12th and 13th, in clock ticks (100 a second).
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond, err1 == nil && err2 == nil
 }

@@ -59,10 +59,12 @@ type Env struct {
 	FakeRegistry *srfake.Registry
 	// mode is "single" or "cluster" on a real broker (kafka.sh's modes).
 	mode string
+	// process says the broker is kfake in a process of its own (Process).
+	process bool
 }
 
 // Real reports whether the broker is a real Apache Kafka.
-func (e *Env) Real() bool { return e.Fake == nil }
+func (e *Env) Real() bool { return e.Fake == nil && !e.process }
 
 // RealRegistry reports whether the registry is a real one, which enforces
 // compatibility (srfake accepts every schema change).
