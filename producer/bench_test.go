@@ -95,19 +95,15 @@ func BenchmarkPublish(b *testing.B) {
 			b.Fatal(err)
 		}
 		one := func(mode, dir string) (Result, measure) {
-			batch, err := manifest.Load(dir, "group1", manifest.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer batch.Close()
-			m := startMeasure()
-			b.StartTimer()
-			var res Result
-			pprof.Do(ctx, pprof.Labels("mode", mode), func(ctx context.Context) { res, err = pub.Publish(ctx, batch) }) // -tagfocus mode=first
-			b.StopTimer()
-			if err != nil || res.Outcome != Published {
-				b.Fatalf("%+v %v", res, err)
-			}
+			var m measure
+			res := publishBatch(b, pub, dir, mode, func(timed bool) {
+				if timed {
+					m = startMeasure()
+					b.StartTimer()
+				} else {
+					b.StopTimer()
+				}
+			})
 			return res, m.stop(res.Events + res.Unchanged)
 		}
 		fres, fm := one("first", first)
@@ -172,16 +168,29 @@ func capture(b *testing.B, k *kafkatest.Env, dir string) string {
 	if err := pub.Start(context.Background(), []string{"group1"}); err != nil {
 		b.Fatal(err)
 	}
+	publishBatch(b, pub, dir, "capture", func(bool) {})
+	h.close()
+	return path
+}
+
+// publishBatch publishes group1's batch in dir with pub, labelled mode in
+// CPU profiles (-tagfocus mode=first), calling timer(true) just before
+// and timer(false) just after, and fails b unless it was published.
+func publishBatch(b *testing.B, pub *Publisher, dir, mode string, timer func(bool)) Result {
 	batch, err := manifest.Load(dir, "group1", manifest.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer batch.Close()
-	if res, err := pub.Publish(context.Background(), batch); err != nil || res.Outcome != Published {
-		b.Fatalf("capture: %+v %v", res, err)
+	var res Result
+	ctx := context.Background()
+	timer(true)
+	pprof.Do(ctx, pprof.Labels("mode", mode), func(ctx context.Context) { res, err = pub.Publish(ctx, batch) })
+	timer(false)
+	if err != nil || res.Outcome != Published {
+		b.Fatalf("%s: %+v %v", mode, res, err)
 	}
-	h.close()
-	return path
+	return res
 }
 
 // captureHook writes the table's records as they are produced (markers
