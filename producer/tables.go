@@ -83,7 +83,8 @@ func (ts *tables) close() error {
 // catalogued table's key columns (store keys carry no types: a key written
 // under other ones would decode as another key): a store written in
 // another one does not match any checkpoint, so it is rebuilt (v5: the
-// groups' lists, which a store of v4 does not hold).
+// groups' lists, which a store of v4 does not hold; v6: checkpoints after
+// the rows, where v5 has none).
 var stateFormat = func() string {
 	h := sha256.New()
 	for _, t := range schemas.Tables() {
@@ -94,7 +95,7 @@ var stateFormat = func() string {
 		}
 		h.Write([]byte{'\n'})
 	}
-	return fmt.Sprintf("v5-%x", h.Sum(nil)[:6])
+	return fmt.Sprintf("v6-%x", h.Sum(nil)[:6])
 }()
 
 // checkpoint is what a store checkpoint must equal for the store to hold

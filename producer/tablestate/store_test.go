@@ -330,3 +330,67 @@ func TestGroupBits(t *testing.T) {
 		t.Errorf("the read-only store wrote its bit: the next group gets %x, want 4", bit)
 	}
 }
+
+// A store of format v5 (checkpoints under 'c') still names its groups and
+// their checkpoints, so the owner finds it does not match and rebuilds it,
+// and Reset removes them: otherwise its keys would be trusted against a
+// state topic that has no group (a new cluster).
+func TestV5CheckpointsFound(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	if err := s.db.Set([]byte("cg1"), []byte("v5-old"), nil); err != nil {
+		t.Fatal(err)
+	}
+	b := s.NewBatch("g2")
+	b.Put("SRCode", []byte{1}, entry(1))
+	b.Commit([]byte("v6-new"))
+	groups, _ := s.Groups()
+	cp1, _ := s.Checkpoint("g1")
+	cp2, _ := s.Checkpoint("g2")
+	if len(groups) != 2 || string(cp1) != "v5-old" || string(cp2) != "v6-new" {
+		t.Fatalf("groups %v, checkpoints %q %q", groups, cp1, cp2)
+	}
+	if err := s.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if groups, _ := s.Groups(); len(groups) != 0 {
+		t.Errorf("after reset: groups %v", groups)
+	}
+}
+
+// Transactions of keys in key order (a full file sorted by its key), each
+// with its checkpoint, are not rewritten again and again by compactions:
+// what L6 is written stays under twice the store's size (before the
+// checkpoints sorted after the rows: three times, growing with the store).
+func TestKeyOrderWritesL6Once(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	var k [8]byte
+	for i := 0; i < 1_000_000; {
+		b := s.NewBatch("group1")
+		for j := 0; j < 50_000; j++ {
+			binary.BigEndian.PutUint64(k[:], uint64(i)*7919+1e12)
+			i++
+			if err := b.Put("SREvent", append([]byte("org1\x00"), k[:]...), entry(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Commit(fmt.Appendf(nil, "checkpoint %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for s.db.Metrics().Compact.NumInProgress > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	m := s.db.Metrics()
+	size, written := uint64(m.Total().TablesSize), m.Levels[6].TableBytesCompacted
+	if written > 2*size {
+		t.Errorf("compactions wrote %d MiB to L6 for a store of %d MiB", written>>20, size>>20)
+	} else if testing.Verbose() {
+		t.Logf("compactions wrote %d MiB to L6 for a store of %d MiB", written>>20, size>>20)
+	}
+}
