@@ -81,6 +81,10 @@ func (tc *TableCodec) AppendValue(dst []byte, ev *Event) []byte {
 // decides whether a row changed.
 func (tc *TableCodec) Image(val []byte) []byte { return val[tc.image[0]:tc.image[1]] }
 
+// ImageBounds returns where Image finds the row image: val[from:to] of the
+// dst (and what was appended to it) that the last AppendValue was given.
+func (tc *TableCodec) ImageBounds() (from, to int) { return tc.image[0], tc.image[1] }
+
 func (tc *TableCodec) appendRow(dst []byte, row *Row) []byte {
 	for _, v := range row.Values {
 		if v.Kind == Null {

@@ -166,18 +166,30 @@ func (s *Scanner) Fields() [][]byte { return s.fields }
 func (s *Scanner) Skim(fn func(fields [][]byte)) error {
 	for {
 		fields, err := s.r.Read()
-		var re *RecordError
-		var uq *UnterminatedQuoteError
-		switch {
-		case err == nil:
+		if err == nil {
 			fn(fields)
-		case errors.Is(err, io.EOF):
-			return nil
-		case errors.As(err, &re):
-		case errors.As(err, &uq):
-			return &FileError{Line: uq.Line, Column: s.columnName(uq.Column), Err: errors.New("quoted field not terminated before end of file")}
-		default:
-			return &FileError{Err: err}
+			continue
+		}
+		if end, err := s.skimmed(err); end {
+			return err
 		}
 	}
+}
+
+// skimmed says whether Skim ends at err (a record-level error does not),
+// and with what error (nil at the end of the file). Apart from the loop:
+// the targets of errors.As escape, and would cost every record two
+// allocations.
+func (s *Scanner) skimmed(err error) (end bool, _ error) {
+	var re *RecordError
+	var uq *UnterminatedQuoteError
+	switch {
+	case errors.Is(err, io.EOF):
+		return true, nil
+	case errors.As(err, &re):
+		return false, nil
+	case errors.As(err, &uq):
+		return true, &FileError{Line: uq.Line, Column: s.columnName(uq.Column), Err: errors.New("quoted field not terminated before end of file")}
+	}
+	return true, &FileError{Err: err}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"io"
 	"sort"
 	"strings"
@@ -12,18 +13,25 @@ import (
 	"github.com/sragent/sragent/manifest"
 )
 
-// digest reads through to r, keeping the SHA-256 and size of what passed.
+// digest reads through to r, keeping the SHA-256 and size of what passed,
+// and its check sum.
 type digest struct {
-	r io.Reader
-	h hash.Hash
-	n int64
+	r  io.Reader
+	h  hash.Hash
+	ck maphash.Hash
+	n  int64
 }
 
-func newDigest(r io.Reader) *digest { return &digest{r: r, h: sha256.New()} }
+func newDigest(r io.Reader) *digest {
+	d := &digest{r: r, h: sha256.New()}
+	d.ck.SetSeed(checkSeed)
+	return d
+}
 
 func (d *digest) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	d.h.Write(p[:n])
+	d.ck.Write(p[:n])
 	d.n += int64(n)
 	return n, err
 }
@@ -32,6 +40,45 @@ func (d *digest) Read(p []byte) (int, error) {
 func (d *digest) digest() FileDigest {
 	return FileDigest{SHA256: hex.EncodeToString(d.h.Sum(nil)), Size: d.n}
 }
+
+// sum returns the check sum of what has passed so far (check).
+func (d *digest) sum() checkSum { return checkSum{sum: d.ck.Sum64(), size: d.n} }
+
+// checkSeed seeds every check sum of the process: they are compared within
+// it, never kept.
+var checkSeed = maphash.MakeSeed()
+
+// checkSum names a file's bytes within the process: its size and a 64-bit
+// hash, many times cheaper than SHA-256. Publishing compares the bytes it
+// reads with the structure pass's by it, so each file's SHA-256 (kept in
+// the checkpoints and the archive) is computed once, by the structure pass.
+type checkSum struct {
+	sum  uint64
+	size int64
+}
+
+// check reads through to r, keeping the check sum of what passed.
+type check struct {
+	r  io.Reader
+	ck maphash.Hash
+	n  int64
+}
+
+func newCheck(r io.Reader) *check {
+	c := &check{r: r}
+	c.ck.SetSeed(checkSeed)
+	return c
+}
+
+func (c *check) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.ck.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+// sum returns the check sum of what has passed so far.
+func (c *check) sum() checkSum { return checkSum{sum: c.ck.Sum64(), size: c.n} }
 
 // FileChangedError is a table file whose bytes differ from when sragent
 // first read them: between the structure pass and publishing (truncated,

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/sragent/sragent/codec"
 	"github.com/sragent/sragent/manifest"
 	"github.com/sragent/sragent/producer/tablestate"
@@ -44,12 +46,10 @@ type fileWork struct {
 	seen         []string // the organisations an organisation-scoped file holds
 	orgsCapped   bool     // it holds more than maxOrgs: seen is not all
 	src          codec.Source
-	kbuf, vbuf   []byte // reused encoding scratch (see event)
-	fresh        bool   // the table state holds no key of the table yet
-	keeps        bool   // rows go through the table state (see keeps)
+	fresh        bool // the table state holds no key of the table yet
+	keeps        bool // rows go through the table state (see keeps)
 	table        *schemas.Table
 	hbuf         []byte                 // scratch for image hashes
-	skey         []byte                 // scratch for store keys
 	cursor       *tablestate.Cursor     // the table state's walk alongside a reconciled full file
 	scope        scope                  // how a full file is reconciled
 	schemaSum    uint64                 // names the value schema in image hashes
@@ -59,8 +59,10 @@ type fileWork struct {
 	stamp        time.Time              // the record time of the events produced (zero: now; a replay's)
 	unlabelled   map[string]*unlabelled // list columns whose ids the lists lack, by column
 	// sum is the file's bytes as the structure pass read them: publishing
-	// reads the same bytes or commits nothing that ends it.
-	sum FileDigest
+	// reads the same bytes (check) or commits nothing that ends it.
+	sum   FileDigest
+	check checkSum
+	recs  []kgo.Record // a slab of records (record)
 }
 
 // prepare checks the whole batch before anything is produced: every
@@ -225,7 +227,7 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport, pins 
 		return nil, fileProblem(f, err)
 	}
 	io.Copy(io.Discard, dg) // whatever the scanner left unread
-	fw.sum = dg.digest()
+	fw.sum, fw.check = dg.digest(), dg.sum()
 	fr.SHA256 = fw.sum.SHA256
 	for o := range orgs {
 		if o != "" {

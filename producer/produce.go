@@ -2,9 +2,7 @@ package producer
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -102,8 +100,8 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		return t, err
 	}
 	defer rc.Close()
-	dg := newDigest(rc)
-	sc, err := codec.NewScannerWith(fw.file.Table, dg, p.dialect, codec.Options{Pins: fw.pins, Labels: p.labels})
+	ck := newCheck(rc)
+	sc, err := codec.NewScannerWith(fw.file.Table, ck, p.dialect, codec.Options{Pins: fw.pins, Labels: p.labels})
 	if err != nil {
 		return t, fmt.Errorf("%s: %w", fw.file.Name, err)
 	}
@@ -130,10 +128,10 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			return t, err
 		}
 	}
-	ev := codec.Event{Source: fw.src}
+	var offset int64 // read so far
 	report := func(n int64, done bool) {
 		if p.progress != nil {
-			p.progress(w.batch.Group, w.batch.Name, fw.file.Name, sc.Offset(), fw.file.Size, n, done)
+			p.progress(w.batch.Group, w.batch.Name, fw.file.Name, offset, fw.file.Size, n, done)
 		}
 	}
 	// Events per op since the last commit, added to the transaction's
@@ -147,96 +145,60 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 			}
 		}
 	}
+	rd := &rowReader{fw: fw, tc: tc, sc: sc, ck: ck, now: func() int64 { return p.now().UnixMilli() }}
+	rctx, stop := context.WithCancel(ctx)
+	chunks, free := make(chan *chunk, chunksAhead), make(chan *chunk, chunksAhead+2)
+	go rd.readFile(rctx, chunks, free)
+	defer func() {
+		stop()
+		for range chunks { // the read stage is done with the file before it closes
+		}
+	}()
 	var n int64
-	for ; ; n++ {
-		if n%8192 == 0 {
-			if err := ctx.Err(); err != nil {
-				return t, err
-			}
-			report(n, false)
-		}
-		row, err := sc.Scan()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		line := sc.Line()
-		var re *codec.RowError
-		switch {
-		case line < cur.Line && (err == nil || errors.As(err, &re)):
-			// Committed before a restart. A reconciled file's walk of
-			// the table state starts again from its first row (and the
-			// group holds the keys it published again: a store rebuilt
-			// from the topics does not know the unchanged ones), and
-			// whether a dead letter's key was unreadable is found again.
-			if err := p.reseen(t, fw, tc, sc, row, line, err); err != nil {
-				p.tables.failed(t, err)
-				p.stale = true
-			}
-			if t.records < p.cfg.TxnRecords {
-				continue
-			}
-		case errors.As(err, &re):
-			if err := p.deadLetter(ctx, t, w, fw, count, re, sc.Fields()); err != nil {
-				return t, err
-			}
-			if err := p.protect(t, fw, tc, sc); err != nil {
-				p.tables.failed(t, err)
-				p.stale = true
-			}
-			if err := p.markDeadRow(t, fw, tc, sc, line); err != nil {
-				p.tables.failed(t, err)
-				p.stale = true
-			}
-		case err != nil:
-			if _, ferr := io.Copy(io.Discard, dg); ferr == nil && dg.digest() != fw.sum {
-				return t, &FileChangedError{File: fw.file.Name}
-			}
-			return t, fmt.Errorf("%s: %w", fw.file.Name, err)
-		default:
-			ev.Op, ev.Row, ev.Source.Line, ev.TsMs = codec.OpFor(fw.full, row.Removed), row, line, p.now().UnixMilli()
-			unchanged, re := p.event(ctx, t, fw, tc, &ev)
-			switch {
-			case re != nil:
-				// Too large for the broker: a dead letter, with its cells
-				// when the dead-letter topic takes them (a replay once the
-				// topic's max.message.bytes is raised).
-				if err := p.deadLetter(ctx, t, w, fw, count, re, sc.Fields()); err != nil {
+	var last *chunk
+	for c := range chunks {
+		for i := range c.rows {
+			rw := &c.rows[i]
+			if n%8192 == 0 {
+				if err := ctx.Err(); err != nil {
 					return t, err
 				}
-			case unchanged:
-				count.Unchanged++
-				cur.FileUnchanged++
-				t.unchanged[fw.file.Table]++
-				t.records++ // rows read bound a transaction too: a re-send of unchanged rows must not outlive its timeout
+				report(n, false)
 			}
-			if re != nil || unchanged {
-				break
+			n++
+			if skip, err := p.row(ctx, t, w, fw, cur, count, rw, &byOp); err != nil {
+				return t, err
+			} else if skip {
+				continue
 			}
-			count.Events++
-			cur.FileEvents++
-			byOp[ev.Op]++
-			if row.Removed {
-				count.Deletes++
+			cur.Line = max(cur.Line, rw.line+1)
+			if t.records >= p.cfg.TxnRecords || t.bytes >= p.cfg.TxnBytes || (n%1024 == 0 && time.Since(t.began) > p.cfg.TxnTimeout/2) {
+				flush()
+				if err := p.commit(ctx, t, cur); err != nil {
+					return nil, err
+				}
+				if t, err = p.begin(ctx, t.group); err != nil {
+					return nil, err
+				}
 			}
-			p.rowWarnings(t, w, fw, count, row, line)
 		}
-		cur.Line = max(cur.Line, line+1)
-		if t.records >= p.cfg.TxnRecords || t.bytes >= p.cfg.TxnBytes || (n%1024 == 0 && time.Since(t.began) > p.cfg.TxnTimeout/2) {
-			flush()
-			if err := p.commit(ctx, t, cur); err != nil {
-				return nil, err
-			}
-			if t, err = p.begin(ctx, t.group); err != nil {
-				return nil, err
-			}
+		offset, last = c.offset, c
+		if !c.end {
+			free <- c
 		}
 	}
 	flush()
-	io.Copy(io.Discard, dg)
-	if dg.digest() != fw.sum {
+	switch {
+	case last == nil && ctx.Err() != nil:
+		return t, ctx.Err()
+	case last == nil:
+		return t, fmt.Errorf("%s: the read stage stopped", fw.file.Name)
+	case last.changed:
 		return t, &FileChangedError{File: fw.file.Name}
+	case last.err != nil:
+		return t, fmt.Errorf("%s: %w", fw.file.Name, last.err)
 	}
-	p.metrics.read(w.batch.Group, sc.Offset())
+	p.metrics.read(w.batch.Group, offset)
 	fw.reportUnlabelled(w.res)
 	report(n, true)
 	if fw.full {
@@ -261,32 +223,81 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	return t, nil
 }
 
+// row publishes one row of the file (a dead letter for one that did not
+// convert or is too large) and counts it; skip says a row committed before
+// a restart was passed over, and the transaction need not be looked at.
+func (p *Publisher) row(ctx context.Context, t *txn, w *work, fw *fileWork, cur *Progress, count *TableCount, rw *rowWork, byOp *[256]int64) (skip bool, err error) {
+	switch {
+	case rw.line < cur.Line:
+		// Committed before a restart. A reconciled file's walk of the
+		// table state starts again from its first row (and the group
+		// holds the keys it published again: a store rebuilt from the
+		// topics does not know the unchanged ones), and whether a dead
+		// letter's key was unreadable is found again.
+		if err := p.reseen(t, fw, rw); err != nil {
+			p.tables.failed(t, err)
+			p.stale = true
+		}
+		return t.records < p.cfg.TxnRecords, nil
+	case rw.dead != nil:
+		if err := p.deadLetter(ctx, t, w, fw, count, rw.dead, rw.fields); err != nil {
+			return false, err
+		}
+		if err := p.protect(t, fw, rw); err != nil {
+			p.tables.failed(t, err)
+			p.stale = true
+		}
+		if err := p.markDead(t, fw, rw); err != nil {
+			p.tables.failed(t, err)
+			p.stale = true
+		}
+		return false, nil
+	}
+	unchanged, re := p.event(ctx, t, fw, rw)
+	switch {
+	case re != nil:
+		// Too large for the broker: a dead letter, with its cells when the
+		// dead-letter topic takes them (a replay once the topic's
+		// max.message.bytes is raised).
+		return false, p.deadLetter(ctx, t, w, fw, count, re, rw.fields)
+	case unchanged:
+		count.Unchanged++
+		cur.FileUnchanged++
+		t.unchanged[fw.file.Table]++
+		t.records++ // rows read bound a transaction too: a re-send of unchanged rows must not outlive its timeout
+		return false, nil
+	}
+	count.Events++
+	cur.FileEvents++
+	byOp[rw.op]++
+	if rw.removed {
+		count.Deletes++
+	}
+	p.rowWarnings(t, w, fw, count, rw)
+	return false, nil
+}
+
 // event produces a row's event, and after a delete its tombstone, and
 // records the key's new state. A row whose image is the one last
 // published for its key is not produced (unchanged). An event larger
 // than the topic accepts is not produced: it returns the
 // *codec.RowError of its dead letter.
-func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, ev *codec.Event) (unchanged bool, re *codec.RowError) {
-	// Encoded into reused scratch space: a row that is not produced (an
-	// unchanged one, a dry run) allocates nothing; one that is gets a copy
-	// of its own, which the client keeps until the broker acknowledges it.
-	key, val := fw.encode(tc, ev)
-	if n := len(key) + len(val); fw.tooLarge(n) {
+func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, rw *rowWork) (unchanged bool, re *codec.RowError) {
+	if n := len(rw.key) + len(rw.val); fw.tooLarge(n) {
 		if t.sb != nil && fw.scope.mode != ReconcileOff {
-			fw.skey = tc.AppendStoreKey(fw.skey[:0], ev.Row)
-			if err := p.seen(t, fw, fw.skey, false); err != nil {
+			if err := p.seen(t, fw, rw.skey, false); err != nil {
 				p.tables.failed(t, err)
 				p.stale = true
 			}
 		}
-		if err := p.markDead(t, fw, tc, ev.Row, ev.Source.Line); err != nil {
+		if err := p.markDead(t, fw, rw); err != nil {
 			p.tables.failed(t, err)
 			p.stale = true
 		}
-		return false, &codec.RowError{Line: ev.Source.Line, Err: codec.ErrTooLarge(n, fw.maxRecord)}
+		return false, &codec.RowError{Line: rw.line, Err: codec.ErrTooLarge(n, fw.maxRecord)}
 	}
 	if t.sb != nil && fw.keeps {
-		if unchanged, err := p.track(t, fw, tc, key, val, ev); err != nil {
+		if unchanged, err := p.track(t, fw, rw); err != nil {
 			p.tables.failed(t, err) // published without the table state
 			p.stale = true          // until the next state read empties it
 		} else if unchanged {
@@ -294,19 +305,15 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 		}
 	}
 	if t.cl == nil {
-		t.count(len(key) + len(val))
-		if ev.Op == codec.OpDelete {
-			t.count(len(key))
+		t.count(len(rw.key) + len(rw.val))
+		if rw.op == codec.OpDelete {
+			t.count(len(rw.key))
 		}
 		return false, nil
 	}
-	own := make([]byte, len(key)+len(val))
-	key, val = own[:len(key):len(key)], own[len(key):]
-	copy(key, fw.kbuf)
-	copy(val, fw.vbuf)
-	t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Value: val, Timestamp: fw.stamp})
-	if ev.Op == codec.OpDelete {
-		t.produce(ctx, &kgo.Record{Topic: fw.topic, Key: key, Timestamp: fw.stamp}) // tombstone: a real null value
+	t.produce(ctx, fw.record(rw.key, rw.val))
+	if rw.op == codec.OpDelete {
+		t.produce(ctx, fw.record(rw.key, nil)) // tombstone: a real null value
 	}
 	return false, nil
 }
@@ -315,41 +322,32 @@ func (p *Publisher) event(ctx context.Context, t *txn, fw *fileWork, tc *codec.T
 // accepts.
 func (fw *fileWork) tooLarge(n int) bool { return n > fw.maxRecord }
 
-// encode encodes ev's key and value (framed) into fw's scratch space.
-func (fw *fileWork) encode(tc *codec.TableCodec, ev *codec.Event) (key, val []byte) {
-	fw.kbuf = tc.AppendKey(frame(fw.kbuf[:0], fw.keyID), ev.Row)
-	fw.vbuf = tc.AppendValue(frame(fw.vbuf[:0], fw.valID), ev)
-	return fw.kbuf, fw.vbuf
-}
-
 // track looks a row up in the table state (for a reconciled full file:
 // moves its cursor to the row's key) and records its new image and its
 // group (a delete: forgets the key); unchanged says the image is the one last published
 // and suppression is on, so the row is not produced. An unchanged row is
 // written only when the file or group holding it is new.
-func (p *Publisher) track(t *txn, fw *fileWork, tc *codec.TableCodec, key, val []byte, ev *codec.Event) (unchanged bool, err error) {
+func (p *Publisher) track(t *txn, fw *fileWork, rw *rowWork) (unchanged bool, err error) {
 	table := fw.file.Table
-	fw.skey = tc.AppendStoreKey(fw.skey[:0], ev.Row)
-	k := fw.skey
-	e, known, err := p.lookup(t, fw, k)
+	e, known, err := p.lookup(t, fw, rw.skey)
 	if err != nil {
 		return false, err
 	}
-	if ev.Op == codec.OpDelete {
-		return false, t.sb.Delete(table, k)
+	if rw.op == codec.OpDelete {
+		return false, t.sb.Delete(table, rw.skey)
 	}
 	bit, err := p.tables.store.GroupBit(t.group)
 	if err != nil {
 		return false, err
 	}
 	var h [tablestate.HashSize]byte
-	fw.hbuf, h = imageHash(fw.hbuf, fw.schemaSum, tc.Image(val))
-	next := tablestate.Entry{Hash: h, Groups: e.Groups | bit, Window: windowOf(fw, ev.Row)}
+	fw.hbuf, h = imageHash(fw.hbuf, fw.schemaSum, rw.val[rw.image[0]:rw.image[1]])
+	next := tablestate.Entry{Hash: h, Groups: e.Groups | bit, Window: rw.window}
 	unchanged = known && e.Hash == h && p.tables.suppress
 	if unchanged && next == e {
 		return true, nil
 	}
-	return unchanged, t.sb.Put(table, k, next)
+	return unchanged, t.sb.Put(table, rw.skey, next)
 }
 
 // markers produces snapshot marker m (its type and counts) on every

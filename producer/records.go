@@ -210,17 +210,18 @@ const (
 // in a file without RemovedData), or the label of a list id the lists
 // lack. Warnings name file, line and column,
 // never a cell.
-func (p *Publisher) rowWarnings(t *txn, w *work, f *fileWork, count *TableCount, row *codec.Row, line int64) {
-	if len(row.Unlabelled) > 0 {
-		f.noteUnlabelled(t, count, row, line)
+func (p *Publisher) rowWarnings(t *txn, w *work, f *fileWork, count *TableCount, rw *rowWork) {
+	line := rw.line
+	if len(rw.unlabelled) > 0 {
+		f.noteUnlabelled(t, count, rw.unlabelled, line)
 	}
-	if f.cannotDelete && f.tc.KeyOnly(row) {
+	if f.cannotDelete && rw.keyOnly {
 		count.KeyOnlyUpserts++
 		t.warned[[2]string{f.file.Table, rowWarningKeyOnlyUpsert}]++
 		w.res.problem(Problem{Severity: SeverityWarning, File: f.file.Name, Line: line, Reason: "only the key is filled, and the file has " +
 			"no RemovedData column: published as an upsert with every other field null, not as a delete"})
 	}
-	for _, n := range row.Nulled {
+	for _, n := range rw.nulled {
 		count.NulledCells++
 		t.warned[[2]string{f.file.Table, rowWarningDeleteCellNull}]++
 		what := "published with the cell null"
@@ -241,11 +242,11 @@ type unlabelled struct {
 // noteUnlabelled counts the list ids of a published row that the lists
 // have no row of (one warning per column at the end of the file, not
 // one per row: a list TPP did not send would repeat it on every row).
-func (fw *fileWork) noteUnlabelled(t *txn, count *TableCount, row *codec.Row, line int64) {
+func (fw *fileWork) noteUnlabelled(t *txn, count *TableCount, cols []string, line int64) {
 	if fw.unlabelled == nil {
 		fw.unlabelled = map[string]*unlabelled{}
 	}
-	for _, col := range row.Unlabelled {
+	for _, col := range cols {
 		u := fw.unlabelled[col]
 		if u == nil {
 			u = &unlabelled{first: line}

@@ -301,7 +301,9 @@ func (p *Publisher) publishReplay(ctx context.Context, group string, dls []*dead
 			}
 			ev := codec.Event{Op: codec.OpFor(false, row.Removed), Row: &row, Source: fw.src, TsMs: p.now().UnixMilli()}
 			ev.Source.Line, fw.stamp = d.row.Line, d.at
-			unchanged, re := p.event(ctx, t, fw, fw.tc, &ev)
+			var rw rowWork
+			fw.prepareRow(&rw, nil, fw.tc, &ev)
+			unchanged, re := p.event(ctx, t, fw, &rw)
 			switch {
 			case re != nil:
 				d.row.Outcome, d.row.Reason = ReplayPending, "it converts, but "+re.Err.Error()

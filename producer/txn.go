@@ -23,6 +23,7 @@ type txn struct {
 	bytes   int
 	mu      sync.Mutex
 	err     error
+	promise func(*kgo.Record, error) // delivered
 	// rows and dead count what the transaction holds, for the metrics
 	// once it commits.
 	rows      map[[2]string]int64 // table, op
@@ -41,15 +42,21 @@ func (t *txn) produce(ctx context.Context, r *kgo.Record) {
 	if t.cl == nil {
 		return
 	}
-	t.cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
-		if err != nil {
-			t.mu.Lock()
-			if t.err == nil {
-				t.err = err
-			}
-			t.mu.Unlock()
+	if t.promise == nil {
+		t.promise = t.delivered // one closure for all of its records
+	}
+	t.cl.Produce(ctx, r, t.promise)
+}
+
+// delivered keeps the first error a record of t was failed with.
+func (t *txn) delivered(_ *kgo.Record, err error) {
+	if err != nil {
+		t.mu.Lock()
+		if t.err == nil {
+			t.err = err
 		}
-	})
+		t.mu.Unlock()
+	}
 }
 
 // count adds a record of n bytes to what the transaction holds.

@@ -176,39 +176,28 @@ func (p *Publisher) vanishKeys(ctx context.Context, t *txn, w *work, fw *fileWor
 // protect moves the cursor to the key of a full file's row that was not
 // published (a dead letter): the file holds it, so it never vanishes; a row
 // whose key cannot be read makes the file blind (nothing deleted).
-func (p *Publisher) protect(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec.Scanner) error {
+func (p *Publisher) protect(t *txn, fw *fileWork, rw *rowWork) error {
 	if fw.scope.mode == ReconcileOff || t.sb == nil {
 		return nil
 	}
-	row, ok := sc.KeyRow()
-	if !ok {
+	if rw.skey == nil {
 		fw.scope.blind = true
 		return nil
 	}
-	return p.seen(t, fw, tc.AppendStoreKey(nil, row), false)
-}
-
-// markDeadRow marks the key of a row that did not convert, when it can be
-// read (markDead).
-func (p *Publisher) markDeadRow(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec.Scanner, line int64) error {
-	if row, ok := sc.KeyRow(); ok {
-		return p.markDead(t, fw, tc, row, line)
-	}
-	return nil
+	return p.seen(t, fw, rw.skey, false)
 }
 
 // markDead records in the table state that the key of a dead letter's
-// row was last sent as that dead letter: its entry's hash becomes the dead
+// row (when it can be read) was last sent as that dead letter: its entry's hash becomes the dead
 // letter's mark (never an image's), so the key's next row is published
 // even if it repeats the image published before, a full file without the
 // key vanishes it, and a replay knows nothing changed the key since while
 // the mark is there (replayorder.go).
-func (p *Publisher) markDead(t *txn, fw *fileWork, tc *codec.TableCodec, row *codec.Row, line int64) error {
-	if t.sb == nil || !fw.keeps {
+func (p *Publisher) markDead(t *txn, fw *fileWork, rw *rowWork) error {
+	if t.sb == nil || !fw.keeps || rw.skey == nil {
 		return nil
 	}
-	skey := tc.AppendStoreKey(nil, row)
-	e, _, err := t.sb.Get(fw.file.Table, skey, fw.fresh)
+	e, _, err := t.sb.Get(fw.file.Table, rw.skey, fw.fresh)
 	if err != nil {
 		return err
 	}
@@ -217,10 +206,10 @@ func (p *Publisher) markDead(t *txn, fw *fileWork, tc *codec.TableCodec, row *co
 		return err
 	}
 	if e.Window == 0 {
-		e.Window = windowOf(fw, row)
+		e.Window = rw.window
 	}
-	e.Hash, e.Groups = deadMark(fw.src.Group, fw.src.Batch, fw.file.Name, line), e.Groups|bit
-	return t.sb.Put(fw.file.Table, skey, e)
+	e.Hash, e.Groups = deadMark(fw.src.Group, fw.src.Batch, fw.file.Name, rw.line), e.Groups|bit
+	return t.sb.Put(fw.file.Table, rw.skey, e)
 }
 
 // deadMark is the table-state hash that marks a key last sent as the dead
@@ -233,32 +222,21 @@ func deadMark(group, batch, file string, line int64) [tablestate.HashSize]byte {
 }
 
 // reseen moves the cursor of a reconciled file again to the key of a
-// committed row (row at line, or the dead letter err) that a resume skips:
+// committed row (or dead letter) that a resume skips:
 // the walk starts again at the file's first row, and the group holds the
 // key again if the row was published (a store rebuilt from the topics does
 // not know its unchanged rows): not a delete, nor a row too large for the
 // topic (a dead letter).
-func (p *Publisher) reseen(t *txn, fw *fileWork, tc *codec.TableCodec, sc *codec.Scanner, row *codec.Row, line int64, err error) error {
+func (p *Publisher) reseen(t *txn, fw *fileWork, rw *rowWork) error {
 	if fw.scope.mode == ReconcileOff || t.sb == nil {
 		return nil
 	}
-	if err != nil {
-		var ok bool
-		if row, ok = sc.KeyRow(); !ok {
-			var re *codec.RowError
-			fw.scope.blind = fw.scope.blind || errors.As(err, &re)
-			return nil
-		}
+	if rw.skey == nil {
+		fw.scope.blind = fw.scope.blind || rw.dead != nil
+		return nil
 	}
-	hold := err == nil && !row.Removed
-	if hold {
-		ev := codec.Event{Source: fw.src, Op: codec.OpFor(fw.full, false), Row: row, TsMs: p.now().UnixMilli()}
-		ev.Source.Line = line
-		key, val := fw.encode(tc, &ev)
-		hold = !fw.tooLarge(len(key) + len(val))
-	}
-	fw.skey = tc.AppendStoreKey(fw.skey[:0], row)
-	return p.seen(t, fw, fw.skey, hold)
+	hold := rw.dead == nil && !rw.removed && !fw.tooLarge(len(rw.key)+len(rw.val))
+	return p.seen(t, fw, rw.skey, hold)
 }
 
 // seen moves fw's cursor to key (a store key), which fw's file holds, if

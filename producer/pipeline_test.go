@@ -1,0 +1,102 @@
+package producer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sragent/sragent/codec"
+)
+
+// Publishing reads the clock per chunk of rows, not per row (issue 13: a
+// clock read per row cost 0.1–0.2 CPU-s per million rows), and every
+// event's ts_ms is still a time the clock gave while the batch was
+// published.
+func TestEventTimesFromTheClockPerChunk(t *testing.T) {
+	e := newFakeEnv(t)
+	const rows = 5000
+	var pat strings.Builder
+	pat.WriteString("RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n")
+	for id := 1; id <= rows; id++ {
+		fmt.Fprintf(&pat, "%d,A1,Name%d,0\r\n", id, id)
+	}
+	e.fullPatientsAt("20240101_0000", pat.String())
+	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	var calls atomic.Int64
+	clock := func() time.Time { return base.Add(time.Duration(calls.Add(1)) * time.Millisecond) }
+	if _, err := e.runWith(context.Background(), WithClock(clock)); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n > rows/50 {
+		t.Errorf("the clock was read %d times for %d rows", n, rows)
+	}
+	last := base.Add(time.Duration(calls.Load()) * time.Millisecond).UnixMilli()
+	n := 0
+	for _, ev := range e.consume(e.cfg.TopicFor("SRPatient")) {
+		if ev.marker != "" || ev.value == nil {
+			continue
+		}
+		n++
+		if ts := ev.value["ts_ms"].(int64); ts <= base.UnixMilli() || ts > last {
+			t.Fatalf("ts_ms %d is not a time the clock gave (%d..%d]", ts, base.UnixMilli(), last)
+		}
+	}
+	if n != rows {
+		t.Errorf("%d events, want %d", n, rows)
+	}
+}
+
+// The read stage allocates per slab and chunk, not per row: keys, values
+// and store keys go into slabs that the records keep (issue 13: a fresh
+// key buffer, value buffer and record per row).
+func TestReadStageAllocatesPerSlab(t *testing.T) {
+	var in strings.Builder
+	in.WriteString("RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n")
+	const rows = 5000
+	for id := 1; id <= rows; id++ {
+		fmt.Fprintf(&in, "%d,A1,Name%d,%d\r\n", id, id, id%2)
+	}
+	file := []byte(in.String())
+	sc, err := codec.NewScanner("SRPatient", bytes.NewReader(file), codec.DefaultDialect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := codec.NewTableCodec(sc.Layout) // the same header: the same layout
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	allocs := testing.AllocsPerRun(3, func() {
+		ck := newCheck(bytes.NewReader(file))
+		sc, err := codec.NewScanner("SRPatient", ck, codec.DefaultDialect())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw := &fileWork{tc: tc, full: true, maxRecord: 1 << 20, scope: scope{win: -1}}
+		r := &rowReader{fw: fw, tc: tc, sc: sc, ck: ck, now: func() int64 { return 1 }}
+		c := &chunk{rows: make([]rowWork, 0, chunkRows)}
+		got = 0
+		for !c.end {
+			*c = chunk{rows: c.rows[:0]}
+			r.fill(c)
+			for _, rw := range c.rows {
+				if rw.dead == nil && len(rw.key) > 0 && len(rw.val) > 0 && len(rw.skey) > 0 {
+					got++
+				}
+			}
+		}
+		if c.err != nil {
+			t.Fatal(c.err)
+		}
+	})
+	if got != rows {
+		t.Fatalf("%d rows read, want %d", got, rows)
+	}
+	if allocs > rows/20 {
+		t.Errorf("%.0f allocations for %d rows", allocs, rows)
+	}
+}
