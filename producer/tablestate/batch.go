@@ -15,10 +15,13 @@ import (
 // the store until Commit, which writes the changes and the checkpoint
 // they lead to atomically.
 type Batch struct {
-	s       *Store
-	group   string
-	b       *pebble.Batch
-	pending map[string]change // this batch's changes by row key
+	s     *Store
+	group string
+	b     *pebble.Batch
+	// pending and run hold the batch's changes by row key (set, change):
+	// run those in key order, pending the others (and a dry batch's).
+	pending map[string]change
+	run     run
 	// limit bounds pending in a dry batch, which writes nothing else;
 	// past it the batch finds no key (predicts every row as changed).
 	limit    int
@@ -45,8 +48,9 @@ func (s *Store) NewBatch(group string) *Batch {
 	if pending == nil {
 		pending = map[string]change{}
 	}
-	s.spare = nil
-	return &Batch{s: s, group: group, b: s.db.NewBatch(), pending: pending}
+	b := &Batch{s: s, group: group, b: s.db.NewBatch(), pending: pending, run: s.spareRun}
+	s.spare, s.spareRun = nil, run{}
+	return b
 }
 
 // NewDryBatch starts a batch that is never committed (a dry run): its
@@ -79,7 +83,7 @@ func (b *Batch) own(rk []byte) (e Entry, found, own bool) {
 	if b.overflow {
 		return Entry{}, false, true
 	}
-	c, ok := b.pending[string(rk)]
+	c, ok := b.change(rk)
 	return c.e, ok && !c.deleted, ok
 }
 
@@ -142,7 +146,11 @@ func (b *Batch) close() {
 			clear(b.pending)
 			b.s.spare = b.pending
 		}
-		b.pending = nil
+		if b.run.len() <= spareLimit {
+			b.run.reset()
+			b.s.spareRun = b.run
+		}
+		b.pending, b.run = nil, run{}
 	}
 }
 
@@ -157,7 +165,7 @@ func (b *Batch) Put(table string, key []byte, e Entry) error {
 	if err := b.b.Set(b.key, b.val, nil); err != nil {
 		return fmt.Errorf("table state: %w", err)
 	}
-	b.pending[string(b.key)] = change{e: e}
+	b.set(b.key, change{e: e})
 	return nil
 }
 
@@ -171,7 +179,7 @@ func (b *Batch) Delete(table string, key []byte) error {
 	if err := b.b.Delete(b.key, nil); err != nil {
 		return fmt.Errorf("table state: %w", err)
 	}
-	b.pending[string(b.key)] = change{deleted: true}
+	b.set(b.key, change{deleted: true})
 	return nil
 }
 
@@ -215,14 +223,14 @@ func (b *Batch) Overflowed() bool { return b.overflow || b.candsLost }
 func (b *Batch) Scan(table string, prefixes [][]byte, fn func(i int, key []byte, e Entry) error) error {
 	base := rowKey(nil, table, nil)
 	only := map[string]int{} // the batch's keys under a prefix, not in the store
-	for k, c := range b.pending {
+	b.each(func(k string, c change) {
 		if c.deleted || len(k) < len(base) || k[:len(base)] != string(base) {
-			continue
+			return
 		}
 		if i, _ := scopeOf(prefixes, []byte(k[len(base):])); i >= 0 {
 			only[k] = i
 		}
-	}
+	})
 	for i, p := range prefixes {
 		lower := rowKey(nil, table, p)
 		it, err := b.s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
@@ -232,7 +240,7 @@ func (b *Batch) Scan(table string, prefixes [][]byte, fn func(i int, key []byte,
 		for it.First(); it.Valid(); it.Next() {
 			rk := it.Key()
 			e, err := Entry{}, error(nil)
-			if c, ok := b.pending[string(rk)]; ok {
+			if c, ok := b.change(rk); ok {
 				delete(only, string(rk))
 				if c.deleted {
 					continue
@@ -257,7 +265,8 @@ func (b *Batch) Scan(table string, prefixes [][]byte, fn func(i int, key []byte,
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if err := fn(only[k], []byte(k[len(base):]), b.pending[k].e); err != nil {
+		c, _ := b.change([]byte(k))
+		if err := fn(only[k], []byte(k[len(base):]), c.e); err != nil {
 			return err
 		}
 	}
@@ -279,10 +288,7 @@ func (b *Batch) Complete(table, group string) error {
 // Holds reports whether the batch's own changes put a key of table.
 func (b *Batch) Holds(table string) bool {
 	prefix := string(rowKey(nil, table, nil))
-	for k, c := range b.pending {
-		if !c.deleted && strings.HasPrefix(k, prefix) {
-			return true
-		}
-	}
-	return false
+	holds := false
+	b.each(func(k string, c change) { holds = holds || (!c.deleted && strings.HasPrefix(k, prefix)) })
+	return holds
 }

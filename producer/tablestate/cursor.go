@@ -216,11 +216,11 @@ func (c *Cursor) iter(b *Batch) error {
 		return fmt.Errorf("table state: %w", err)
 	}
 	c.it, c.itBatch, c.extra, c.ei = it, b, c.extra[:0], 0
-	for k, ch := range b.pending {
+	b.each(func(k string, ch change) {
 		if !ch.deleted && strings.HasPrefix(k, string(c.base)) && (c.last == nil || k > string(c.last)) {
 			c.extra = append(c.extra, []byte(k))
 		}
-	}
+	})
 	slices.SortFunc(c.extra, bytes.Compare)
 	if c.last == nil {
 		it.First()

@@ -50,6 +50,7 @@ type Store struct {
 	bits     map[string]uint64 // GroupBit's, as read or assigned
 	readOnly bool
 	spare    map[string]change // a closed batch's changes map, emptied
+	spareRun run               // and its run
 }
 
 // Options size the store.
@@ -91,8 +92,11 @@ func Open(dir string, o Options) (*Store, error) {
 		MemTableSize: 8 << 20,
 		// A first publish flushes a memtable every few transactions: L0
 		// files wait for 8 of them (not 4) before they are compacted, so
-		// fewer compactions rewrite what L6 holds.
+		// fewer compactions rewrite what L6 holds (16: no faster, more
+		// files for a walk to merge); writes stop at 32 (pebble's 12 is
+		// too near 8 not to stall a first publish).
 		L0CompactionThreshold: 8,
+		L0StopWritesThreshold: 32,
 		Logger:                quietLogger{o.Logger},
 		ReadOnly:              o.ReadOnly,
 		// A read-only open of a missing store must not create one.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -392,5 +393,65 @@ func TestKeyOrderWritesL6Once(t *testing.T) {
 		t.Errorf("compactions wrote %d MiB to L6 for a store of %d MiB", written>>20, size>>20)
 	} else if testing.Verbose() {
 		t.Logf("compactions wrote %d MiB to L6 for a store of %d MiB", written>>20, size>>20)
+	}
+}
+
+// A batch sees its own changes whatever order keys come in (a run in key
+// order, the others apart), and commits them all.
+func TestBatchChangesAnyOrder(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	b := s.NewBatch("g1")
+	model := map[byte]*Entry{}
+	for step := 0; step < 3000; step++ {
+		k := byte(rng.IntN(64))
+		if step < 500 {
+			k = byte(step / 8) // ascending, with repeats
+		}
+		switch rng.IntN(3) {
+		case 0:
+			if err := b.Delete("SRCode", []byte{k}); err != nil {
+				t.Fatal(err)
+			}
+			model[k] = nil
+		default:
+			e := entry(step)
+			if err := b.Put("SRCode", []byte{k}, e); err != nil {
+				t.Fatal(err)
+			}
+			model[k] = &e
+		}
+		probe := byte(rng.IntN(64))
+		got, found, err := b.Get("SRCode", []byte{probe}, true)
+		want, ok := model[probe]
+		if err != nil || found != (ok && want != nil) || (found && got != *want) {
+			t.Fatalf("step %d, key %d: %+v %t %v, want %+v", step, probe, got, found, err, want)
+		}
+	}
+	held := 0
+	if err := b.Scan("SRCode", [][]byte{nil}, func(_ int, key []byte, e Entry) error {
+		if want := model[key[0]]; want == nil || *want != e {
+			t.Errorf("scan: key %d %+v, want %+v", key[0], e, want)
+		}
+		held++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit([]byte("cp")); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range model {
+		e, found, err := s.Get("SRCode", []byte{k})
+		if err != nil || found != (want != nil) || (found && e != *want) {
+			t.Errorf("store: key %d %+v %t %v, want %+v", k, e, found, err, want)
+		}
+		if want != nil {
+			held--
+		}
+	}
+	if held != 0 {
+		t.Errorf("scan saw %d keys more than the model holds", held)
 	}
 }
