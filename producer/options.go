@@ -23,7 +23,8 @@ func withDialect(d codec.Dialect) Opt { return func(p *Publisher) { p.dialect = 
 func WithVersion(v string) Opt { return func(p *Publisher) { p.version = v } }
 
 // WithClock sets the clock of ts_ms and of the state's timestamps,
-// overriding time.Now.
+// overriding time.Now. It is called from more than one goroutine (each
+// file's read stage reads it once per chunk of rows).
 func WithClock(now func() time.Time) Opt { return func(p *Publisher) { p.now = now } }
 
 // ProgressFunc is told how far a file is: bytes read of total, rows so

@@ -75,7 +75,7 @@ type rowReader struct {
 // closes out when it stops. Chunks come back on free for reuse.
 func (r *rowReader) readFile(ctx context.Context, out chan<- *chunk, free <-chan *chunk) {
 	defer close(out)
-	for {
+	for ctx.Err() == nil {
 		var c *chunk
 		select {
 		case c = <-free:

@@ -100,3 +100,51 @@ func TestReadStageAllocatesPerSlab(t *testing.T) {
 		t.Errorf("%.0f allocations for %d rows", allocs, rows)
 	}
 }
+
+// A pass stopped while a file is read (the service stops) publishes none
+// of what ends the file: no end marker, no vanished keys, no batch
+// reported published with part of its rows, in a dry run as in publish.
+func TestStoppedMidFileEndsNothing(t *testing.T) {
+	for _, dry := range []bool{true, false} {
+		t.Run(fmt.Sprintf("dry=%t", dry), func(t *testing.T) {
+			e := newFakeEnv(t)
+			e.cfg.TxnRecords = 1_000_000
+			const rows = 6000
+			var pat strings.Builder
+			pat.WriteString("RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n")
+			for id := 1; id <= rows; id++ {
+				fmt.Fprintf(&pat, "%d,A1,Name%d,0\r\n", id, id)
+			}
+			e.fullPatientsAt("20240101_0000", pat.String())
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			opts := []Opt{WithProgress(func(_, _, file string, _, _, n int64, done bool) {
+				if file == "SRPatient.csv" && !done {
+					cancel() // as the file's first rows are read
+				}
+			})}
+			if dry {
+				opts = append(opts, WithDryRun(DryRun{}))
+			}
+			var pass *Pass
+			err := e.withAgent(context.Background(), opts, func(a *Agent) (err error) {
+				pass, err = a.RunOnce(ctx)
+				return err
+			})
+			if pass != nil {
+				for _, b := range pass.Batches {
+					if b.Outcome == Published && b.Events != rows {
+						t.Fatalf("published %d of %d rows after the pass was stopped (err %v)", b.Events, rows, err)
+					}
+				}
+			}
+			if !dry {
+				for _, ev := range e.consume(e.cfg.TopicFor("SRPatient")) {
+					if ev.marker == "END" {
+						t.Fatalf("an end marker was committed for a file read in part")
+					}
+				}
+			}
+		})
+	}
+}

@@ -153,6 +153,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		stop()
 		for range chunks { // the read stage is done with the file before it closes
 		}
+		fw.recs = nil // the records' slab, and through them the rows' slabs
 	}()
 	var n int64
 	var last *chunk
@@ -189,10 +190,10 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	}
 	flush()
 	switch {
-	case last == nil && ctx.Err() != nil:
-		return t, ctx.Err()
-	case last == nil:
-		return t, fmt.Errorf("%s: the read stage stopped", fw.file.Name)
+	case (last == nil || !last.end) && ctx.Err() != nil:
+		return t, ctx.Err() // stopped before the file's end: none of what ends it
+	case last == nil || !last.end:
+		return t, fmt.Errorf("%s: the read stage stopped before the end of the file", fw.file.Name)
 	case last.changed:
 		return t, &FileChangedError{File: fw.file.Name}
 	case last.err != nil:

@@ -295,10 +295,11 @@ func get(db *pebble.DB, k []byte) (Entry, bool, error) {
 
 // Checkpoint returns the checkpoint the group's state reflects, or nil
 // when the store has none for it. A store of format v5 kept checkpoints
-// under 'c': one still there is returned (it never matches a committed
-// checkpoint, so the store is rebuilt, and Reset removes it).
+// under 'c': one still there is returned first (it never matches a
+// committed checkpoint, so the store is rebuilt, and Reset removes it),
+// even over a v6 one (a store written by v6, then v5, then v6 again).
 func (s *Store) Checkpoint(group string) ([]byte, error) {
-	for _, k := range [][]byte{checkpointKey(group), append([]byte{'c'}, group...)} {
+	for _, k := range [][]byte{append([]byte{'c'}, group...), checkpointKey(group)} {
 		v, closer, err := s.db.Get(k)
 		if errors.Is(err, pebble.ErrNotFound) {
 			continue
