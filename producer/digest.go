@@ -13,24 +13,34 @@ import (
 	"github.com/sragent/sragent/manifest"
 )
 
-// digest reads through to r, keeping the SHA-256 and size of what passed,
-// and its check sum.
+// digest reads through to r, keeping the size of what passed, its check
+// sum and (but for newCheck's) its SHA-256.
 type digest struct {
 	r  io.Reader
-	h  hash.Hash
+	h  hash.Hash // nil: no SHA-256
 	ck maphash.Hash
 	n  int64
 }
 
 func newDigest(r io.Reader) *digest {
-	d := &digest{r: r, h: sha256.New()}
+	d := newCheck(r)
+	d.h = sha256.New()
+	return d
+}
+
+// newCheck is a digest of the check sum only: publishing compares a file
+// with what the structure pass read by it.
+func newCheck(r io.Reader) *digest {
+	d := &digest{r: r}
 	d.ck.SetSeed(checkSeed)
 	return d
 }
 
 func (d *digest) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
-	d.h.Write(p[:n])
+	if d.h != nil {
+		d.h.Write(p[:n])
+	}
 	d.ck.Write(p[:n])
 	d.n += int64(n)
 	return n, err
@@ -41,7 +51,7 @@ func (d *digest) digest() FileDigest {
 	return FileDigest{SHA256: hex.EncodeToString(d.h.Sum(nil)), Size: d.n}
 }
 
-// sum returns the check sum of what has passed so far (check).
+// sum returns the check sum of what has passed so far (checkSum).
 func (d *digest) sum() checkSum { return checkSum{sum: d.ck.Sum64(), size: d.n} }
 
 // checkSeed seeds every check sum of the process: they are compared within
@@ -56,29 +66,6 @@ type checkSum struct {
 	sum  uint64
 	size int64
 }
-
-// check reads through to r, keeping the check sum of what passed.
-type check struct {
-	r  io.Reader
-	ck maphash.Hash
-	n  int64
-}
-
-func newCheck(r io.Reader) *check {
-	c := &check{r: r}
-	c.ck.SetSeed(checkSeed)
-	return c
-}
-
-func (c *check) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.ck.Write(p[:n])
-	c.n += int64(n)
-	return n, err
-}
-
-// sum returns the check sum of what has passed so far.
-func (c *check) sum() checkSum { return checkSum{sum: c.ck.Sum64(), size: c.n} }
 
 // FileChangedError is a table file whose bytes differ from when sragent
 // first read them: between the structure pass and publishing (truncated,

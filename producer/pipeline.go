@@ -66,7 +66,7 @@ type rowReader struct {
 	fw   *fileWork
 	tc   *codec.TableCodec
 	sc   *codec.Scanner
-	ck   *check
+	ck   *digest // newCheck's
 	now  func() int64
 	slab []byte
 }

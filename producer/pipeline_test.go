@@ -19,12 +19,7 @@ import (
 func TestEventTimesFromTheClockPerChunk(t *testing.T) {
 	e := newFakeEnv(t)
 	const rows = 5000
-	var pat strings.Builder
-	pat.WriteString("RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n")
-	for id := 1; id <= rows; id++ {
-		fmt.Fprintf(&pat, "%d,A1,Name%d,0\r\n", id, id)
-	}
-	e.fullPatientsAt("20240101_0000", pat.String())
+	e.patientBatch("20240101_0000", "", "20240101_0000", rows)
 	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	var calls atomic.Int64
 	clock := func() time.Time { return base.Add(time.Duration(calls.Add(1)) * time.Millisecond) }
@@ -110,12 +105,7 @@ func TestStoppedMidFileEndsNothing(t *testing.T) {
 			e := newFakeEnv(t)
 			e.cfg.TxnRecords = 1_000_000
 			const rows = 6000
-			var pat strings.Builder
-			pat.WriteString("RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n")
-			for id := 1; id <= rows; id++ {
-				fmt.Fprintf(&pat, "%d,A1,Name%d,0\r\n", id, id)
-			}
-			e.fullPatientsAt("20240101_0000", pat.String())
+			e.patientBatch("20240101_0000", "", "20240101_0000", rows)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			opts := []Opt{WithProgress(func(_, _, file string, _, _, n int64, done bool) {
