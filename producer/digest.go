@@ -1,10 +1,8 @@
 package producer
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"hash/maphash"
 	"io"
 	"sort"
@@ -17,14 +15,16 @@ import (
 // sum and (but for newCheck's) its SHA-256.
 type digest struct {
 	r  io.Reader
-	h  hash.Hash // nil: no SHA-256
+	h  *shaBehind // nil: no SHA-256
 	ck maphash.Hash
 	n  int64
 }
 
+// newDigest is a digest with the SHA-256, computed on a goroutine of its
+// own; close ends it.
 func newDigest(r io.Reader) *digest {
 	d := newCheck(r)
-	d.h = sha256.New()
+	d.h = newSHABehind()
 	return d
 }
 
@@ -39,16 +39,25 @@ func newCheck(r io.Reader) *digest {
 func (d *digest) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	if d.h != nil {
-		d.h.Write(p[:n])
+		d.h.write(p[:n])
 	}
 	d.ck.Write(p[:n])
 	d.n += int64(n)
 	return n, err
 }
 
-// digest returns what has passed so far.
+// digest returns what has passed, and ends the digest's SHA-256: nothing
+// more may be read through it.
 func (d *digest) digest() FileDigest {
-	return FileDigest{SHA256: hex.EncodeToString(d.h.Sum(nil)), Size: d.n}
+	sum := d.h.sum()
+	return FileDigest{SHA256: hex.EncodeToString(sum[:]), Size: d.n}
+}
+
+// close ends the goroutine of the digest's SHA-256, if it has one.
+func (d *digest) close() {
+	if d.h != nil {
+		d.h.sum()
+	}
 }
 
 // sum returns the check sum of what has passed so far (checkSum).
@@ -141,6 +150,7 @@ func readDigests(b *manifest.Batch) (map[string]FileDigest, error) {
 		_, err = io.Copy(io.Discard, dg)
 		rc.Close()
 		if err != nil {
+			dg.close()
 			return nil, fmt.Errorf("read %s: %w", f.Name, err)
 		}
 		out[f.Name] = dg.digest()

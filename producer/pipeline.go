@@ -52,6 +52,7 @@ type rowWork struct {
 type chunk struct {
 	rows   []rowWork
 	offset int64 // the input bytes read up to the chunk's last row
+	tsMs   int64 // the clock when the chunk was read: its events' ts_ms and their records' timestamp
 	// end says the chunk is the file's last: read to its end (err nil) or
 	// up to err, which ends the file (a *codec.FileError or a read error).
 	end bool
@@ -97,7 +98,8 @@ func (r *rowReader) readFile(ctx context.Context, out chan<- *chunk, free <-chan
 
 // fill reads up to chunkRows rows into c.
 func (r *rowReader) fill(c *chunk) {
-	ev := codec.Event{Source: r.fw.src, TsMs: r.now()} // one clock read per chunk
+	c.tsMs = r.now() // one clock read per chunk
+	ev := codec.Event{Source: r.fw.src, TsMs: c.tsMs}
 	for len(c.rows) < chunkRows {
 		row, err := r.sc.Scan()
 		if err != nil {
@@ -204,14 +206,19 @@ func (fw *fileWork) prepareRow(rw *rowWork, slab []byte, tc *codec.TableCodec, e
 }
 
 // record returns a record of fw's topic for key and val (nil: a
-// tombstone), from a slab of records: franz-go keeps each until the
-// broker acknowledged it, the slab goes when all of them have.
+// tombstone), stamped fw.stamp (a replay's) or else fw.chunkAt, from a
+// slab of records: franz-go keeps each until the broker acknowledged it,
+// the slab goes when all of them have.
 func (fw *fileWork) record(key, val []byte) *kgo.Record {
 	if len(fw.recs) == 0 {
 		fw.recs = make([]kgo.Record, chunkRows)
 	}
+	at := fw.stamp
+	if at.IsZero() {
+		at = fw.chunkAt
+	}
 	r := &fw.recs[0]
 	fw.recs = fw.recs[1:]
-	r.Topic, r.Key, r.Value, r.Timestamp = fw.topic, key, val, fw.stamp
+	r.Topic, r.Key, r.Value, r.Timestamp = fw.topic, key, val, at
 	return r
 }

@@ -15,7 +15,7 @@ import (
 // Publishing reads the clock per chunk of rows, not per row (issue 13: a
 // clock read per row cost 0.1–0.2 CPU-s per million rows), and every
 // event's ts_ms is still a time the clock gave while the batch was
-// published.
+// published, and its record's timestamp.
 func TestEventTimesFromTheClockPerChunk(t *testing.T) {
 	e := newFakeEnv(t)
 	const rows = 5000
@@ -36,8 +36,14 @@ func TestEventTimesFromTheClockPerChunk(t *testing.T) {
 			continue
 		}
 		n++
-		if ts := ev.value["ts_ms"].(int64); ts <= base.UnixMilli() || ts > last {
+		ts := ev.value["ts_ms"].(int64)
+		if ts <= base.UnixMilli() || ts > last {
 			t.Fatalf("ts_ms %d is not a time the clock gave (%d..%d]", ts, base.UnixMilli(), last)
+		}
+		// The record's timestamp is its event's time too (not a clock
+		// read per record by the client).
+		if at := ev.at.UnixMilli(); at != ts {
+			t.Fatalf("a record stamped %d holds an event of ts_ms %d", at, ts)
 		}
 	}
 	if n != rows {

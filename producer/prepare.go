@@ -56,7 +56,8 @@ type fileWork struct {
 	cannotDelete bool                   // a delta without RemovedData: its sparse rows blank records
 	pins         schemas.Pins           // the field types the table's subjects hold
 	header       []string               // the file's header, decoded (kept with dead letters)
-	stamp        time.Time              // the record time of the events produced (zero: now; a replay's)
+	stamp        time.Time              // the record time of the events produced (zero: chunkAt; a replay's)
+	chunkAt      time.Time              // the clock when the chunk being published was read (chunk.tsMs)
 	unlabelled   map[string]*unlabelled // list columns whose ids the lists lack, by column
 	// sum is the file's bytes as the structure pass read them: publishing
 	// reads the same bytes (check) or commits nothing that ends it.
@@ -180,6 +181,7 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport, pins 
 	}
 	defer rc.Close()
 	dg := newDigest(rc)
+	defer dg.close()
 	sc, err := codec.NewScannerWith(f.Table, dg, p.dialect, codec.Options{Pins: pins, Labels: p.labels})
 	if err != nil {
 		return nil, fileProblem(f, err)

@@ -158,6 +158,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	var n int64
 	var last *chunk
 	for c := range chunks {
+		fw.chunkAt = time.UnixMilli(c.tsMs) // the records' timestamp: their events' ts_ms
 		for i := range c.rows {
 			rw := &c.rows[i]
 			if n%8192 == 0 {
