@@ -193,3 +193,27 @@ func shuffleCSV(b *testing.B, src, dst string) {
 		b.Fatal(err)
 	}
 }
+
+// repeatFirstRow replaces the CSV file at path (a link to another batch's)
+// by a copy of it with its first record (one line) repeated at its end.
+func repeatFirstRow(b *testing.B, path string) {
+	in, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	tmp := path + ".tmp"
+	out, err := os.Create(tmp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := bufio.NewReaderSize(in, 1<<20)
+	header, err := r.ReadString('\n')
+	row, err2 := r.ReadString('\n')
+	_, err3 := out.WriteString(header + row)
+	_, err4 := io.Copy(out, r)
+	_, err5 := out.WriteString(row)
+	if err := errors.Join(err, err2, err3, err4, err5, out.Close(), os.Rename(tmp, path)); err != nil {
+		b.Fatal(err)
+	}
+}

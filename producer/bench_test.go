@@ -46,8 +46,12 @@ func TestMain(m *testing.M) {
 //   - first: publish of a -publish-rows full file of -publish-table with
 //     the table state (every key written to the store), end to end (read,
 //     convert, encode, transactions with checkpoints, markers);
-//   - resend: the same file again in a later batch (every row read,
-//     converted and found unchanged, none published);
+//   - resend: the same file again in a later batch (the structure pass
+//     reads it and finds it is the last file the table state holds: not
+//     read again, every row unchanged, none published);
+//   - resend-rows: the file again with its first row repeated at its end
+//     (bytes of its own: every row read, converted and found unchanged,
+//     none published);
 //   - floor: a bare idempotent franz-go producer sending the records the
 //     agent sent, captured to a file by an untimed publish of the same
 //     file before first (the same keys and values, the agent's compression, linger
@@ -69,6 +73,8 @@ func BenchmarkPublish(b *testing.B) {
 	}
 	first := filepath.Join(in, "group1", g.BatchName(0))
 	again := copyBatch(b, first, g.BatchName(0), "20990101_0000", false)
+	rowsAgain := copyBatch(b, first, g.BatchName(0), "20990102_0000", false)
+	repeatFirstRow(b, filepath.Join(rowsAgain, *benchTable+".csv"))
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -108,19 +114,37 @@ func BenchmarkPublish(b *testing.B) {
 		}
 		fres, fm := one("first", first)
 		rres, rm := one("resend", again)
+		wres, wm := one("resend-rows", rowsAgain)
 		pub.Close()
-		if fres.Events < int64(*benchRows) || rres.Unchanged != fres.Events || rres.Events != 0 {
-			b.Fatalf("first published %d events, the re-send %d (%d unchanged)", fres.Events, rres.Events, rres.Unchanged)
+		ff, rf, wf := tableReport(b, fres), tableReport(b, rres), tableReport(b, wres)
+		if ff.Events < int64(*benchRows) || rf.Unchanged != ff.Events || rf.Events != 0 || rf.SameAs == "" {
+			b.Fatalf("first published %d events, the re-send %d (%d unchanged, same as %q)", ff.Events, rf.Events, rf.Unchanged, rf.SameAs)
+		}
+		if wf.Unchanged != ff.Events+1 || wf.Events != 0 || wf.SameAs != "" {
+			b.Fatalf("the re-send of the rows published %d events (%d unchanged, same as %q)", wf.Events, wf.Unchanged, wf.SameAs)
 		}
 		floor := floorProducer(b, k.Brokers, k.Prefix+".floor", records)
 		fm.report(b, "first")
 		rm.report(b, "resend")
+		wm.report(b, "resend-rows")
 		floor.report(b, "floor")
 		b.ReportMetric(fm.rate/floor.rate, "first/floor")
 		b.ReportMetric(fm.cpu/floor.cpu, "first-cpu/floor-cpu")
 		b.ReportMetric(rm.rate/fm.rate, "resend/first")
+		b.ReportMetric(wm.rate/fm.rate, "resend-rows/first")
 		b.StartTimer()
 	}
+}
+
+// tableReport is the report of res's -publish-table file.
+func tableReport(b *testing.B, res Result) *FileReport {
+	for _, f := range res.Files {
+		if f.Table == *benchTable {
+			return f
+		}
+	}
+	b.Fatalf("no %s file in %+v", *benchTable, res)
+	return nil
 }
 
 // measure is what one mode of BenchmarkPublish took.

@@ -117,6 +117,10 @@ type FileReport struct {
 	// Unchanged are rows not published: their image is the one last
 	// published for their key (unchanged.suppress).
 	Unchanged int64 `json:"unchanged"`
+	// SameAs names the batch whose full file of the table had the same
+	// bytes, converted the same way, with no key of the table changed
+	// since: the file was not read again, and every row is unchanged.
+	SameAs string `json:"same_as,omitempty"`
 	// Vanished are keys known for a full file's scope that it no longer
 	// held; VanishedDeleted those removed (also in Events and Deletes).
 	Vanished        int64 `json:"vanished"`

@@ -31,6 +31,8 @@ type work struct {
 	// lists are the group's lists as the batch leaves them, which label
 	// its rows when lists.labels is on.
 	lists *batchLists
+	// listsSHA is the lists' SHA-256 once computed (listsSum).
+	listsSHA []byte
 }
 
 type fileWork struct {
@@ -64,6 +66,7 @@ type fileWork struct {
 	sum   FileDigest
 	check checkSum
 	recs  []kgo.Record // a slab of records (record)
+	rows  int64        // the data rows the structure pass read
 }
 
 // prepare checks the whole batch before anything is produced: every
@@ -214,6 +217,7 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport, pins 
 	}
 	orgs := map[string]bool{}
 	err = sc.Skim(func(fields [][]byte) {
+		fw.rows++
 		if fold != nil {
 			fold(fields)
 		}

@@ -95,6 +95,15 @@ func (p *Publisher) produce(ctx context.Context, w *work, prog *Progress, resume
 // committing whenever the transaction is full. It returns the transaction
 // that is open at the end.
 func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWork, cur *Progress) (*txn, error) {
+	count := cur.Counts[fw.file.Table]
+	if count == nil {
+		count = &TableCount{}
+		cur.Counts[fw.file.Table] = count
+	}
+	whole, deadBefore := p.appliedMay(t, fw, cur), count.DeadLetters
+	if same, err := p.sameFile(ctx, t, w, fw, cur, count); err != nil || same {
+		return t, err
+	}
 	rc, err := w.batch.Open(fw.file)
 	if err != nil {
 		return t, err
@@ -113,11 +122,6 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	if fw.fresh && p.dry != nil && t.sb != nil {
 		// An earlier batch of the run wrote it, or the run lost count.
 		fw.fresh = !t.sb.Holds(fw.file.Table) && !t.sb.Overflowed()
-	}
-	count := cur.Counts[fw.file.Table]
-	if count == nil {
-		count = &TableCount{}
-		cur.Counts[fw.file.Table] = count
 	}
 	if err := p.startCursor(t, fw, tc); err != nil {
 		return t, err
@@ -215,6 +219,11 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		}
 		if t.sb != nil && fw.keeps {
 			if err := t.sb.Complete(fw.file.Table, w.batch.Group); err != nil {
+				return t, err
+			}
+		}
+		if whole {
+			if err := p.applied(t, w, fw, deadBefore, count); err != nil {
 				return t, err
 			}
 		}

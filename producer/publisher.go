@@ -47,6 +47,9 @@ type Publisher struct {
 	// dryLists are the lists a dry run's batches left each group, which
 	// it writes nowhere: its next batch of the group starts from them.
 	dryLists map[string]*batchLists
+	// code identifies the running build (codeID; nil: unknown), in the
+	// fingerprint of a file's conversion.
+	code []byte
 	// followedTo is the state topic's offset up to which follow read it.
 	followedTo int64
 
@@ -66,7 +69,7 @@ func New(ctx context.Context, cfg Config, reg *Registry, opts ...Opt) (*Publishe
 	for _, o := range opts {
 		o(p)
 	}
-	p.pinReg = reg
+	p.pinReg, p.code = reg, codeID()
 	if p.dry != nil {
 		p.metrics = nil
 		if !p.dry.CheckRegistry {

@@ -84,7 +84,8 @@ func (ts *tables) close() error {
 // under other ones would decode as another key): a store written in
 // another one does not match any checkpoint, so it is rebuilt (v5: the
 // groups' lists, which a store of v4 does not hold; v6: checkpoints after
-// the rows, where v5 has none).
+// the rows, where v5 has none; v7: Applied records, which a v6 agent
+// would leave behind when it changes a table).
 var stateFormat = func() string {
 	h := sha256.New()
 	for _, t := range schemas.Tables() {
@@ -95,7 +96,7 @@ var stateFormat = func() string {
 		}
 		h.Write([]byte{'\n'})
 	}
-	return fmt.Sprintf("v6-%x", h.Sum(nil)[:6])
+	return fmt.Sprintf("v7-%x", h.Sum(nil)[:6])
 }()
 
 // checkpoint is what a store checkpoint must equal for the store to hold

@@ -30,10 +30,18 @@ type Batch struct {
 	// at most candLimit, then it forgets them (candsLost).
 	cands     map[string]struct{}
 	candsLost bool
-	it        *pebble.Iterator // reused by the lookups of the batch
-	last      []byte           // the key it last sought
-	key       []byte
-	val       []byte
+	// dirty are the tables the batch changed since it last removed their
+	// Applied records (touch) or set one; cleared those whose records in
+	// the store it removed; applied the records it set; touched the
+	// table of its last change (a map lookup per row saved).
+	dirty   map[string]bool
+	cleared []string
+	applied map[string]Applied
+	touched string
+	it      *pebble.Iterator // reused by the lookups of the batch
+	last    []byte           // the key it last sought
+	key     []byte
+	val     []byte
 }
 
 // change is a key's state as a batch leaves it.
@@ -156,6 +164,9 @@ func (b *Batch) close() {
 
 // Put records the key's new state.
 func (b *Batch) Put(table string, key []byte, e Entry) error {
+	if err := b.touch(table); err != nil {
+		return err
+	}
 	b.key = rowKey(b.key[:0], table, key)
 	if b.b == nil {
 		b.keep(change{e: e})
@@ -171,6 +182,9 @@ func (b *Batch) Put(table string, key []byte, e Entry) error {
 
 // Delete records that the key was deleted.
 func (b *Batch) Delete(table string, key []byte) error {
+	if err := b.touch(table); err != nil {
+		return err
+	}
 	b.key = rowKey(b.key[:0], table, key)
 	if b.b == nil {
 		b.keep(change{deleted: true})

@@ -137,7 +137,9 @@ func (s *Store) Close() error { return s.db.Close() }
 // holdings of the table are incomplete; 'l' group 0 list 0 id → a list
 // label (labels.go); 'v' table 0 bit gen kind key → a
 // vanish candidate (kind 'c') of the full file gen of the group with that
-// bit, or one taken back ('w'), while the file is walked (Cursor).
+// bit, or one taken back ('w'), while the file is walked (Cursor); 'w'
+// table 0 group → what the group's last full file left the table as
+// (Applied, applied.go).
 // Names never hold a zero byte.
 func rowKey(dst []byte, table string, key []byte) []byte {
 	dst = append(dst, 'k')
@@ -280,16 +282,20 @@ func (s *Store) Get(table string, key []byte) (Entry, bool, error) {
 	return get(s.db, rowKey(nil, table, key))
 }
 
-func get(db *pebble.DB, k []byte) (Entry, bool, error) {
+func get(db *pebble.DB, k []byte) (Entry, bool, error) { return getDecoded(db, k, decodeEntry) }
+
+// getDecoded reads k and decodes its value, if there is one.
+func getDecoded[T any](db *pebble.DB, k []byte, decode func([]byte) (T, error)) (T, bool, error) {
+	var zero T
 	v, closer, err := db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return Entry{}, false, nil
+		return zero, false, nil
 	}
 	if err != nil {
-		return Entry{}, false, fmt.Errorf("table state: %w", err)
+		return zero, false, fmt.Errorf("table state: %w", err)
 	}
 	defer closer.Close()
-	e, err := decodeEntry(v)
+	e, err := decode(v)
 	return e, err == nil, err
 }
 
@@ -375,7 +381,7 @@ func (s *Store) Reset() error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	clear(s.bits)
-	for _, r := range [][2]byte{{'c', 'l'}, {'m', 'y'}} { // 'g'..., 'i'..., 'k'..., 'v'... and 'x'... (and v5's 'c'...)
+	for _, r := range [][2]byte{{'c', 'l'}, {'m', 'y'}} { // 'g'..., 'i'..., 'k'..., 'v'..., 'w'... and 'x'... (and v5's 'c'...)
 		if err := b.DeleteRange(r[:1], r[1:], nil); err != nil {
 			return fmt.Errorf("table state: %w", err)
 		}

@@ -1,0 +1,161 @@
+package producer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sync"
+
+	"github.com/sragent/sragent/codec"
+	"github.com/sragent/sragent/producer/tablestate"
+)
+
+// A full file whose bytes are those of the group's last full file of the
+// table, converted and judged the same way, with no key of the table
+// changed since, leaves every row unchanged and nothing vanished: it is
+// not read again (its structure pass has read it). The store's Applied
+// record says what the last full file left the table as; any change of
+// the table removes it (tablestate.Applied).
+
+// codeID is the SHA-256 of the running executable: the conversion of a
+// file is a function of its bytes, the options in fingerprint and the
+// code, so another build never takes an earlier build's word for a
+// file. Nil when the executable cannot be read: no file is skipped.
+var codeID = sync.OnceValue(func() []byte {
+	path, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil
+	}
+	return h.Sum(nil)
+})
+
+// fingerprint names how fw's rows are converted and judged: the code,
+// the dialect, the schemas (with the types its subjects pin), the labels (and the group's
+// lists they come from), the reconciliation and its scope
+// (without the file's generation), suppression and the largest record
+// the topic takes. ok is false when the code is unknown.
+func (p *Publisher) fingerprint(w *work, fw *fileWork) (sum [32]byte, ok bool) {
+	code := p.code
+	if code == nil {
+		return sum, false
+	}
+	h := sha256.New()
+	sc := fw.scope
+	sc.gen = 0
+	// The types the subjects pin are in the schemas: a pin that changes
+	// a field's conversion changes its type.
+	opts := codec.Options{Labels: p.labels}
+	fmt.Fprintf(h, "%x\x00%#v\x00%#v\x00%#v\x00%#v\x00%t\x00%d\x00%d\x00%s\x00%s\x00", code, p.dialect,
+		opts, sc, p.reconcile, p.tables.suppress, fw.maxRecord, fw.schemaSum,
+		fw.tc.Avro.Key, fw.tc.Avro.Value)
+	if p.labels && w.lists != nil {
+		h.Write(w.listsSum())
+	}
+	h.Sum(sum[:0])
+	return sum, true
+}
+
+// listsSum is the SHA-256 of the lists the batch leaves its group, which
+// label its rows (computed once a batch).
+func (w *work) listsSum() []byte {
+	if w.listsSHA != nil {
+		return w.listsSHA
+	}
+	h := sha256.New()
+	bl := w.lists
+	refs := make([]string, 0, len(bl.byList))
+	for ref := range bl.byList {
+		refs = append(refs, ref)
+	}
+	slices.Sort(refs)
+	var b []byte
+	for _, ref := range refs {
+		ids := make([]int64, 0, len(bl.byList[ref]))
+		for id := range bl.byList[ref] {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		b = append(append(b[:0], ref...), 0)
+		b = binary.AppendUvarint(b, uint64(len(ids)))
+		h.Write(b)
+		for _, id := range ids {
+			text := bl.byList[ref][id]
+			b = binary.AppendVarint(b[:0], id)
+			b = binary.AppendUvarint(b, uint64(len(text)))
+			h.Write(append(b, text...))
+		}
+	}
+	w.listsSHA = h.Sum(nil)
+	return w.listsSHA
+}
+
+// appliedMay says whether what fw does to the table can be recorded, or
+// taken, as an Applied: a full file of a table with state, suppressing
+// unchanged rows, with the whole file in one run of the agent.
+func (p *Publisher) appliedMay(t *txn, fw *fileWork, cur *Progress) bool {
+	return fw.full && fw.keeps && t.sb != nil && p.tables.suppress && !p.stale && cur.Line == 0
+}
+
+// sameFile reports whether fw is the group's last full file of its
+// table, converted the same way, with the table unchanged since; then
+// it publishes what that file's rows would be: its markers, every row
+// unchanged, nothing vanished.
+func (p *Publisher) sameFile(ctx context.Context, t *txn, w *work, fw *fileWork, cur *Progress, count *TableCount) (bool, error) {
+	if !p.appliedMay(t, fw, cur) {
+		return false, nil
+	}
+	a, ok, err := t.sb.Applied(fw.file.Table, t.group)
+	if err != nil || !ok || a.SHA256 != fw.sum.SHA256 {
+		return false, err
+	}
+	if fp, ok := p.fingerprint(w, fw); !ok || fp != a.Fingerprint {
+		return false, nil
+	}
+	tc, table, rows := fw.tc, fw.file.Table, fw.rows
+	if err := p.markers(ctx, t, fw, tc, codec.Marker{Type: codec.MarkerBegin}); err != nil {
+		return false, err
+	}
+	count.Unchanged += rows
+	cur.FileUnchanged += rows
+	t.unchanged[table] += rows
+	fw.report.SameAs = a.Batch
+	p.metrics.read(w.batch.Group, fw.sum.Size)
+	if p.progress != nil {
+		p.progress(w.batch.Group, w.batch.Name, fw.file.Name, fw.sum.Size, fw.file.Size, rows, true)
+	}
+	p.log.Info("full file identical to one the table state holds unchanged: not read again", "group", w.batch.Group,
+		"batch", w.batch.Name, "file", fw.file.Name, "same_as", a.Batch, "rows", rows)
+	n, dead, same := cur.FileEvents, count.DeadLetters, cur.FileUnchanged
+	end := codec.Marker{Type: codec.MarkerEnd, RowCount: &n, DeadLetters: &dead, Unchanged: &same}
+	if fw.scope.mode != ReconcileOff {
+		var none int64
+		end.Vanished, end.VanishedDeleted = &none, &none
+	}
+	return true, p.markers(ctx, t, fw, tc, end)
+}
+
+// applied records what fw, published whole with no dead letter, left
+// its table as.
+func (p *Publisher) applied(t *txn, w *work, fw *fileWork, deadBefore int64, count *TableCount) error {
+	if t.sb == nil || count.DeadLetters != deadBefore || p.stale {
+		return nil
+	}
+	fp, ok := p.fingerprint(w, fw)
+	if !ok {
+		return nil
+	}
+	return t.sb.SetApplied(fw.file.Table, t.group, tablestate.Applied{SHA256: fw.sum.SHA256, Fingerprint: fp, Batch: w.batch.Name})
+}
