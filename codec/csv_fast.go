@@ -14,64 +14,74 @@ import (
 // ASCII. Its fields alias the buffer, so nothing is copied. Anything else
 // is left to the byte-by-byte parser.
 func (r *Reader) fast() ([][]byte, bool) {
-	if r.first || r.rdErr != nil {
+	line, nl, ok := r.wholeLine()
+	if !ok {
 		return nil, false
+	}
+	if r.noFast || len(line) > r.d.MaxRecordBytes || bytes.IndexByte(line, '\r') >= 0 {
+		return nil, false
+	}
+	high := hasHigh(line)
+	if high && r.d.Encoding == UTF8 && !utf8.Valid(line) {
+		return nil, false // the byte-by-byte parser names the field
+	}
+	quoted := r.d.Quote != 0 && bytes.IndexByte(line, r.d.Quote) >= 0
+	if quoted || (high && r.d.Encoding != UTF8) {
+		if !r.fastCopy(line, high) {
+			return nil, false
+		}
+		r.start = r.line
+		r.line++
+		r.quoted = quoted
+		r.consume(r.r + nl + 1)
+		return r.fields, true
+	}
+	r.fields = r.fields[:0]
+	for {
+		i := bytes.IndexByte(line, r.d.Delimiter)
+		if i < 0 {
+			r.fields = append(r.fields, line[:len(line):len(line)])
+			break
+		}
+		r.fields = append(r.fields, line[:i:i])
+		line = line[i+1:]
+	}
+	r.start = r.line
+	r.line++
+	r.consume(r.r + nl + 1)
+	return r.fields, true
+}
+
+// wholeLine returns the next line in the buffer (filled as needed), its
+// CR LF or LF not included, and where its LF is; not ok when there is no
+// whole line to take (the start of the input, a read error, the end).
+func (r *Reader) wholeLine() (line []byte, nl int, ok bool) {
+	if r.first || r.rdErr != nil {
+		return nil, 0, false
 	}
 	if r.skipLF {
 		if r.r >= r.w && !r.fill() {
-			return nil, false
+			return nil, 0, false
 		}
 		if r.buf[r.r] == '\n' {
 			r.consume(r.r + 1)
 		}
 		r.skipLF = false
 	}
-	for {
-		data := r.buf[r.r:r.w]
-		nl := bytes.IndexByte(data, '\n')
-		if nl < 0 {
-			if r.eof || !r.fill() {
-				return nil, false
-			}
-			continue
+	data := r.buf[r.r:r.w]
+	nl = bytes.IndexByte(data, '\n')
+	for nl < 0 {
+		if r.eof || !r.fill() {
+			return nil, 0, false
 		}
-		line := data[:nl]
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		if r.noFast || len(line) > r.d.MaxRecordBytes || bytes.IndexByte(line, '\r') >= 0 {
-			return nil, false
-		}
-		high := hasHigh(line)
-		if high && r.d.Encoding == UTF8 && !utf8.Valid(line) {
-			return nil, false // the byte-by-byte parser names the field
-		}
-		quoted := r.d.Quote != 0 && bytes.IndexByte(line, r.d.Quote) >= 0
-		if quoted || (high && r.d.Encoding != UTF8) {
-			if !r.fastCopy(line, high) {
-				return nil, false
-			}
-			r.start = r.line
-			r.line++
-			r.quoted = quoted
-			r.consume(r.r + nl + 1)
-			return r.fields, true
-		}
-		r.fields = r.fields[:0]
-		for {
-			i := bytes.IndexByte(line, r.d.Delimiter)
-			if i < 0 {
-				r.fields = append(r.fields, line[:len(line):len(line)])
-				break
-			}
-			r.fields = append(r.fields, line[:i:i])
-			line = line[i+1:]
-		}
-		r.start = r.line
-		r.line++
-		r.consume(r.r + nl + 1)
-		return r.fields, true
+		data = r.buf[r.r:r.w]
+		nl = bytes.IndexByte(data, '\n')
 	}
+	line = data[:nl]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nl, true
 }
 
 // fastCopy splits a line with quoted fields or Windows-1252 bytes into
@@ -178,4 +188,66 @@ func hasHigh(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// ReadField reads the next record as Read does (the same records, lines,
+// errors and offsets) but returns only its field col: nil when col < 0 or
+// the record has fewer fields. A whole regular line in the buffer without
+// a qualifier is not split past col, nor decoded but for that field: a
+// structure pass over tens of millions of rows does no more than it needs.
+func (r *Reader) ReadField(col int) ([]byte, error) {
+	for {
+		field, blank, ok := r.fastField(col)
+		switch {
+		case ok && blank:
+			continue
+		case ok:
+			return field, nil
+		}
+		fields, err := r.Read()
+		if err != nil || col < 0 || col >= len(fields) {
+			return nil, err
+		}
+		return fields[col], nil
+	}
+}
+
+// fastField is fast's check of a line, and the line's field col; blank says
+// the line is empty (Read skips it). Not ok: the line is left to Read.
+func (r *Reader) fastField(col int) (field []byte, blank, ok bool) {
+	line, nl, ok := r.wholeLine()
+	if !ok || r.noFast {
+		return nil, false, false
+	}
+	if len(line) > r.d.MaxRecordBytes || bytes.IndexByte(line, '\r') >= 0 ||
+		(r.d.Quote != 0 && bytes.IndexByte(line, r.d.Quote) >= 0) ||
+		(r.d.Encoding == UTF8 && hasHigh(line) && !utf8.Valid(line)) ||
+		(r.d.Encoding != UTF8 && 3*len(line) > r.d.MaxRecordBytes && hasHigh(line)) { // may decode too long
+		return nil, false, false
+	}
+	r.consume(r.r + nl + 1)
+	r.start = r.line
+	r.line++
+	if len(line) == 0 {
+		return nil, true, true
+	}
+	for i := 0; i <= col; i++ {
+		k := bytes.IndexByte(line, r.d.Delimiter)
+		switch {
+		case i == col && k >= 0:
+			field = line[:k:k]
+		case i == col:
+			field = line[:len(line):len(line)]
+		case k < 0:
+			return nil, false, true // fewer fields
+		default:
+			line = line[k+1:]
+		}
+	}
+	if r.d.Encoding != UTF8 && hasHigh(field) {
+		r.out = r.out[:0]
+		r.appendDecoded(field)
+		field = r.out[:len(r.out):len(r.out)]
+	}
+	return field, false, true
 }

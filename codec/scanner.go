@@ -176,6 +176,22 @@ func (s *Scanner) Skim(fn func(fields [][]byte)) error {
 	}
 }
 
+// SkimField is Skim for a pass that needs one field of each record: fn
+// gets each record's field col (nil when the record has fewer fields or
+// col < 0), and regular lines are not split past it (Reader.ReadField).
+func (s *Scanner) SkimField(col int, fn func(field []byte)) error {
+	for {
+		field, err := s.r.ReadField(col)
+		if err == nil {
+			fn(field)
+			continue
+		}
+		if end, err := s.skimmed(err); end {
+			return err
+		}
+	}
+}
+
 // skimmed says whether Skim ends at err (a record-level error does not),
 // and with what error (nil at the end of the file). Apart from the loop:
 // the targets of errors.As escape, and would cost every record two

@@ -216,19 +216,28 @@ func (p *Publisher) prepareFile(w *work, f *manifest.File, fr *FileReport, pins 
 		fold, folded = w.lists.reader(f, l)
 	}
 	orgs := map[string]bool{}
-	err = sc.Skim(func(fields [][]byte) {
+	org := func(field []byte) { // a record's organisation (nil: none)
 		fw.rows++
-		if fold != nil {
-			fold(fields)
-		}
-		if orgCol >= 0 && orgCol < len(fields) && !orgs[string(fields[orgCol])] {
+		if field != nil && !orgs[string(field)] {
 			if len(orgs) < maxOrgs {
-				orgs[string(fields[orgCol])] = true
+				orgs[string(field)] = true
 			} else {
 				fw.orgsCapped = true
 			}
 		}
-	})
+	}
+	if fold != nil { // a list file: every field
+		err = sc.Skim(func(fields [][]byte) {
+			fold(fields)
+			var field []byte
+			if orgCol >= 0 && orgCol < len(fields) {
+				field = fields[orgCol]
+			}
+			org(field)
+		})
+	} else {
+		err = sc.SkimField(orgCol, org)
+	}
 	if err != nil {
 		return nil, fileProblem(f, err)
 	}
