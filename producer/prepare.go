@@ -67,6 +67,11 @@ type fileWork struct {
 	check checkSum
 	recs  []kgo.Record // a slab of records (record)
 	rows  int64        // the data rows the structure pass read
+	// again: reading the full file again would publish or report what
+	// its skip would not (a delete row, a key twice), so it is not
+	// recorded as applied; keySums are its keys, hashed, while it may be.
+	again   bool
+	keySums []uint64
 }
 
 // prepare checks the whole batch before anything is produced: every

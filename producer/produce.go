@@ -3,6 +3,7 @@ package producer
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -101,6 +102,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		cur.Counts[fw.file.Table] = count
 	}
 	whole, deadBefore := p.appliedMay(t, fw, cur), count.DeadLetters
+	p.watchRepeats(fw, whole)
 	if same, err := p.sameFile(ctx, t, w, fw, cur, count); err != nil || same {
 		return t, err
 	}
@@ -222,7 +224,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 				return t, err
 			}
 		}
-		if whole {
+		if whole && !fw.againAfter(r) {
 			if err := p.applied(t, w, fw, deadBefore, count); err != nil {
 				return t, err
 			}
@@ -345,7 +347,11 @@ func (p *Publisher) track(t *txn, fw *fileWork, rw *rowWork) (unchanged bool, er
 		return false, err
 	}
 	if rw.op == codec.OpDelete {
+		fw.again = true // published again whenever read
 		return false, t.sb.Delete(table, rw.skey)
+	}
+	if fw.keySums != nil {
+		fw.keySums = append(fw.keySums, maphash.Bytes(keySeed, rw.skey))
 	}
 	bit, err := p.tables.store.GroupBit(t.group)
 	if err != nil {

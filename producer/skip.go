@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"slices"
@@ -118,8 +119,13 @@ func (p *Publisher) sameFile(ctx context.Context, t *txn, w *work, fw *fileWork,
 		return false, nil
 	}
 	a, ok, err := t.sb.Applied(fw.file.Table, t.group)
-	if err != nil || !ok || a.SHA256 != fw.sum.SHA256 {
-		return false, err
+	if err != nil {
+		p.tables.failed(t, err) // read as though there were no record
+		p.stale = true
+		return false, nil
+	}
+	if !ok || a.SHA256 != fw.sum.SHA256 {
+		return false, nil
 	}
 	if fp, ok := p.fingerprint(w, fw); !ok || fp != a.Fingerprint {
 		return false, nil
@@ -145,6 +151,43 @@ func (p *Publisher) sameFile(ctx context.Context, t *txn, w *work, fw *fileWork,
 		end.Vanished, end.VanishedDeleted = &none, &none
 	}
 	return true, p.markers(ctx, t, fw, tc, end)
+}
+
+// appliedMaxRows bounds the rows of a full file whose keys are checked
+// for repeats (8 bytes each): a larger one is not recorded as applied.
+const appliedMaxRows = 1 << 22
+
+// keySeed hashes the keys of a file for repeats.
+var keySeed = maphash.MakeSeed()
+
+// watchRepeats starts the check of a full file that may be recorded as
+// applied for keys it holds twice (where a second image of a key would
+// be published again at every read).
+func (p *Publisher) watchRepeats(fw *fileWork, whole bool) {
+	fw.again, fw.keySums = whole && fw.rows > appliedMaxRows, nil
+	if whole && !fw.again {
+		fw.keySums = make([]uint64, 0, fw.rows)
+	}
+}
+
+// againAfter reports whether reading the file fw just published again
+// would publish or report something its skip would not: a delete row
+// (published at every read), a key twice (its first image too), a
+// vanished key still held (reported again; or one held back, which the
+// next read may delete).
+func (fw *fileWork) againAfter(r *reconciled) bool {
+	if fw.again || (r != nil && r.vanished != r.deleted) {
+		return true
+	}
+	sums := fw.keySums
+	fw.keySums = nil
+	slices.Sort(sums)
+	for i := 1; i < len(sums); i++ {
+		if sums[i] == sums[i-1] {
+			return true
+		}
+	}
+	return false
 }
 
 // applied records what fw, published whole with no dead letter, left

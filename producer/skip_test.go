@@ -6,7 +6,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+
+	"github.com/sragent/sragent/codec"
 )
 
 // patientFile is the report of the batch's SRPatient file.
@@ -127,5 +130,32 @@ func TestSameFileNewLabelsReadAgain(t *testing.T) {
 		if got := e.afterByLogicalType(e.cfg.TopicFor("SRPatient"))[1]["SpeaksEnglish_label"]; got != tc.yes {
 			t.Errorf("%s: row 1's label %v, want %s", tc.batch, got, tc.yes)
 		}
+	}
+}
+
+// fingerprint prints the conversion options with %#v: a pointer, func,
+// channel or interface in them would print an address (a fingerprint
+// that differs every run, or one that misses a change), so none may hold
+// one; the code, the schemas and the lists are hashed apart.
+func TestFingerprintOptionsPrintByValue(t *testing.T) {
+	var walk func(path string, typ reflect.Type)
+	walk = func(path string, typ reflect.Type) {
+		switch typ.Kind() {
+		case reflect.Pointer, reflect.Func, reflect.Chan, reflect.Interface, reflect.UnsafePointer, reflect.Uintptr:
+			t.Errorf("%s is a %s: fingerprint's %%#v would print an address", path, typ.Kind())
+		case reflect.Struct:
+			for i := range typ.NumField() {
+				walk(path+"."+typ.Field(i).Name, typ.Field(i).Type)
+			}
+		case reflect.Slice, reflect.Array:
+			walk(path+"[]", typ.Elem())
+		case reflect.Map:
+			walk(path+"[key]", typ.Key())
+			walk(path+"[]", typ.Elem())
+		}
+	}
+	var p Publisher
+	for name, v := range map[string]any{"dialect": p.dialect, "options": codec.Options{}, "scope": scope{}, "reconcile": p.reconcile} {
+		walk(name, reflect.TypeOf(v))
 	}
 }

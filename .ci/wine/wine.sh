@@ -37,6 +37,12 @@ mkdir -p "$work"
 export WINEPREFIX=$work/prefix WINEDEBUG=-all
 trap '/usr/lib/wine/wineserver64 -k >/dev/null 2>&1 || true' EXIT
 "$wine" wineboot --init >"$work/wineboot.log" 2>&1
+# One wineserver for every command below: otherwise each command may
+# start a new one while the last is still writing the registry on its
+# way out, and a service just installed is not there yet ("Service does
+# not exist" from status right after install).
+/usr/lib/wine/wineserver64 -w
+/usr/lib/wine/wineserver64 -p
 # Go's runtime calls ProcessPrng in bcryptprimitives.dll, which Wine 8.0
 # lacks: a DLL that forwards it to advapi32's RtlGenRandom (same
 # arguments; a non-zero result is success for both).
@@ -83,7 +89,7 @@ echo "wine: validate and publish ran from D:\\ (log file $(wc -l <"$d/sragent lo
 # delayed automatic start nor recovery actions (install says so), and it
 # does not report a Go service as running, so start is shown, not asserted.
 sragent service install --config 'D:\sragent\sragent.yaml'
-sragent service status | grep -q "stopped" || fail "service status after install"
+sragent service status | tee "$work/status.out" | grep -q "stopped" || { cat "$work/status.out"; fail "service status after install"; }
 set +e
 timeout 60 "$wine" 'D:\sragent\sragent.exe' service start
 echo "wine: service start exited $? (Wine's service manager times the start out; see the note on issue 12)"

@@ -287,18 +287,6 @@ func (b *Batch) Scan(table string, prefixes [][]byte, fn func(i int, key []byte,
 	return nil
 }
 
-// Complete records that group's holdings of table are known again: it
-// published a full file of the table since the store was rebuilt.
-func (b *Batch) Complete(table, group string) error {
-	if b.b == nil {
-		return nil
-	}
-	if err := b.b.Delete(incompleteKey(table, group), nil); err != nil {
-		return fmt.Errorf("table state: %w", err)
-	}
-	return nil
-}
-
 // Holds reports whether the batch's own changes put a key of table.
 func (b *Batch) Holds(table string) bool {
 	prefix := string(rowKey(nil, table, nil))

@@ -156,52 +156,6 @@ func rowKey(dst []byte, table string, key []byte) []byte {
 // 42 MB with L0CompactionThreshold 8).
 func checkpointKey(group string) []byte { return append([]byte{'x'}, group...) }
 
-func incompleteKey(table, group string) []byte {
-	k := append([]byte{'i'}, table...)
-	return append(append(k, 0), group...)
-}
-
-// Rebuilt records that the store was rebuilt (from the table topics, or
-// emptied) with the checkpoints given (group → checkpoint): the keys it
-// holds are the published ones, but not which groups sent a suppressed
-// row again, so the holdings of every group of every table it published
-// (group → tables) are incomplete until it publishes a full file of the
-// table (Batch.Complete).
-func (s *Store) Rebuilt(checkpoints map[string][]byte, published map[string][]string) error {
-	b := s.db.NewBatch()
-	defer b.Close()
-	for g, cp := range checkpoints {
-		if err := b.Set(checkpointKey(g), cp, nil); err != nil {
-			return fmt.Errorf("table state: %w", err)
-		}
-	}
-	for g, tables := range published {
-		for _, t := range tables {
-			if err := b.Set(incompleteKey(t, g), nil, nil); err != nil {
-				return fmt.Errorf("table state: %w", err)
-			}
-		}
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("table state: rebuilt: %w", err)
-	}
-	return nil
-}
-
-// Incomplete lists the groups whose holdings of table are incomplete.
-func (s *Store) Incomplete(table string) ([]string, error) {
-	prefix := incompleteKey(table, "")
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return nil, fmt.Errorf("table state: %w", err)
-	}
-	var out []string
-	for it.First(); it.Valid(); it.Next() {
-		out = append(out, string(it.Key()[len(prefix):]))
-	}
-	return out, it.Close()
-}
-
 func encodeEntry(dst []byte, e Entry) []byte {
 	dst = append(dst, e.Hash[:]...)
 	dst = binary.AppendVarint(dst, e.Window)
