@@ -102,10 +102,11 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		cur.Counts[fw.file.Table] = count
 	}
 	whole, deadBefore := p.appliedMay(t, fw, cur), count.DeadLetters
-	p.watchRepeats(fw, whole)
 	if same, err := p.sameFile(ctx, t, w, fw, cur, count); err != nil || same {
 		return t, err
 	}
+	p.watchRepeats(fw, whole)
+	defer func() { fw.keySums = nil }()
 	rc, err := w.batch.Open(fw.file)
 	if err != nil {
 		return t, err
@@ -347,7 +348,7 @@ func (p *Publisher) track(t *txn, fw *fileWork, rw *rowWork) (unchanged bool, er
 		return false, err
 	}
 	if rw.op == codec.OpDelete {
-		fw.again = true // published again whenever read
+		fw.again, fw.keySums = true, nil // published again whenever read
 		return false, t.sb.Delete(table, rw.skey)
 	}
 	if fw.keySums != nil {

@@ -174,13 +174,14 @@ func (p *Publisher) watchRepeats(fw *fileWork, whole bool) {
 // would publish or report something its skip would not: a delete row
 // (published at every read), a key twice (its first image too), a
 // vanished key still held (reported again; or one held back, which the
-// next read may delete).
+// next read may delete), or what vanished unknown.
 func (fw *fileWork) againAfter(r *reconciled) bool {
-	if fw.again || (r != nil && r.vanished != r.deleted) {
+	// No reconciliation of a reconciled file: a dry run lost count.
+	unknown := r == nil && fw.scope.mode != ReconcileOff
+	if fw.again || unknown || (r != nil && r.vanished != r.deleted) {
 		return true
 	}
 	sums := fw.keySums
-	fw.keySums = nil
 	slices.Sort(sums)
 	for i := 1; i < len(sums); i++ {
 		if sums[i] == sums[i-1] {

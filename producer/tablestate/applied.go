@@ -108,11 +108,14 @@ func (b *Batch) SetApplied(table, group string, a Applied) error {
 // Applied returns what group's last full file left table as, if nothing
 // changed it since (as the batch leaves it).
 func (b *Batch) Applied(table, group string) (Applied, bool, error) {
+	if b.Overflowed() {
+		return Applied{}, false, nil // a dry batch that lost count of its changes
+	}
 	k := append(appliedPrefix(table), group...)
 	if a, ok := b.applied[string(k)]; ok {
 		return a, true, nil
 	}
-	if b.dirty[table] || slices.Contains(b.cleared, table) || b.Overflowed() {
+	if b.dirty[table] || slices.Contains(b.cleared, table) {
 		return Applied{}, false, nil
 	}
 	return getDecoded(b.s.db, k, decodeApplied)

@@ -39,6 +39,7 @@ func TestAppliedHoldsWhileTheTableIsUnchanged(t *testing.T) {
 		{"discarded", []op{put("T")}, false, "b1", "b2", false},
 		// g2's holdings of T are incomplete (a rebuild), g1's are not.
 		{"a group's holdings completed", []op{complete("T", "g2")}, true, "", "", true},
+		{"holdings completed, a record, completed again", []op{complete("T", "g2"), set("T", "g1", "b3"), complete("T", "g2")}, true, "b3", "", true},
 		{"complete holdings completed", []op{complete("T", "g1"), complete("U", "g2")}, true, "b1", "b2", true},
 	}
 	for _, tt := range tests {

@@ -38,10 +38,12 @@ type Batch struct {
 	cleared []string
 	applied map[string]Applied
 	touched string
-	it      *pebble.Iterator // reused by the lookups of the batch
-	last    []byte           // the key it last sought
-	key     []byte
-	val     []byte
+	// completed are the incomplete marks the batch completed (Complete).
+	completed map[string]bool
+	it        *pebble.Iterator // reused by the lookups of the batch
+	last      []byte           // the key it last sought
+	key       []byte
+	val       []byte
 }
 
 // change is a key's state as a batch leaves it.

@@ -10,6 +10,7 @@ import (
 // publishes a full file of the table: 'i' table 0 group is present
 // meanwhile (store.go's key layout).
 
+// incompleteKey is the mark of group's incomplete holdings of table.
 func incompleteKey(table, group string) []byte {
 	k := append([]byte{'i'}, table...)
 	return append(append(k, 0), group...)
@@ -67,14 +68,19 @@ func (s *Store) Incomplete(table string) ([]string, error) {
 func (b *Batch) Complete(table, group string) error {
 	k := incompleteKey(table, group)
 	_, marked, err := b.lookup(k)
-	if err != nil || !marked {
+	if err != nil || !marked || b.completed[string(k)] {
 		return err
 	}
 	if err := b.touch(table); err != nil {
 		return err
 	}
+	// Once a batch (a dry one never removes the mark).
+	if b.completed == nil {
+		b.completed = map[string]bool{}
+	}
+	b.completed[string(k)] = true
 	if b.b == nil {
-		return nil // a dry batch: the mark stays
+		return nil
 	}
 	if err := b.b.Delete(k, nil); err != nil {
 		return fmt.Errorf("table state: %w", err)
