@@ -105,7 +105,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	if same, err := p.sameFile(ctx, t, w, fw, cur, count); err != nil || same {
 		return t, err
 	}
-	p.watchRepeats(fw, whole)
+	fw.watchRepeats(whole)
 	defer func() { fw.keySums = nil }()
 	rc, err := w.batch.Open(fw.file)
 	if err != nil {
@@ -211,22 +211,18 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	fw.reportUnlabelled(w.res)
 	report(n, true)
 	if fw.full {
-		n, dead, same := cur.FileEvents, count.DeadLetters, cur.FileUnchanged
-		end := codec.Marker{Type: codec.MarkerEnd, RowCount: &n, DeadLetters: &dead, Unchanged: &same}
 		r, err := p.vanish(ctx, t, w, fw, tc, count)
 		if err != nil {
 			return t, err
 		}
-		if r != nil {
-			end.Vanished, end.VanishedDeleted = &r.vanished, &r.deleted
-		}
+		end := endMarker(cur, count, r)
 		if t.sb != nil && fw.keeps {
 			if err := t.sb.Complete(fw.file.Table, w.batch.Group); err != nil {
 				return t, err
 			}
 		}
-		if whole && !fw.againAfter(r) {
-			if err := p.applied(t, w, fw, deadBefore, count); err != nil {
+		if whole {
+			if err := p.applied(t, w, fw, r, deadBefore, count); err != nil {
 				return t, err
 			}
 		}
@@ -235,6 +231,17 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		}
 	}
 	return t, nil
+}
+
+// endMarker is a full file's end marker: its counts so far and, when it
+// was reconciled (r), what vanished.
+func endMarker(cur *Progress, count *TableCount, r *reconciled) codec.Marker {
+	n, dead, same := cur.FileEvents, count.DeadLetters, cur.FileUnchanged
+	end := codec.Marker{Type: codec.MarkerEnd, RowCount: &n, DeadLetters: &dead, Unchanged: &same}
+	if r != nil {
+		end.Vanished, end.VanishedDeleted = &r.vanished, &r.deleted
+	}
+	return end
 }
 
 // row publishes one row of the file (a dead letter for one that did not

@@ -144,13 +144,11 @@ func (p *Publisher) sameFile(ctx context.Context, t *txn, w *work, fw *fileWork,
 	}
 	p.log.Info("full file identical to one the table state holds unchanged: not read again", "group", w.batch.Group,
 		"batch", w.batch.Name, "file", fw.file.Name, "same_as", a.Batch, "rows", rows)
-	n, dead, same := cur.FileEvents, count.DeadLetters, cur.FileUnchanged
-	end := codec.Marker{Type: codec.MarkerEnd, RowCount: &n, DeadLetters: &dead, Unchanged: &same}
+	var r *reconciled // nothing vanished
 	if fw.scope.mode != ReconcileOff {
-		var none int64
-		end.Vanished, end.VanishedDeleted = &none, &none
+		r = &reconciled{}
 	}
-	return true, p.markers(ctx, t, fw, tc, end)
+	return true, p.markers(ctx, t, fw, tc, endMarker(cur, count, r))
 }
 
 // appliedMaxRows bounds the rows of a full file whose keys are checked
@@ -163,7 +161,7 @@ var keySeed = maphash.MakeSeed()
 // watchRepeats starts the check of a full file that may be recorded as
 // applied for keys it holds twice (where a second image of a key would
 // be published again at every read).
-func (p *Publisher) watchRepeats(fw *fileWork, whole bool) {
+func (fw *fileWork) watchRepeats(whole bool) {
 	fw.again, fw.keySums = whole && fw.rows > appliedMaxRows, nil
 	if whole && !fw.again {
 		fw.keySums = make([]uint64, 0, fw.rows)
@@ -191,10 +189,11 @@ func (fw *fileWork) againAfter(r *reconciled) bool {
 	return false
 }
 
-// applied records what fw, published whole with no dead letter, left
-// its table as.
-func (p *Publisher) applied(t *txn, w *work, fw *fileWork, deadBefore int64, count *TableCount) error {
-	if t.sb == nil || count.DeadLetters != deadBefore || p.stale {
+// applied records what fw, published whole with no dead letter and
+// reconciled as r, left its table as, unless reading it again would
+// publish or report something (againAfter).
+func (p *Publisher) applied(t *txn, w *work, fw *fileWork, r *reconciled, deadBefore int64, count *TableCount) error {
+	if t.sb == nil || count.DeadLetters != deadBefore || p.stale || fw.againAfter(r) {
 		return nil
 	}
 	fp, ok := p.fingerprint(w, fw)
