@@ -18,7 +18,9 @@ func TestFileChangedDuringPublish(t *testing.T) {
 		t.Run(change, func(t *testing.T) {
 			e := newEnv(t)
 			e.cfg.TxnRecords = 5000
-			e.patientBatch("20240101_0300", "", "20240101_0300", 20000)
+			// Rows enough that the read stage is still reading when the
+			// file changes (it reads up to chunksAhead chunks ahead).
+			e.patientBatch("20240101_0300", "", "20240101_0300", 8192+(chunksAhead+4)*chunkRows)
 			path := filepath.Join(e.in, "g1", "20240101_0300", "SRPatient.csv")
 			var once atomic.Bool
 			progress := func(_, _, _ string, _, _, n int64, _ bool) {

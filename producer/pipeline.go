@@ -20,9 +20,13 @@ import (
 // codec while the file is read.
 
 const (
-	chunkRows   = 1024      // rows per chunk
-	chunkSlab   = 256 << 10 // bytes of a slab of encoded rows
-	chunksAhead = 2         // chunks the read stage may be ahead
+	chunkRows = 1024      // rows per chunk
+	chunkSlab = 256 << 10 // bytes of a slab of encoded rows
+	// chunksAhead are the chunks the read stage may be ahead: enough to
+	// go on reading while the publish stage commits a transaction (tens of
+	// ms: ~16k rows), which 2 chunks left it blocked for a fifth of a
+	// first publish.
+	chunksAhead = 16
 )
 
 // rowWork is one row as the read stage leaves it for the publish stage.

@@ -69,9 +69,13 @@ type fileWork struct {
 	rows  int64        // the data rows the structure pass read
 	// again: reading the full file again would publish or report what
 	// its skip would not (a delete row, a key twice), so it is not
-	// recorded as applied; keySums are its keys, hashed, while it may be.
-	again   bool
-	keySums []uint64
+	// recorded as applied; keySums are its keys, hashed, while it may be,
+	// and ascending says each key came after the one before (lastKey),
+	// so none came twice.
+	again     bool
+	keySums   []uint64
+	ascending bool
+	lastKey   []byte
 }
 
 // prepare checks the whole batch before anything is produced: every

@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"hash/maphash"
@@ -106,7 +107,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		return t, err
 	}
 	fw.watchRepeats(whole)
-	defer func() { fw.keySums = nil }()
+	defer func() { fw.keySums, fw.lastKey = nil, nil }()
 	rc, err := w.batch.Open(fw.file)
 	if err != nil {
 		return t, err
@@ -360,6 +361,8 @@ func (p *Publisher) track(t *txn, fw *fileWork, rw *rowWork) (unchanged bool, er
 	}
 	if fw.keySums != nil {
 		fw.keySums = append(fw.keySums, maphash.Bytes(keySeed, rw.skey))
+		fw.ascending = fw.ascending && (fw.lastKey == nil || bytes.Compare(rw.skey, fw.lastKey) > 0)
+		fw.lastKey = rw.skey // in a slab of its own: never overwritten
 	}
 	bit, err := p.tables.store.GroupBit(t.group)
 	if err != nil {

@@ -162,7 +162,7 @@ var keySeed = maphash.MakeSeed()
 // applied for keys it holds twice (where a second image of a key would
 // be published again at every read).
 func (fw *fileWork) watchRepeats(whole bool) {
-	fw.again, fw.keySums = whole && fw.rows > appliedMaxRows, nil
+	fw.again, fw.keySums, fw.ascending, fw.lastKey = whole && fw.rows > appliedMaxRows, nil, true, nil
 	if whole && !fw.again {
 		fw.keySums = make([]uint64, 0, fw.rows)
 	}
@@ -178,6 +178,9 @@ func (fw *fileWork) againAfter(r *reconciled) bool {
 	unknown := r == nil && fw.scope.mode != ReconcileOff
 	if fw.again || unknown || (r != nil && r.vanished != r.deleted) {
 		return true
+	}
+	if fw.ascending {
+		return false // every key after the one before: none twice
 	}
 	sums := fw.keySums
 	slices.Sort(sums)

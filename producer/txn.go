@@ -122,6 +122,11 @@ func (p *Publisher) commit(ctx context.Context, t *txn, cur *Progress) error {
 		return p.abort(ctx, t, err)
 	}
 	t.produce(ctx, rec)
+	if t.sb != nil && t.cl != nil {
+		// The store writes the transaction's keys while the broker
+		// commits it (a first publish: a file of them, synced).
+		t.sb.Seal()
+	}
 	if t.cl != nil {
 		if err := p.finish(ctx, t); err != nil {
 			return err

@@ -2,6 +2,7 @@ package tablestate
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -40,6 +41,7 @@ type Batch struct {
 	touched string
 	// completed are the incomplete marks the batch completed (Complete).
 	completed map[string]bool
+	sealed    *sealed          // the run, once Seal ended the changes of keys
 	it        *pebble.Iterator // reused by the lookups of the batch
 	last      []byte           // the key it last sought
 	key       []byte
@@ -143,6 +145,7 @@ func (b *Batch) keep(c change) {
 const spareLimit = 1 << 17
 
 func (b *Batch) close() {
+	b.unseal() // before the run is reused
 	if b.it != nil {
 		b.it.Close()
 		b.it = nil
@@ -164,21 +167,29 @@ func (b *Batch) close() {
 	}
 }
 
+// errSealed is the error of a change to a key after Seal.
+var errSealed = errors.New("table state: a key changed after its batch was sealed")
+
 // Put records the key's new state.
 func (b *Batch) Put(table string, key []byte, e Entry) error {
 	if err := b.touch(table); err != nil {
 		return err
+	}
+	if b.sealed != nil {
+		return errSealed
 	}
 	b.key = rowKey(b.key[:0], table, key)
 	if b.b == nil {
 		b.keep(change{e: e})
 		return nil
 	}
+	if b.set(b.key, change{e: e}) {
+		return nil // in the run: written when the batch commits
+	}
 	b.val = encodeEntry(b.val[:0], e)
 	if err := b.b.Set(b.key, b.val, nil); err != nil {
 		return fmt.Errorf("table state: %w", err)
 	}
-	b.set(b.key, change{e: e})
 	return nil
 }
 
@@ -187,21 +198,27 @@ func (b *Batch) Delete(table string, key []byte) error {
 	if err := b.touch(table); err != nil {
 		return err
 	}
+	if b.sealed != nil {
+		return errSealed
+	}
 	b.key = rowKey(b.key[:0], table, key)
 	if b.b == nil {
 		b.keep(change{deleted: true})
 		return nil
 	}
+	if b.set(b.key, change{deleted: true}) {
+		return nil
+	}
 	if err := b.b.Delete(b.key, nil); err != nil {
 		return fmt.Errorf("table state: %w", err)
 	}
-	b.set(b.key, change{deleted: true})
 	return nil
 }
 
-// Commit writes the changes and checkpoint cp (the position the changes
-// lead to, as the caller encodes it; nil for none) atomically, and ends
-// the batch. The
+// Commit writes the changes and then checkpoint cp (the position the
+// changes lead to, as the caller encodes it; nil for none), and ends the
+// batch: a run of changes in key order may be in the store before the
+// rest, never the checkpoint before any of them (writeRun). The
 // write-ahead log is not synced on each commit: a killed process loses
 // nothing (the operating system holds the log), and a power cut that
 // loses the newest batches leaves a checkpoint behind the committed one,
@@ -210,6 +227,11 @@ func (b *Batch) Commit(cp []byte) error {
 	defer b.close()
 	if b.b == nil {
 		return fmt.Errorf("table state: a dry batch of %s is never committed", b.group)
+	}
+	// The run first: its keys are none of the others', and a checkpoint
+	// must not be written unless they are.
+	if err := b.writeRun(); err != nil {
+		return err
 	}
 	if cp != nil {
 		if err := b.b.Set(checkpointKey(b.group), cp, nil); err != nil {

@@ -52,8 +52,9 @@ func (r *run) reset() {
 	r.keys, r.ends, r.changes = r.keys[:0], r.ends[:0], r.changes[:0]
 }
 
-// set records c as row key rk's change.
-func (b *Batch) set(rk []byte, c change) {
+// set records c as row key rk's change, in the run when it is one of its
+// keys or comes after them all (inRun: Commit writes it).
+func (b *Batch) set(rk []byte, c change) (inRun bool) {
 	i, ok := b.run.find(rk)
 	switch {
 	case ok:
@@ -62,7 +63,9 @@ func (b *Batch) set(rk []byte, c change) {
 		b.run.add(rk, c)
 	default:
 		b.pending[string(rk)] = c
+		return false
 	}
+	return true
 }
 
 // change returns row key rk's change, if the batch has one.

@@ -11,8 +11,10 @@
 //
 // The store is pebble, an LSM key-value store made for tens of millions
 // of keys with flat memory (a bounded block cache and memtable), crash
-// safe (a write-ahead log; a batch and its checkpoint are one atomic
-// write), and pure Go, so it builds for Windows without cgo.
+// safe (a write-ahead log; a batch's changes are in the store before its
+// checkpoint is, which a crash can therefore only leave behind them, and
+// the owner then rebuilds), and pure Go, so it builds for Windows without
+// cgo.
 package tablestate
 
 import (
@@ -47,6 +49,7 @@ type Entry struct {
 // goroutine at a time (the publisher publishes one batch at a time).
 type Store struct {
 	db       *pebble.DB
+	ingest   *ingester
 	bits     map[string]uint64 // GroupBit's, as read or assigned
 	readOnly bool
 	spare    map[string]change // a closed batch's changes map, emptied
@@ -104,6 +107,8 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	if o.InMemory {
 		opts.FS, opts.ReadOnly, opts.ErrorIfNotExists = vfs.NewMem(), false, false
+	} else {
+		opts.FS = vfs.Default
 	}
 	for i := range opts.Levels {
 		// Most lookups of a first publish miss: a Bloom filter answers
@@ -113,11 +118,18 @@ func Open(dir string, o Options) (*Store, error) {
 		// in key order) overlaps only L6's last files, not all of it.
 		opts.TargetFileSizes[i] = 4 << 20
 	}
+	opts.EnsureDefaults() // as Open does: the ingester writes files with them
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open table state in %s: %w", dir, err)
 	}
-	return &Store{db: db, bits: map[string]uint64{}, readOnly: opts.ReadOnly}, nil
+	s := &Store{db: db, bits: map[string]uint64{}, readOnly: opts.ReadOnly}
+	if !opts.ReadOnly {
+		if s.ingest, err = newIngester(db, opts, dir); err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
+	}
+	return s, nil
 }
 
 // Flush starts writing the store's memtable to its files (in the
