@@ -172,11 +172,11 @@ var errSealed = errors.New("table state: a key changed after its batch was seale
 
 // Put records the key's new state.
 func (b *Batch) Put(table string, key []byte, e Entry) error {
+	if b.sealed != nil {
+		return errSealed // before touch changes the batch
+	}
 	if err := b.touch(table); err != nil {
 		return err
-	}
-	if b.sealed != nil {
-		return errSealed
 	}
 	b.key = rowKey(b.key[:0], table, key)
 	if b.b == nil {
@@ -195,11 +195,11 @@ func (b *Batch) Put(table string, key []byte, e Entry) error {
 
 // Delete records that the key was deleted.
 func (b *Batch) Delete(table string, key []byte) error {
+	if b.sealed != nil {
+		return errSealed // before touch changes the batch
+	}
 	if err := b.touch(table); err != nil {
 		return err
-	}
-	if b.sealed != nil {
-		return errSealed
 	}
 	b.key = rowKey(b.key[:0], table, key)
 	if b.b == nil {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 
@@ -31,21 +34,30 @@ type ingester struct {
 	db   *pebble.DB
 	fs   vfs.FS
 	dir  string
+	name string // the start of this open's files' names
 	opts sstable.WriterOptions
-	seq  atomic.Uint64 // names each file
+	seq  atomic.Uint64 // numbers each file
 }
 
-func newIngester(db *pebble.DB, opts *pebble.Options, dir string) (*ingester, error) {
-	// As a compaction would write them into the last level.
-	in := &ingester{db: db, fs: opts.FS, dir: dir, opts: opts.MakeWriterOptions(len(opts.Levels)-1, db.TableFormat())}
+func newIngester(db *pebble.DB, opts *pebble.Options, dir string, log *slog.Logger) (*ingester, error) {
+	// As a compaction would write them into the last level, but for one
+	// thing: a file that overlaps what the store holds is ingested above
+	// it, where a delete marked obsolete (as only the last level may mark
+	// them, in newer table formats) would let the older value show.
+	wo := opts.MakeWriterOptions(len(opts.Levels)-1, db.TableFormat())
+	wo.WritingToLowestLevel = false
+	// Names of this open's own (a file a crash left may still be there,
+	// on Windows while anything holds it open).
+	in := &ingester{db: db, fs: opts.FS, dir: dir, opts: wo, name: fmt.Sprintf("%s%x-", ingestPrefix, rand.Uint64())}
 	names, err := opts.FS.List(dir)
 	if err != nil {
 		return nil, fmt.Errorf("table state: %w", err)
 	}
 	for _, name := range names {
 		if strings.HasPrefix(name, ingestPrefix) {
-			if err := opts.FS.Remove(opts.FS.PathJoin(dir, name)); err != nil {
-				return nil, fmt.Errorf("table state: remove a file never ingested: %w", err)
+			if err := opts.FS.Remove(opts.FS.PathJoin(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				// Only disk space: the next open tries again.
+				log.Warn("table state: a file never ingested could not be removed", "file", name, "err", err)
 			}
 		}
 	}
@@ -70,11 +82,11 @@ func (b *Batch) Seal() {
 	}
 	s := &sealed{}
 	b.sealed = s
-	if b.run.len() < ingestMin {
+	in := b.s.ingest
+	if b.run.len() < ingestMin || in == nil { // nil: read-only
 		return
 	}
-	in := b.s.ingest
-	s.path = in.fs.PathJoin(in.dir, fmt.Sprintf("%s%d.sst", ingestPrefix, in.seq.Add(1)))
+	s.path = in.fs.PathJoin(in.dir, fmt.Sprintf("%s%d.sst", in.name, in.seq.Add(1)))
 	s.done, s.wait = make(chan error, 1), true
 	go func() { s.done <- in.write(s.path, &b.run) }()
 }
@@ -146,14 +158,17 @@ func (b *Batch) writeRun() error {
 	if err != nil {
 		return fmt.Errorf("table state: ingest %d changes: %w", b.run.len(), err)
 	}
-	s.path = "" // Ingest removed it
 	return nil
 }
 
-// unseal waits for a sealed run's file and removes it unless ingested.
+// unseal waits for a sealed run's file and removes it: one not ingested,
+// or the name of one pebble ingested but could not remove (it logs that
+// only: on Windows, while pebble holds the file open).
 func (b *Batch) unseal() {
 	if s := b.sealed; s != nil && s.path != "" {
 		_ = s.result()
+		// A failure costs disk space only: the store's next open removes
+		// the file (or the name).
 		_ = b.s.ingest.fs.Remove(s.path)
 	}
 	b.sealed = nil

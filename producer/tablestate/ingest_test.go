@@ -1,11 +1,14 @@
 package tablestate
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // A commit writes a long run of changes in key order (a first publish) as
@@ -160,5 +163,78 @@ func TestCrashAfterIngestLeavesTheCheckpointBehind(t *testing.T) {
 	}
 	if cp, err := s.Checkpoint("g1"); err != nil || string(cp) != "cp-1" {
 		t.Fatalf("checkpoint %q %v, want the one before", cp, err)
+	}
+}
+
+// A run ingested over keys the store holds in its last level (so above
+// them) deletes what it deletes, whatever the table format: in newer
+// formats a file written for the last level marks its deletes obsolete,
+// which hides them anywhere else.
+func TestIngestedDeleteHidesAnOlderValue(t *testing.T) {
+	key := func(n int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(n)) }
+	s, err := Open(t.TempDir(), Options{format: pebble.FormatNewest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := s.NewBatch("g1")
+	for n := range 100 {
+		if err := b.Put("SRCode", key(n), entry(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Commit([]byte("cp-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Compact(context.Background(), []byte{0}, []byte{0xff}, true); err != nil {
+		t.Fatal(err)
+	}
+	b = s.NewBatch("g1")
+	for n := 50; n < 50+ingestMin; n++ {
+		if n == 60 {
+			if err := b.Delete("SRCode", key(n)); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := b.Put("SRCode", key(n), entry(n+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Commit([]byte("cp-2")); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok, err := s.Get("SRCode", key(60)); ok || err != nil {
+		t.Fatalf("the deleted key is back: %+v %v", e, err)
+	}
+	if e, ok, _ := s.Get("SRCode", key(61)); !ok || e != entry(62) {
+		t.Fatalf("key 61: %+v %v", e, ok)
+	}
+}
+
+// A change refused after Seal changes nothing: what the batch recorded
+// as applied (which a change of the table removes) is still committed.
+func TestRefusedChangeAfterSealChangesNothing(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	b := s.NewBatch("g1")
+	for n := range ingestMin {
+		if err := b.Put("SRCode", binary.BigEndian.AppendUint32(nil, uint32(n)), entry(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := Applied{SHA256: "ab", Batch: "20240101_0300"}
+	if err := b.SetApplied("SRCode", "g1", a); err != nil {
+		t.Fatal(err)
+	}
+	b.Seal()
+	if err := b.Put("SRCode", []byte{0xff}, entry(1)); !errors.Is(err, errSealed) {
+		t.Fatalf("a change after Seal: %v", err)
+	}
+	if err := b.Commit([]byte("cp-1")); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := s.NewDryBatch("g1", 10).Applied("SRCode", "g1"); err != nil || !ok || got != a {
+		t.Fatalf("applied %+v %v %v, want %+v", got, ok, err, a)
 	}
 }

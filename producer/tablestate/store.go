@@ -69,6 +69,9 @@ type Options struct {
 	// InMemory keeps the store in memory only (dir is ignored): a dry run
 	// where no store exists yet.
 	InMemory bool
+	// format is the format a new store is created in (tests; 0: pebble's
+	// default).
+	format pebble.FormatMajorVersion
 }
 
 // Open opens (or creates) the store in dir.
@@ -103,7 +106,8 @@ func Open(dir string, o Options) (*Store, error) {
 		Logger:                quietLogger{o.Logger},
 		ReadOnly:              o.ReadOnly,
 		// A read-only open of a missing store must not create one.
-		ErrorIfNotExists: o.ReadOnly,
+		ErrorIfNotExists:   o.ReadOnly,
+		FormatMajorVersion: o.format,
 	}
 	if o.InMemory {
 		opts.FS, opts.ReadOnly, opts.ErrorIfNotExists = vfs.NewMem(), false, false
@@ -125,7 +129,7 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	s := &Store{db: db, bits: map[string]uint64{}, readOnly: opts.ReadOnly}
 	if !opts.ReadOnly {
-		if s.ingest, err = newIngester(db, opts, dir); err != nil {
+		if s.ingest, err = newIngester(db, opts, dir, o.Logger); err != nil {
 			return nil, errors.Join(err, db.Close())
 		}
 	}
