@@ -98,19 +98,7 @@ func (in *ingester) write(path string, r *run) error {
 		return fmt.Errorf("table state: %w", err)
 	}
 	w := sstable.NewWriter(objstorageprovider.NewFileWritable(f), in.opts)
-	var val []byte
-	for i := range r.len() {
-		c := r.changes[i]
-		if c.deleted {
-			err = w.Delete(r.key(i))
-		} else {
-			val = encodeEntry(val[:0], c.e)
-			err = w.Set(r.key(i), val)
-		}
-		if err != nil {
-			break
-		}
-	}
+	err = r.writeTo(w.Set, w.Delete)
 	if err = errors.Join(err, w.Close()); err != nil {
 		return fmt.Errorf("table state: write %d changes: %w", r.len(), err)
 	}
@@ -135,19 +123,10 @@ func (b *Batch) writeRun() error {
 	b.Seal()
 	s := b.sealed
 	if s.path == "" {
-		var val []byte
-		for i := range b.run.len() {
-			c := b.run.changes[i]
-			var err error
-			if c.deleted {
-				err = b.b.Delete(b.run.key(i), nil)
-			} else {
-				val = encodeEntry(val[:0], c.e)
-				err = b.b.Set(b.run.key(i), val, nil)
-			}
-			if err != nil {
-				return fmt.Errorf("table state: %w", err)
-			}
+		set := func(k, v []byte) error { return b.b.Set(k, v, nil) }
+		del := func(k []byte) error { return b.b.Delete(k, nil) }
+		if err := b.run.writeTo(set, del); err != nil {
+			return fmt.Errorf("table state: %w", err)
 		}
 		return nil
 	}

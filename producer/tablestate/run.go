@@ -48,6 +48,25 @@ func (r *run) add(k []byte, c change) {
 	r.changes = append(r.changes, c)
 }
 
+// writeTo writes the run's changes, in order, with set and del.
+func (r *run) writeTo(set func(k, v []byte) error, del func(k []byte) error) error {
+	var val []byte
+	for i := range r.len() {
+		c := r.changes[i]
+		var err error
+		if c.deleted {
+			err = del(r.key(i))
+		} else {
+			val = encodeEntry(val[:0], c.e)
+			err = set(r.key(i), val)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (r *run) reset() {
 	r.keys, r.ends, r.changes = r.keys[:0], r.ends[:0], r.changes[:0]
 }
