@@ -21,12 +21,16 @@ import (
 
 const (
 	chunkRows = 1024      // rows per chunk
-	chunkSlab = 256 << 10 // bytes of a slab of encoded rows
+	chunkSlab = 128 << 10 // bytes of a slab of encoded rows
 	// chunksAhead are the chunks the read stage may be ahead: enough to
 	// go on reading while the publish stage commits a transaction (tens of
 	// ms: ~16k rows), which 2 chunks left it blocked for a fifth of a
 	// first publish.
 	chunksAhead = 16
+	// chunksHeld are the most published chunks the publish stage keeps
+	// until their transaction commits, to be reused: a transaction of
+	// 50,000 rows.
+	chunksHeld = 64
 )
 
 // rowWork is one row as the read stage leaves it for the publish stage.
@@ -64,6 +68,12 @@ type chunk struct {
 	// changed: at the end, the file's bytes differ from the structure
 	// pass's.
 	changed bool
+	// slabs hold the encoded rows (the first used of them: rowReader.room)
+	// and recs the records of them produced (fileWork.record); both are
+	// kept with the chunk when it is used again.
+	slabs [][]byte
+	used  int
+	recs  []kgo.Record
 }
 
 // rowReader is the read stage of one file.
@@ -73,7 +83,8 @@ type rowReader struct {
 	sc   *codec.Scanner
 	ck   *digest // newCheck's
 	now  func() int64
-	slab []byte
+	c    *chunk // the chunk being filled
+	slab []byte // its slab with room
 }
 
 // readFile runs the read stage until the file ends or ctx is done; it
@@ -84,7 +95,7 @@ func (r *rowReader) readFile(ctx context.Context, out chan<- *chunk, free <-chan
 		var c *chunk
 		select {
 		case c = <-free:
-			*c = chunk{rows: c.rows[:0]}
+			*c = chunk{rows: c.rows[:0], slabs: c.slabs, recs: c.recs[:0]}
 		default:
 			c = &chunk{rows: make([]rowWork, 0, chunkRows)}
 		}
@@ -103,6 +114,7 @@ func (r *rowReader) readFile(ctx context.Context, out chan<- *chunk, free <-chan
 // fill reads up to chunkRows rows into c.
 func (r *rowReader) fill(c *chunk) {
 	c.tsMs = r.now() // one clock read per chunk
+	r.c, r.slab = c, nil
 	ev := codec.Event{Source: r.fw.src, TsMs: c.tsMs}
 	for len(c.rows) < chunkRows {
 		row, err := r.sc.Scan()
@@ -173,11 +185,17 @@ func (r *rowReader) cells() [][]byte {
 	return out
 }
 
-// room returns the slab with space for a row, starting a new one when
-// little is left (the old one is kept by the rows that point into it).
+// room returns a slab of the chunk being filled with space for a row,
+// taking the next one when little is left. A chunk's rows are in its own
+// slabs only, so that they are reused with it.
 func (r *rowReader) room() []byte {
 	if cap(r.slab)-len(r.slab) < chunkSlab/16 {
-		r.slab = make([]byte, 0, chunkSlab)
+		c := r.c
+		if c.used == len(c.slabs) {
+			c.slabs = append(c.slabs, make([]byte, 0, chunkSlab))
+		}
+		r.slab = c.slabs[c.used][:0]
+		c.used++
 	}
 	return r.slab
 }
@@ -210,19 +228,63 @@ func (fw *fileWork) prepareRow(rw *rowWork, slab []byte, tc *codec.TableCodec, e
 }
 
 // record returns a record of fw's topic for key and val (nil: a
-// tombstone), stamped fw.stamp (a replay's) or else fw.chunkAt, from a
-// slab of records: franz-go keeps each until the broker acknowledged it,
-// the slab goes when all of them have.
+// tombstone), stamped fw.stamp (a replay's) or else fw.chunkAt. It is one
+// of the records of fw.chunk, the chunk being published, when there is
+// one, or else of a slab of records: franz-go keeps each until the broker
+// acknowledged it, the slab goes when all of them have.
 func (fw *fileWork) record(key, val []byte) *kgo.Record {
-	if len(fw.recs) == 0 {
-		fw.recs = make([]kgo.Record, chunkRows)
-	}
 	at := fw.stamp
 	if at.IsZero() {
 		at = fw.chunkAt
 	}
-	r := &fw.recs[0]
-	fw.recs = fw.recs[1:]
-	r.Topic, r.Key, r.Value, r.Timestamp = fw.topic, key, val, at
+	var r *kgo.Record
+	if c := fw.chunk; c != nil {
+		if len(c.recs) == cap(c.recs) {
+			// The records before stay with franz-go until delivered.
+			c.recs = make([]kgo.Record, 0, chunkRows)
+		}
+		c.recs = c.recs[:len(c.recs)+1]
+		r = &c.recs[len(c.recs)-1]
+	} else {
+		if len(fw.recs) == 0 {
+			fw.recs = make([]kgo.Record, chunkRows)
+		}
+		r = &fw.recs[0]
+		fw.recs = fw.recs[1:]
+	}
+	*r = kgo.Record{Topic: fw.topic, Key: key, Value: val, Timestamp: at}
 	return r
+}
+
+// held keeps published chunks until their records are delivered: a
+// commit has waited for every record produced before it, and then the
+// chunks go back to the read stage (reuse) for their slabs and records.
+type held []*chunk
+
+// add keeps c, published: reused at once when none of its rows was
+// produced (unchanged), or after the next commit. Past chunksHeld the
+// chunk is left to the garbage collector.
+func (h *held) add(c *chunk, free chan<- *chunk) {
+	switch {
+	case len(c.recs) == 0:
+		h.reuse(c, free)
+	case len(*h) < chunksHeld:
+		*h = append(*h, c)
+	}
+}
+
+// committed reuses the chunks held: their records are delivered.
+func (h *held) committed(free chan<- *chunk) {
+	for i, c := range *h {
+		h.reuse(c, free)
+		(*h)[i] = nil
+	}
+	*h = (*h)[:0]
+}
+
+func (held) reuse(c *chunk, free chan<- *chunk) {
+	select {
+	case free <- c:
+	default: // more than the read stage keeps
+	}
 }

@@ -144,3 +144,61 @@ func TestStoppedMidFileEndsNothing(t *testing.T) {
 		})
 	}
 }
+
+// The publish stage hands a chunk back to the read stage for reuse (its
+// slabs of encoded rows and its records) only once the transaction that
+// produced its rows committed, when the client has delivered them all: a
+// chunk reused while the client still held its records would publish
+// later rows' bytes under earlier rows' keys. Rows of many lengths, a
+// third of them deletes (a delete and its tombstone: chunks of more
+// records than rows), many transactions, records lingering in the client.
+func TestChunksReusedOnlyOnceDelivered(t *testing.T) {
+	e := newFakeEnv(t)
+	e.cfg.TxnRecords, e.cfg.Linger = 3000, 20*time.Millisecond
+	const rows = 30_000
+	name := func(id int) string { return fmt.Sprintf("N%d%s", id, strings.Repeat("x", id%97)) }
+	var in strings.Builder
+	in.WriteString("RowIdentifier,IDOrganisationVisibleTo,FirstName,RemovedData\r\n")
+	for id := 1; id <= rows; id++ {
+		fmt.Fprintf(&in, "%d,A1,%s,%d\r\n", id, name(id), btoi(id%3 == 0))
+	}
+	e.fullPatients(in.String())
+	if _, err := e.run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var upserts, deletes, tombstones int
+	for _, ev := range e.consume(e.cfg.TopicFor("SRPatient")) {
+		if ev.marker != "" {
+			continue
+		}
+		id := int(ev.key["RowIdentifier"].(int64))
+		if ev.value == nil {
+			tombstones++
+			continue
+		}
+		img, op := ev.value["after"], ev.value["op"].(string)
+		if op == "d" {
+			img = ev.value["before"]
+			deletes++
+		} else {
+			upserts++
+		}
+		v := img.(map[string]any)["sragent.SRPatient.Value"].(map[string]any)
+		got, _ := cellString(v["FirstName"])
+		gotID, _ := cellString(v["RowIdentifier"])
+		line := ev.value["source"].(map[string]any)["line"].(int64)
+		if gotID != fmt.Sprint(id) || got != name(id) || line != int64(id)+1 || (op == "d") != (id%3 == 0) {
+			t.Fatalf("key %d: op %s, line %d, image of row %s named %d bytes (want line %d, %d bytes)", id, op, line, gotID, len(got), id+1, len(name(id)))
+		}
+	}
+	if upserts != rows-rows/3 || deletes != rows/3 || tombstones != rows/3 {
+		t.Errorf("%d upserts, %d deletes, %d tombstones of %d rows", upserts, deletes, tombstones, rows)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

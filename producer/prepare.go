@@ -60,6 +60,7 @@ type fileWork struct {
 	header       []string               // the file's header, decoded (kept with dead letters)
 	stamp        time.Time              // the record time of the events produced (zero: chunkAt; a replay's)
 	chunkAt      time.Time              // the clock when the chunk being published was read (chunk.tsMs)
+	chunk        *chunk                 // the chunk being published, whose records record gives
 	unlabelled   map[string]*unlabelled // list columns whose ids the lists lack, by column
 	// sum is the file's bytes as the structure pass read them: publishing
 	// reads the same bytes (check) or commits nothing that ends it.

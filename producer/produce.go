@@ -7,8 +7,6 @@ import (
 	"hash/maphash"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/sragent/sragent/codec"
 	"github.com/sragent/sragent/producer/tablestate"
 )
@@ -155,18 +153,20 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 	}
 	rd := &rowReader{fw: fw, tc: tc, sc: sc, ck: ck, now: func() int64 { return p.now().UnixMilli() }}
 	rctx, stop := context.WithCancel(ctx)
-	chunks, free := make(chan *chunk, chunksAhead), make(chan *chunk, chunksAhead+2)
+	chunks, free := make(chan *chunk, chunksAhead), make(chan *chunk, chunksAhead+chunksHeld+2)
 	go rd.readFile(rctx, chunks, free)
 	defer func() {
 		stop()
 		for range chunks { // the read stage is done with the file before it closes
 		}
-		fw.recs = nil // the records' slab, and through them the rows' slabs
+		fw.recs, fw.chunk = nil, nil // the records' slab, and through them the rows' slabs
 	}()
 	var n int64
 	var last *chunk
+	var done held // published chunks, reused once committed
 	for c := range chunks {
 		fw.chunkAt = time.UnixMilli(c.tsMs) // the records' timestamp: their events' ts_ms
+		fw.chunk = c
 		for i := range c.rows {
 			rw := &c.rows[i]
 			if n%8192 == 0 {
@@ -187,6 +187,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 				if err := p.commit(ctx, t, cur); err != nil {
 					return nil, err
 				}
+				done.committed(free)
 				if t, err = p.begin(ctx, t.group); err != nil {
 					return nil, err
 				}
@@ -194,7 +195,7 @@ func (p *Publisher) produceFile(ctx context.Context, t *txn, w *work, fw *fileWo
 		}
 		offset, last = c.offset, c
 		if !c.end {
-			free <- c
+			done.add(c, free)
 		}
 	}
 	flush()
@@ -362,7 +363,7 @@ func (p *Publisher) track(t *txn, fw *fileWork, rw *rowWork) (unchanged bool, er
 	if fw.keySums != nil {
 		fw.keySums = append(fw.keySums, maphash.Bytes(keySeed, rw.skey))
 		fw.ascending = fw.ascending && (fw.lastKey == nil || bytes.Compare(rw.skey, fw.lastKey) > 0)
-		fw.lastKey = rw.skey // in a slab of its own: never overwritten
+		fw.lastKey = append(fw.lastKey[:0], rw.skey...) // its slab is reused
 	}
 	bit, err := p.tables.store.GroupBit(t.group)
 	if err != nil {
@@ -376,24 +377,4 @@ func (p *Publisher) track(t *txn, fw *fileWork, rw *rowWork) (unchanged bool, er
 		return true, nil
 	}
 	return unchanged, t.sb.Put(table, rw.skey, next)
-}
-
-// markers produces snapshot marker m (its type and counts) on every
-// partition of the topic.
-func (p *Publisher) markers(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, m codec.Marker) error {
-	typ := m.Type
-	m.SnapshotID, m.Organisations = fw.src.Group+"/"+fw.src.Batch+"/"+fw.file.Table, fw.orgs
-	key, err := tc.AppendMarkerKey(frame(nil, fw.keyID), typ, fw.src.Group)
-	if err != nil {
-		return fmt.Errorf("encode marker key of %s: %w", fw.file.Table, err)
-	}
-	val, err := tc.AppendMarkerValue(frame(nil, fw.valID), m, fw.src, p.now().UnixMilli())
-	if err != nil {
-		return fmt.Errorf("encode marker of %s: %w", fw.file.Table, err)
-	}
-	for part := int32(0); part < fw.parts; part++ {
-		t.produce(ctx, &kgo.Record{Topic: fw.topic, Partition: part, Key: key, Value: val,
-			Headers: []kgo.RecordHeader{{Key: MarkerHeader, Value: []byte(typ)}}})
-	}
-	return nil
 }

@@ -273,3 +273,23 @@ func (fw *fileWork) reportUnlabelled(res *Result) {
 			"%d rows from this line on hold an id that the group's %s list has no row of: published with %s%s null", u.rows, c.Ref, col, schemas.LabelSuffix)})
 	}
 }
+
+// markers produces snapshot marker m (its type and counts) on every
+// partition of the topic.
+func (p *Publisher) markers(ctx context.Context, t *txn, fw *fileWork, tc *codec.TableCodec, m codec.Marker) error {
+	typ := m.Type
+	m.SnapshotID, m.Organisations = fw.src.Group+"/"+fw.src.Batch+"/"+fw.file.Table, fw.orgs
+	key, err := tc.AppendMarkerKey(frame(nil, fw.keyID), typ, fw.src.Group)
+	if err != nil {
+		return fmt.Errorf("encode marker key of %s: %w", fw.file.Table, err)
+	}
+	val, err := tc.AppendMarkerValue(frame(nil, fw.valID), m, fw.src, p.now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("encode marker of %s: %w", fw.file.Table, err)
+	}
+	for part := int32(0); part < fw.parts; part++ {
+		t.produce(ctx, &kgo.Record{Topic: fw.topic, Partition: part, Key: key, Value: val,
+			Headers: []kgo.RecordHeader{{Key: MarkerHeader, Value: []byte(typ)}}})
+	}
+	return nil
+}
